@@ -1,0 +1,141 @@
+//! The command line: flags, defaults, and their translation into a [`SimConfig`].
+
+use clap::{Parser, ValueEnum};
+
+use crate::config::{QueueKind, SimConfig, WorkKind};
+
+/// How the report is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Pretty-printed JSON on stdout, for scripts.
+    Json,
+    /// A short summary for people.
+    Text,
+}
+
+/// Simulate producers and consumers sharing a bounded queue, and report statistics as JSON.
+#[derive(Debug, Parser)]
+#[command(name = "queue-sim", version, allow_negative_numbers = true, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Work items to produce in all
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub items: u64,
+    /// Producer threads
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub producers: usize,
+    /// Consumer threads (at least 1)
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub consumers: usize,
+    /// Items the queue holds before producers block. 0 is a rendezvous: each push
+    /// waits until a consumer takes the item. (Unlike Python's queue.Queue, where
+    /// maxsize=0 means unbounded.)
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub capacity: usize,
+    /// Seconds one processing attempt takes
+    #[arg(long, value_name = "SECS", default_value_t = 0.01)]
+    pub processing_time: f64,
+    /// Probability (0 to 1) that an attempt fails
+    #[arg(long, value_name = "P", default_value_t = 0.1)]
+    pub failure_rate: f64,
+    /// Items per second the producers offer together [default: as fast as the queue takes them]
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Priority levels; above 1 each item gets a random priority in 0..K and the
+    /// priority queue serves higher first, FIFO among equals
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub priorities: u32,
+    /// A consumer that waits longer than this for an item exits; once all have, producers
+    /// stop and the items left are reported unprocessed [default: wait until the queue closes]
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Times a failed item is re-queued before it is dead-lettered
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+    /// Queue backend [default: channel, or priority when --priorities > 1]
+    #[arg(long, value_enum)]
+    pub queue: Option<QueueKind>,
+    /// sleep: I/O-bound work; spin: CPU-bound work that needs a core
+    #[arg(long, value_enum, default_value_t = WorkKind::Sleep)]
+    pub work: WorkKind,
+    /// Seed for failures and priorities; the same seed gives the same outcomes [default: random, reported in the output]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Results to show in results_sample (those of the lowest task ids)
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub sample: usize,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// Never draw a progress bar (it is drawn only on a terminal, for runs over half a second)
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+const AFTER_HELP: &str = "\
+Every item ends up consumed, failed, dead-lettered or unprocessed:
+  produced = consumed + failed + dead_lettered + unprocessed
+Exit status: 0 done, 2 bad input, 130 interrupted (Ctrl-C; partial statistics are printed).";
+
+impl Cli {
+    /// The configuration these flags describe (not yet validated).
+    pub fn to_config(&self) -> SimConfig {
+        let queue = match self.queue {
+            Some(queue) => queue,
+            None if self.priorities > 1 => QueueKind::Priority,
+            None => QueueKind::Channel,
+        };
+        SimConfig {
+            items: self.items,
+            producers: self.producers,
+            consumers: self.consumers,
+            capacity: self.capacity,
+            processing_time_s: self.processing_time,
+            failure_rate: self.failure_rate,
+            rate_per_s: self.rate,
+            priorities: self.priorities,
+            timeout_s: self.timeout,
+            retries: self.retries,
+            queue,
+            work: self.work,
+            // A small random seed is easy to copy from the output to replay the run.
+            seed: self.seed.unwrap_or_else(|| u64::from(rand::random::<u32>())),
+            sample: self.sample,
+        }
+    }
+}
+
+/// A clap error reduced to its first line: one clear line on stderr, no usage dump.
+pub fn one_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let first = rendered.lines().find(|line| !line.trim().is_empty()).unwrap_or("error: invalid arguments");
+    format!("{} (see --help)", first.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("queue-sim").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn the_defaults_are_the_seed_projects() {
+        let config = parse(&["--seed", "1"]).to_config();
+        assert_eq!(config, SimConfig { seed: 1, ..SimConfig::default() });
+    }
+
+    #[test]
+    fn priorities_choose_the_priority_queue_unless_a_queue_is_named() {
+        assert_eq!(parse(&["--priorities", "3"]).to_config().queue, QueueKind::Priority);
+        assert_eq!(parse(&["--priorities", "3", "--queue", "condvar"]).to_config().queue, QueueKind::Condvar);
+    }
+
+    #[test]
+    fn a_parse_error_is_one_line_naming_the_flag() {
+        let error = Cli::try_parse_from(["queue-sim", "--items", "lots"]).unwrap_err();
+        let line = one_line(&error);
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains("--items"), "{line}");
+    }
+}

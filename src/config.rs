@@ -1,0 +1,422 @@
+//! The simulation's settings and their validation.
+//!
+//! Everything is checked *before* a single thread starts: a configuration that
+//! could hang (no consumer to drain the queue), overflow (a capacity that cannot
+//! be allocated) or make no sense (a failure rate of NaN) is refused with a
+//! [`ConfigError`] that names the flag and the reason.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Most producer or consumer threads a run may start.
+pub const MAX_THREADS: usize = 1024;
+/// Largest queue capacity: the channel backend allocates its whole buffer up front.
+pub const MAX_CAPACITY: usize = 1 << 20;
+/// Longest processing time per attempt, in seconds.
+pub const MAX_PROCESSING_TIME_S: f64 = 3600.0;
+/// Longest idle timeout, in seconds.
+pub const MAX_TIMEOUT_S: f64 = 86_400.0;
+/// Highest producer rate, in items per second; beyond it pacing means nothing.
+pub const MAX_RATE_PER_S: f64 = 1e9;
+/// Most priority levels.
+pub const MAX_PRIORITIES: u32 = 256;
+/// Most retries of one item.
+pub const MAX_RETRIES: u32 = 100;
+/// Largest `results_sample`.
+pub const MAX_SAMPLE: usize = 100_000;
+
+/// Which queue carries the work items from producers to consumers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueKind {
+    /// crossbeam-channel's bounded channel (capacity 0 is a rendezvous channel).
+    Channel,
+    /// The hand-made bounded FIFO queue: a `parking_lot` mutex and two condvars.
+    Condvar,
+    /// The hand-made bounded priority queue: higher priority first, FIFO among equals.
+    Priority,
+}
+
+/// What processing an item costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkKind {
+    /// The worker sleeps: stands for I/O-bound work, which needs no CPU while it waits.
+    Sleep,
+    /// The worker burns its own CPU time: CPU-bound work, limited by the number of cores.
+    Spin,
+}
+
+/// Every setting of one simulation run.
+///
+/// `Default` gives the seed project's defaults (`--items 20 --consumers 3
+/// --capacity 10 --processing-time 0.01 --failure-rate 0.1`). Serialized as the
+/// `config` object of the JSON report, keeping the seed's key names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimConfig {
+    /// Work items the producers create together.
+    #[serde(rename = "num_items")]
+    pub items: u64,
+    /// Producer threads.
+    #[serde(rename = "num_producers")]
+    pub producers: usize,
+    /// Consumer threads.
+    #[serde(rename = "num_consumers")]
+    pub consumers: usize,
+    /// Items the queue holds before a producer blocks; 0 is a rendezvous hand-off.
+    #[serde(rename = "queue_capacity")]
+    pub capacity: usize,
+    /// Seconds one processing attempt takes.
+    pub processing_time_s: f64,
+    /// Probability in [0, 1] that an attempt fails.
+    pub failure_rate: f64,
+    /// Items per second the producers offer together; `None` = as fast as the queue takes them.
+    pub rate_per_s: Option<f64>,
+    /// Priority levels; 1 means plain FIFO.
+    pub priorities: u32,
+    /// Seconds a consumer waits for a new item before it exits; `None` = until the queue closes.
+    pub timeout_s: Option<f64>,
+    /// Times a failed item is re-queued before it is dead-lettered.
+    pub retries: u32,
+    /// The queue backend.
+    pub queue: QueueKind,
+    /// Sleep (I/O-bound) or spin (CPU-bound) processing.
+    pub work: WorkKind,
+    /// Seed for failures and priorities: the same seed, the same outcomes.
+    pub seed: u64,
+    /// How many results `results_sample` keeps (those of the lowest task ids).
+    #[serde(rename = "sample_size")]
+    pub sample: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            items: 20,
+            producers: 1,
+            consumers: 3,
+            capacity: 10,
+            processing_time_s: 0.01,
+            failure_rate: 0.1,
+            rate_per_s: None,
+            priorities: 1,
+            timeout_s: None,
+            retries: 0,
+            queue: QueueKind::Channel,
+            work: WorkKind::Sleep,
+            seed: 0,
+            sample: 10,
+        }
+    }
+}
+
+/// A setting of [`SimConfig`], named as its command-line flag in messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // each variant is the flag of the same name
+pub enum Setting {
+    Items,
+    Producers,
+    Consumers,
+    Capacity,
+    ProcessingTime,
+    FailureRate,
+    Rate,
+    Priorities,
+    Timeout,
+    Retries,
+    Queue,
+    Sample,
+}
+
+impl Setting {
+    /// The command-line flag for this setting.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Setting::Items => "--items",
+            Setting::Producers => "--producers",
+            Setting::Consumers => "--consumers",
+            Setting::Capacity => "--capacity",
+            Setting::ProcessingTime => "--processing-time",
+            Setting::FailureRate => "--failure-rate",
+            Setting::Rate => "--rate",
+            Setting::Priorities => "--priorities",
+            Setting::Timeout => "--timeout",
+            Setting::Retries => "--retries",
+            Setting::Queue => "--queue",
+            Setting::Sample => "--sample",
+        }
+    }
+}
+
+/// Why a [`SimConfig`] was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigError {
+    /// A count below its minimum.
+    TooFew {
+        /// The offending setting.
+        setting: Setting,
+        /// Smallest accepted value.
+        min: u64,
+        /// The value given.
+        got: u64,
+    },
+    /// A count above its maximum.
+    TooMany {
+        /// The offending setting.
+        setting: Setting,
+        /// Largest accepted value.
+        max: u64,
+        /// The value given.
+        got: u64,
+    },
+    /// A number that is NaN or infinite.
+    NotFinite {
+        /// The offending setting.
+        setting: Setting,
+        /// The value given.
+        got: f64,
+    },
+    /// A finite number outside its range.
+    OutOfRange {
+        /// The offending setting.
+        setting: Setting,
+        /// The accepted range, as people write it (e.g. "between 0 and 1").
+        range: &'static str,
+        /// The value given.
+        got: f64,
+    },
+    /// Two settings that cannot be combined.
+    Conflict {
+        /// The setting the message is about.
+        setting: Setting,
+        /// The setting it conflicts with.
+        with: Setting,
+        /// Why they conflict.
+        reason: &'static str,
+    },
+}
+
+impl ConfigError {
+    /// The setting this error is about.
+    pub fn setting(&self) -> Setting {
+        match self {
+            ConfigError::TooFew { setting, .. }
+            | ConfigError::TooMany { setting, .. }
+            | ConfigError::NotFinite { setting, .. }
+            | ConfigError::OutOfRange { setting, .. }
+            | ConfigError::Conflict { setting, .. } => *setting,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ConfigError::TooFew { setting, min, got } => {
+                write!(f, "{} must be at least {min} (got {got})", setting.flag())?;
+                match setting {
+                    Setting::Consumers => {
+                        f.write_str(": with no consumer nothing drains the queue, and the producer would block forever")
+                    }
+                    Setting::Producers => f.write_str(": with no producer no item is ever made"),
+                    _ => Ok(()),
+                }
+            }
+            ConfigError::TooMany { setting, max, got } => {
+                write!(f, "{} must be at most {max} (got {got})", setting.flag())
+            }
+            ConfigError::NotFinite { setting, got } => {
+                write!(f, "{} must be a finite number (got {got})", setting.flag())
+            }
+            ConfigError::OutOfRange {
+                setting,
+                range,
+                got,
+            } => write!(f, "{} must be {range} (got {got})", setting.flag()),
+            ConfigError::Conflict {
+                setting,
+                with,
+                reason,
+            } => write!(
+                f,
+                "{} cannot be combined with {}: {reason}",
+                setting.flag(),
+                with.flag()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl SimConfig {
+    /// Checks every setting; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        count_in(Setting::Producers, self.producers as u64, 1, MAX_THREADS as u64)?;
+        count_in(Setting::Consumers, self.consumers as u64, 1, MAX_THREADS as u64)?;
+        count_in(Setting::Capacity, self.capacity as u64, 0, MAX_CAPACITY as u64)?;
+        seconds_in(
+            Setting::ProcessingTime,
+            self.processing_time_s,
+            0.0,
+            MAX_PROCESSING_TIME_S,
+            "between 0 and 3600 seconds",
+        )?;
+        finite(Setting::FailureRate, self.failure_rate)?;
+        if !(0.0..=1.0).contains(&self.failure_rate) {
+            return Err(ConfigError::OutOfRange {
+                setting: Setting::FailureRate,
+                range: "between 0 and 1",
+                got: self.failure_rate,
+            });
+        }
+        if let Some(rate) = self.rate_per_s {
+            positive_at_most(Setting::Rate, rate, MAX_RATE_PER_S, "greater than 0 and at most 1e9 items per second")?;
+        }
+        count_in(Setting::Priorities, u64::from(self.priorities), 1, u64::from(MAX_PRIORITIES))?;
+        if let Some(timeout) = self.timeout_s {
+            positive_at_most(Setting::Timeout, timeout, MAX_TIMEOUT_S, "greater than 0 and at most 86400 seconds")?;
+        }
+        count_in(Setting::Retries, u64::from(self.retries), 0, u64::from(MAX_RETRIES))?;
+        count_in(Setting::Sample, self.sample as u64, 0, MAX_SAMPLE as u64)?;
+        if self.priorities > 1 && self.queue != QueueKind::Priority {
+            return Err(ConfigError::Conflict {
+                setting: Setting::Priorities,
+                with: Setting::Queue,
+                reason: "only the priority queue orders items by priority (leave --queue out, or use --queue priority)",
+            });
+        }
+        Ok(())
+    }
+
+    /// The processing time of one attempt. Only meaningful on a validated config.
+    pub fn processing_time(&self) -> Duration {
+        Duration::from_secs_f64(self.processing_time_s)
+    }
+
+    /// The idle timeout of consumers, if any. Only meaningful on a validated config.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout_s.map(Duration::from_secs_f64)
+    }
+}
+
+fn count_in(setting: Setting, got: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if got < min {
+        Err(ConfigError::TooFew { setting, min, got })
+    } else if got > max {
+        Err(ConfigError::TooMany { setting, max, got })
+    } else {
+        Ok(())
+    }
+}
+
+fn finite(setting: Setting, got: f64) -> Result<(), ConfigError> {
+    if got.is_finite() {
+        Ok(())
+    } else {
+        Err(ConfigError::NotFinite { setting, got })
+    }
+}
+
+fn seconds_in(setting: Setting, got: f64, min: f64, max: f64, range: &'static str) -> Result<(), ConfigError> {
+    finite(setting, got)?;
+    if (min..=max).contains(&got) {
+        Ok(())
+    } else {
+        Err(ConfigError::OutOfRange { setting, range, got })
+    }
+}
+
+fn positive_at_most(setting: Setting, got: f64, max: f64, range: &'static str) -> Result<(), ConfigError> {
+    finite(setting, got)?;
+    if got > 0.0 && got <= max {
+        Ok(())
+    } else {
+        Err(ConfigError::OutOfRange { setting, range, got })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(change: impl FnOnce(&mut SimConfig)) -> Result<(), ConfigError> {
+        let mut config = SimConfig::default();
+        change(&mut config);
+        config.validate()
+    }
+
+    #[test]
+    fn the_seed_defaults_are_valid() {
+        assert_eq!(SimConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn zero_consumers_is_refused_with_the_reason() {
+        let err = with(|c| c.consumers = 0).unwrap_err();
+        assert_eq!(err.setting(), Setting::Consumers);
+        let message = err.to_string();
+        assert!(message.starts_with("--consumers must be at least 1 (got 0)"), "{message}");
+        assert!(message.contains("block forever"), "{message}");
+    }
+
+    #[test]
+    fn zero_producers_is_refused() {
+        assert_eq!(with(|c| c.producers = 0).unwrap_err().setting(), Setting::Producers);
+    }
+
+    #[test]
+    fn failure_rate_must_be_a_probability() {
+        for bad in [-0.1, 1.01, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let err = with(|c| c.failure_rate = bad).unwrap_err();
+            assert_eq!(err.setting(), Setting::FailureRate, "{bad}");
+        }
+        for good in [0.0, 0.5, 1.0] {
+            assert_eq!(with(|c| c.failure_rate = good), Ok(()), "{good}");
+        }
+    }
+
+    #[test]
+    fn times_must_be_finite_and_not_negative() {
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 1e12] {
+            assert_eq!(with(|c| c.processing_time_s = bad).unwrap_err().setting(), Setting::ProcessingTime);
+            assert_eq!(with(|c| c.timeout_s = Some(bad)).unwrap_err().setting(), Setting::Timeout);
+            assert_eq!(with(|c| c.rate_per_s = Some(bad)).unwrap_err().setting(), Setting::Rate);
+        }
+        assert_eq!(with(|c| c.processing_time_s = 0.0), Ok(()));
+        assert_eq!(with(|c| c.timeout_s = Some(0.0)).unwrap_err().setting(), Setting::Timeout);
+        assert_eq!(with(|c| c.rate_per_s = Some(0.0)).unwrap_err().setting(), Setting::Rate);
+    }
+
+    #[test]
+    fn capacity_zero_is_a_rendezvous_and_allowed() {
+        assert_eq!(with(|c| c.capacity = 0), Ok(()));
+        assert_eq!(
+            with(|c| c.capacity = MAX_CAPACITY + 1).unwrap_err().setting(),
+            Setting::Capacity
+        );
+    }
+
+    #[test]
+    fn priorities_need_the_priority_queue() {
+        let err = with(|c| c.priorities = 3).unwrap_err();
+        assert!(matches!(err, ConfigError::Conflict { with: Setting::Queue, .. }), "{err:?}");
+        assert_eq!(
+            with(|c| {
+                c.priorities = 3;
+                c.queue = QueueKind::Priority;
+            }),
+            Ok(())
+        );
+        assert_eq!(with(|c| c.priorities = 0).unwrap_err().setting(), Setting::Priorities);
+    }
+
+    #[test]
+    fn oversized_counts_are_refused() {
+        assert_eq!(with(|c| c.consumers = MAX_THREADS + 1).unwrap_err().setting(), Setting::Consumers);
+        assert_eq!(with(|c| c.retries = MAX_RETRIES + 1).unwrap_err().setting(), Setting::Retries);
+        assert_eq!(with(|c| c.sample = MAX_SAMPLE + 1).unwrap_err().setting(), Setting::Sample);
+    }
+}

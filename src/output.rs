@@ -1,0 +1,91 @@
+//! Writing a [`Report`] for scripts (JSON) or for people (text).
+
+use std::fmt::Write as _;
+
+use crate::config::{QueueKind, WorkKind};
+use crate::run::Report;
+
+/// The report as pretty-printed JSON.
+pub fn to_json(report: &Report) -> String {
+    // Every field is a plain number, string, bool or null: this cannot fail.
+    serde_json::to_string_pretty(report).expect("a report always serializes")
+}
+
+/// The report as a short summary for people.
+pub fn to_text(report: &Report) -> String {
+    let config = &report.config;
+    let stats = &report.stats;
+    let mut out = String::new();
+    let queue = match config.queue {
+        QueueKind::Channel => "channel",
+        QueueKind::Condvar => "condvar",
+        QueueKind::Priority => "priority",
+    };
+    let work = match config.work {
+        WorkKind::Sleep => "sleeping",
+        WorkKind::Spin => "spinning",
+    };
+    let _ = writeln!(
+        out,
+        "{} items: {} producer(s) -> {queue} queue (capacity {}) -> {} consumer(s), {work} {} ms per attempt, failure rate {}, seed {}",
+        config.items,
+        config.producers,
+        config.capacity,
+        config.consumers,
+        config.processing_time_s * 1e3,
+        config.failure_rate,
+        config.seed,
+    );
+    if report.interrupted {
+        let _ = writeln!(out, "INTERRUPTED: partial statistics");
+    }
+    let _ = writeln!(out);
+    let rows = [
+        ("produced", stats.produced),
+        ("consumed", stats.consumed),
+        ("failed", stats.failed),
+        ("retried", stats.retried),
+        ("dead-lettered", stats.dead_lettered),
+        ("unprocessed", stats.unprocessed),
+    ];
+    for (name, value) in rows {
+        let _ = writeln!(out, "  {name:<14}{value:>10}");
+    }
+    let verdict = if stats.accounting_holds() { "holds" } else { "BROKEN" };
+    let _ = writeln!(
+        out,
+        "  accounting    produced = consumed + failed + dead-lettered + unprocessed: {verdict}"
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "  elapsed {:.1} ms, avg processing {:.2} ms, max queue depth {}",
+        stats.elapsed_ms, stats.avg_processing_ms, stats.max_queue_depth
+    );
+    let _ = write!(out, "  throughput {:.1} items/s", stats.throughput_per_s);
+    match (stats.ideal_throughput_per_s, stats.efficiency) {
+        (Some(ideal), Some(efficiency)) => {
+            let _ = writeln!(out, " (ideal {ideal:.1}, efficiency {:.0}%)", efficiency * 100.0);
+        }
+        _ => {
+            let _ = writeln!(out, " (no ideal: nothing limits zero-time work)");
+        }
+    }
+    if stats.consumers_timed_out > 0 {
+        let _ = writeln!(out, "  {} consumer(s) left after idling past --timeout", stats.consumers_timed_out);
+    }
+    let _ = writeln!(out, "\nworkers:");
+    for worker in &report.workers {
+        let _ = writeln!(
+            out,
+            "  {:<10} processed {:>6}  failed {:>5}  avg {:>8.2} ms  busy {:>9.1} ms  {}",
+            worker.id.to_string(),
+            worker.processed,
+            worker.failed,
+            worker.avg_processing_ms,
+            worker.busy_ms,
+            worker.exit.name(),
+        );
+    }
+    out
+}

@@ -1,0 +1,261 @@
+//! The hand-made bounded blocking queue: one mutex, two condition variables.
+//!
+//! The queueing discipline (FIFO or priority) is a [`Buffer`]; everything about
+//! blocking, waking and closing lives here once.
+//!
+//! # Why it is not slow
+//!
+//! The textbook version calls `notify_one` after every push and every pop. With
+//! one producer and four consumers on two cores, the consumers drain the queue
+//! faster than it fills, so they are nearly always asleep: every push then pays
+//! a futex wake-up, a context switch, and a fight for the mutex with the thread
+//! it just woke. That version runs about 30× slower than crossbeam-channel here.
+//! Two changes remove most of the difference:
+//!
+//! 1. **Notify only when somebody waits.** Each side counts its sleepers under the
+//!    lock; a push with no sleeping consumer (the common case under load) makes no
+//!    system call at all.
+//! 2. **Spin briefly before sleeping.** An item usually arrives within a
+//!    microsecond; a short back-off (a few spins, then `yield_now`) catches it
+//!    without going to sleep, so there is rarely a sleeper to wake. This is what
+//!    crossbeam-channel does too.
+//!
+//! Waking after releasing the lock (rather than while holding it) saves the woken
+//! thread from blocking straight away on the mutex.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::Backoff;
+
+use super::{Closed, Disconnected, PopTimeoutError, QueueReceiver, QueueSender};
+use crate::sync::{Condvar, Mutex, MutexGuard};
+
+/// The order in which a blocking queue hands out its items.
+///
+/// Public only so it can appear in the queues' types; this module is private,
+/// so no code outside the crate can implement it.
+pub trait Buffer<T>: Default + Send {
+    fn push(&mut self, item: T);
+    fn pop(&mut self) -> Option<T>;
+    fn len(&self) -> usize;
+}
+
+struct State<B> {
+    buffer: B,
+    capacity: usize,
+    senders: usize,
+    receivers: usize,
+    sleeping_consumers: usize,
+    sleeping_producers: usize,
+    /// Items popped so far: a rendezvous push waits until its own item is taken.
+    taken: u64,
+}
+
+struct Shared<B> {
+    state: Mutex<State<B>>,
+    not_empty: Condvar,
+    not_full: Condvar,
+}
+
+/// Producing end of a hand-made queue.
+pub struct BlockingSender<T, B: Buffer<T>> {
+    shared: Arc<Shared<B>>,
+    _items: PhantomData<fn(T)>,
+}
+
+/// Consuming end of a hand-made queue.
+pub struct BlockingReceiver<T, B: Buffer<T>> {
+    shared: Arc<Shared<B>>,
+    _items: PhantomData<fn() -> T>,
+}
+
+pub(crate) fn bounded<T, B: Buffer<T>>(capacity: usize) -> (BlockingSender<T, B>, BlockingReceiver<T, B>) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            buffer: B::default(),
+            capacity,
+            senders: 1,
+            receivers: 1,
+            sleeping_consumers: 0,
+            sleeping_producers: 0,
+            taken: 0,
+        }),
+        not_empty: Condvar::new(),
+        not_full: Condvar::new(),
+    });
+    (
+        BlockingSender {
+            shared: Arc::clone(&shared),
+            _items: PhantomData,
+        },
+        BlockingReceiver {
+            shared,
+            _items: PhantomData,
+        },
+    )
+}
+
+impl<T, B: Buffer<T>> BlockingSender<T, B> {
+    pub(crate) fn push(&self, item: T) -> Result<usize, Disconnected<T>> {
+        let shared = &*self.shared;
+        // Capacity 0 still needs one slot to hand the item over in.
+        let room = |state: &State<B>| state.buffer.len() < state.capacity.max(1);
+        let mut state = shared.state.lock();
+        let backoff = Backoff::new();
+        while !room(&state) && state.receivers > 0 {
+            if backoff.is_completed() {
+                state.sleeping_producers += 1;
+                state = shared.not_full.wait(state);
+                state.sleeping_producers -= 1;
+            } else {
+                drop(state);
+                backoff.snooze();
+                state = shared.state.lock();
+            }
+        }
+        if state.receivers == 0 {
+            return Err(Disconnected(item));
+        }
+        state.buffer.push(item);
+        let ticket = state.taken + state.buffer.len() as u64;
+        let depth = if state.capacity == 0 { 0 } else { state.buffer.len() };
+        let wake_consumer = state.sleeping_consumers > 0;
+        if state.capacity > 0 {
+            drop(state);
+            if wake_consumer {
+                shared.not_empty.notify_one();
+            }
+            return Ok(depth);
+        }
+        // Rendezvous: the push completes when a consumer has taken the item.
+        if wake_consumer {
+            shared.not_empty.notify_one();
+        }
+        while state.taken < ticket {
+            if state.receivers == 0 {
+                // Nobody will take it: ours is the only item a rendezvous queue holds.
+                let item = state.buffer.pop().expect("a rendezvous queue holds the waiting item");
+                return Err(Disconnected(item));
+            }
+            state.sleeping_producers += 1;
+            state = shared.not_full.wait(state);
+            state.sleeping_producers -= 1;
+        }
+        Ok(0)
+    }
+}
+
+impl<T, B: Buffer<T>> BlockingReceiver<T, B> {
+    pub(crate) fn pop(&self) -> Result<T, Closed> {
+        self.pop_until(None).map_err(|_| Closed)
+    }
+
+    pub(crate) fn pop_timeout(&self, timeout: Duration) -> Result<T, PopTimeoutError> {
+        // A timeout too large to add to "now" is no timeout at all.
+        self.pop_until(Instant::now().checked_add(timeout))
+    }
+
+    fn pop_until(&self, deadline: Option<Instant>) -> Result<T, PopTimeoutError> {
+        let shared = &*self.shared;
+        let mut state = shared.state.lock();
+        let backoff = Backoff::new();
+        loop {
+            if let Some(item) = state.buffer.pop() {
+                state.taken += 1;
+                let rendezvous = state.capacity == 0;
+                let wake_producer = state.sleeping_producers > 0;
+                drop(state);
+                if rendezvous {
+                    // Hand-off waiters and space waiters share the condvar: wake all
+                    // so the producer whose item this was is among them.
+                    shared.not_full.notify_all();
+                } else if wake_producer {
+                    shared.not_full.notify_one();
+                }
+                return Ok(item);
+            }
+            if state.senders == 0 {
+                return Err(PopTimeoutError::Closed);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(PopTimeoutError::TimedOut);
+            }
+            if !backoff.is_completed() {
+                drop(state);
+                backoff.snooze();
+                state = shared.state.lock();
+                continue;
+            }
+            state.sleeping_consumers += 1;
+            state = match deadline {
+                Some(deadline) => shared.not_empty.wait_until(state, deadline),
+                None => shared.not_empty.wait(state),
+            };
+            state.sleeping_consumers -= 1;
+        }
+    }
+}
+
+impl<T: Send, B: Buffer<T>> QueueSender<T> for BlockingSender<T, B> {
+    fn push(&self, item: T) -> Result<usize, Disconnected<T>> {
+        BlockingSender::push(self, item)
+    }
+}
+
+impl<T: Send, B: Buffer<T>> QueueReceiver<T> for BlockingReceiver<T, B> {
+    fn pop(&self) -> Result<T, Closed> {
+        BlockingReceiver::pop(self)
+    }
+
+    fn pop_timeout(&self, timeout: Duration) -> Result<T, PopTimeoutError> {
+        BlockingReceiver::pop_timeout(self, timeout)
+    }
+}
+
+impl<T, B: Buffer<T>> Clone for BlockingSender<T, B> {
+    fn clone(&self) -> Self {
+        self.shared.state.lock().senders += 1;
+        BlockingSender {
+            shared: Arc::clone(&self.shared),
+            _items: PhantomData,
+        }
+    }
+}
+
+impl<T, B: Buffer<T>> Clone for BlockingReceiver<T, B> {
+    fn clone(&self) -> Self {
+        self.shared.state.lock().receivers += 1;
+        BlockingReceiver {
+            shared: Arc::clone(&self.shared),
+            _items: PhantomData,
+        }
+    }
+}
+
+impl<T, B: Buffer<T>> Drop for BlockingSender<T, B> {
+    fn drop(&mut self) {
+        let mut state: MutexGuard<'_, State<B>> = self.shared.state.lock();
+        state.senders -= 1;
+        let closed = state.senders == 0;
+        drop(state);
+        if closed {
+            // Every sleeping consumer must wake to see that the queue is closed;
+            // `notify_one` here would strand all but one of them.
+            self.shared.not_empty.notify_all();
+        }
+    }
+}
+
+impl<T, B: Buffer<T>> Drop for BlockingReceiver<T, B> {
+    fn drop(&mut self) {
+        let mut state = self.shared.state.lock();
+        state.receivers -= 1;
+        let disconnected = state.receivers == 0;
+        drop(state);
+        if disconnected {
+            self.shared.not_full.notify_all();
+        }
+    }
+}

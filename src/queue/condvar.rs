@@ -1,0 +1,42 @@
+//! The hand-made FIFO queue.
+
+use std::collections::VecDeque;
+use super::blocking::{self, BlockingReceiver, BlockingSender, Buffer};
+use super::WorkQueue;
+
+/// A bounded FIFO queue built from a `parking_lot` mutex and two condvars.
+#[derive(Debug)]
+pub struct CondvarQueue;
+
+/// First in, first out.
+pub struct Fifo<T>(VecDeque<T>);
+
+impl<T> Default for Fifo<T> {
+    fn default() -> Self {
+        Fifo(VecDeque::new())
+    }
+}
+
+impl<T: Send> Buffer<T> for Fifo<T> {
+    fn push(&mut self, item: T) {
+        self.0.push_back(item);
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop_front()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<T: Send + 'static> WorkQueue<T> for CondvarQueue {
+    type Sender = BlockingSender<T, Fifo<T>>;
+    type Receiver = BlockingReceiver<T, Fifo<T>>;
+    const NAME: &'static str = "condvar";
+
+    fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver) {
+        blocking::bounded(capacity)
+    }
+}

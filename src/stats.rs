@@ -1,0 +1,364 @@
+//! Counting outcomes without sharing: every thread keeps its own [`Recorder`],
+//! and the recorders are merged once the threads have been joined.
+//!
+//! No counter is touched by two threads, so there is no lock on the hot path and
+//! no lost update — the race the Python seed warns about cannot happen, and the
+//! compiler would reject the racy version anyway.
+
+use std::collections::BinaryHeap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::item::{TaskStatus, WorkItem, WorkResult, WorkerId};
+
+/// Final outcomes counted by one thread, plus the results it keeps.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    pub(crate) tally: Tally,
+    sample: Sample,
+    all: Option<Vec<WorkResult>>,
+}
+
+/// How many items ended which way, and related sums.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub(crate) struct Tally {
+    pub(crate) completed: u64,
+    pub(crate) failed: u64,
+    pub(crate) dead_lettered: u64,
+    pub(crate) unprocessed: u64,
+    pub(crate) retried: u64,
+    /// Summed duration of the successful attempts, for `avg_processing_ms`.
+    pub(crate) completed_time: Duration,
+}
+
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.completed += other.completed;
+        self.failed += other.failed;
+        self.dead_lettered += other.dead_lettered;
+        self.unprocessed += other.unprocessed;
+        self.retried += other.retried;
+        self.completed_time += other.completed_time;
+    }
+}
+
+impl Recorder {
+    /// A recorder keeping a sample of `sample_size` results, and every result if `keep_all`.
+    pub(crate) fn new(sample_size: usize, keep_all: bool) -> Self {
+        Recorder {
+            tally: Tally::default(),
+            sample: Sample::new(sample_size),
+            all: keep_all.then(Vec::new),
+        }
+    }
+
+    /// Records an item's final result.
+    pub(crate) fn finish(&mut self, result: WorkResult) {
+        let tally = &mut self.tally;
+        match result.status {
+            TaskStatus::Completed => tally.completed += 1,
+            TaskStatus::Failed => tally.failed += 1,
+            TaskStatus::DeadLettered => tally.dead_lettered += 1,
+            TaskStatus::Unprocessed => tally.unprocessed += 1,
+        }
+        if let Some(all) = &mut self.all {
+            all.push(result.clone());
+        }
+        self.sample.offer(result);
+    }
+
+    /// Records an item that never reached an end.
+    pub(crate) fn unprocessed(&mut self, item: &WorkItem) {
+        if self.all.is_some() {
+            self.finish(WorkResult::unprocessed(item));
+        } else {
+            // Cheap path: unprocessed items are never shown in the sample.
+            self.tally.unprocessed += 1;
+        }
+    }
+
+    /// Folds another thread's recorder into this one.
+    pub(crate) fn merge(&mut self, other: Recorder) {
+        self.tally.add(&other.tally);
+        for result in other.sample.heap {
+            self.sample.offer(result.0);
+        }
+        if let (Some(all), Some(other)) = (&mut self.all, other.all) {
+            all.extend(other);
+        }
+    }
+
+    /// The sample, lowest task id first, and every result if they were kept.
+    pub(crate) fn into_results(self) -> (Vec<WorkResult>, Option<Vec<WorkResult>>) {
+        let mut sample: Vec<WorkResult> = self.sample.heap.into_iter().map(|r| r.0).collect();
+        sample.sort_by_key(|r| r.task_id);
+        (sample, self.all)
+    }
+}
+
+/// Keeps the finished results with the lowest task ids, at most `size` of them.
+///
+/// The lowest ids, not the first to finish: which items finish first depends on
+/// scheduling, while the lowest ids make the sample the same on every run with
+/// the same seed. Memory stays at `size` results however many items run.
+#[derive(Debug, Default)]
+struct Sample {
+    size: usize,
+    heap: BinaryHeap<ByTaskId>,
+}
+
+#[derive(Debug)]
+struct ByTaskId(WorkResult);
+
+impl PartialEq for ByTaskId {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.task_id == other.0.task_id
+    }
+}
+impl Eq for ByTaskId {}
+impl PartialOrd for ByTaskId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ByTaskId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.task_id.cmp(&other.0.task_id)
+    }
+}
+
+impl Sample {
+    fn new(size: usize) -> Self {
+        Sample {
+            size,
+            heap: BinaryHeap::with_capacity(size.min(1024)),
+        }
+    }
+
+    fn offer(&mut self, result: WorkResult) {
+        if result.status == TaskStatus::Unprocessed || self.size == 0 {
+            return;
+        }
+        if self.heap.len() < self.size {
+            self.heap.push(ByTaskId(result));
+        } else if self.heap.peek().is_some_and(|top| result.task_id < top.0.task_id) {
+            // The heap's top is the highest id kept: replace it.
+            self.heap.pop();
+            self.heap.push(ByTaskId(result));
+        }
+    }
+}
+
+/// How a consumer's loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerExit {
+    /// The queue closed and was empty: the normal end.
+    Finished,
+    /// No item arrived within `--timeout`.
+    IdleTimeout,
+    /// The run was interrupted; the worker finished its item in hand and left.
+    Interrupted,
+}
+
+/// One consumer's statistics, an entry of the report's `workers`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkerStats {
+    /// The worker.
+    pub id: WorkerId,
+    /// Attempts it ran, successful or not.
+    pub processed: u64,
+    /// Of those, attempts that failed.
+    pub failed: u64,
+    /// Mean duration of its attempts, in milliseconds (0 if it ran none).
+    pub avg_processing_ms: f64,
+    /// Time spent running attempts, in milliseconds — not waiting for items.
+    pub busy_ms: f64,
+    /// How its loop ended.
+    pub exit: WorkerExit,
+}
+
+/// Per-attempt bookkeeping of one consumer.
+#[derive(Debug)]
+pub(crate) struct WorkerClock {
+    pub(crate) processed: u64,
+    pub(crate) failed: u64,
+    pub(crate) busy: Duration,
+}
+
+impl WorkerClock {
+    pub(crate) fn new() -> Self {
+        WorkerClock {
+            processed: 0,
+            failed: 0,
+            busy: Duration::ZERO,
+        }
+    }
+
+    pub(crate) fn attempt(&mut self, took: Duration, ok: bool) {
+        self.processed += 1;
+        self.failed += u64::from(!ok);
+        self.busy += took;
+    }
+
+    pub(crate) fn into_stats(self, id: WorkerId, exit: WorkerExit) -> WorkerStats {
+        WorkerStats {
+            id,
+            processed: self.processed,
+            failed: self.failed,
+            avg_processing_ms: mean_ms(self.busy, self.processed),
+            busy_ms: ms(self.busy),
+            exit,
+        }
+    }
+}
+
+/// The run's totals: the report's `stats`.
+///
+/// The **accounting identity** holds for every run:
+/// `produced == consumed + failed + dead_lettered + unprocessed`.
+/// And every attempt is counted once: the workers' `processed` add up to
+/// `consumed + failed + dead_lettered + retried`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimulationStats {
+    /// Items the producers made: all of `num_items` unless the run was interrupted.
+    pub produced: u64,
+    /// Items processed successfully.
+    pub consumed: u64,
+    /// Items whose attempt failed with no retry left to make (`--retries 0`), or whose job panicked.
+    pub failed: u64,
+    /// Re-queued attempts: how many times a failed item was given another try.
+    pub retried: u64,
+    /// Items that failed all `1 + retries` attempts (only with `--retries` > 0).
+    pub dead_lettered: u64,
+    /// Items that never reached an end: refused or left queued when every consumer
+    /// timed out, or left behind by an interrupt.
+    pub unprocessed: u64,
+    /// Mean duration of successful attempts, in milliseconds (0 if there were none).
+    pub avg_processing_ms: f64,
+    /// Most items waiting in the queue at once, measured at every push; never above the capacity.
+    pub max_queue_depth: usize,
+    /// Wall-clock time of the run, from the first thread started to the last joined.
+    pub elapsed_ms: f64,
+    /// Items that reached an end (consumed, failed or dead-lettered) per second.
+    pub throughput_per_s: f64,
+    /// What queueing theory predicts for this configuration; `null` when nothing
+    /// limits it (zero processing time and no `--rate`).
+    pub ideal_throughput_per_s: Option<f64>,
+    /// `throughput_per_s / ideal_throughput_per_s`; `null` when there is no ideal.
+    pub efficiency: Option<f64>,
+    /// Cores this machine offers: what limits spinning (CPU-bound) consumers.
+    pub available_cores: usize,
+    /// Consumers that exited because no item came within `--timeout`.
+    pub consumers_timed_out: usize,
+}
+
+impl WorkerExit {
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkerExit::Finished => "finished",
+            WorkerExit::IdleTimeout => "idle_timeout",
+            WorkerExit::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl SimulationStats {
+    /// Whether every produced item is accounted for exactly once.
+    pub fn accounting_holds(&self) -> bool {
+        self.produced == self.consumed + self.failed + self.dead_lettered + self.unprocessed
+    }
+}
+
+/// Milliseconds, for reports, to the microsecond.
+pub(crate) fn ms(duration: Duration) -> f64 {
+    round_to(duration.as_secs_f64() * 1e3, 3)
+}
+
+/// `value` rounded to `decimals` places: reports show what is meaningful, not
+/// floating-point noise.
+pub(crate) fn round_to(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
+}
+
+/// Mean of `total` over `count`, in milliseconds; 0 for no count rather than NaN.
+pub(crate) fn mean_ms(total: Duration, count: u64) -> f64 {
+    if count == 0 {
+        0.0
+    } else {
+        round_to(total.as_secs_f64() * 1e3 / count as f64, 3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::TaskId;
+
+    fn result(id: u64, status: TaskStatus) -> WorkResult {
+        WorkResult {
+            task_id: TaskId(id),
+            priority: 0,
+            status,
+            worker: Some(WorkerId(0)),
+            attempts: 1,
+            duration_ms: 1.0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_sample_keeps_the_lowest_ids_whatever_the_order() {
+        let mut recorder = Recorder::new(3, false);
+        for id in [9, 4, 7, 1, 8, 2, 6] {
+            recorder.finish(result(id, TaskStatus::Completed));
+        }
+        let (sample, all) = recorder.into_results();
+        let ids: Vec<u64> = sample.iter().map(|r| r.task_id.0).collect();
+        assert_eq!(ids, [1, 2, 4]);
+        assert!(all.is_none());
+    }
+
+    #[test]
+    fn merging_adds_tallies_and_keeps_the_lowest_ids_of_both() {
+        let mut a = Recorder::new(2, true);
+        let mut b = Recorder::new(2, true);
+        a.finish(result(5, TaskStatus::Completed));
+        a.finish(result(3, TaskStatus::Failed));
+        b.finish(result(1, TaskStatus::DeadLettered));
+        b.unprocessed(&WorkItem::new(0, 0));
+        a.merge(b);
+        assert_eq!((a.tally.completed, a.tally.failed, a.tally.dead_lettered, a.tally.unprocessed), (1, 1, 1, 1));
+        let (sample, all) = a.into_results();
+        assert_eq!(sample.iter().map(|r| r.task_id.0).collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(all.map(|all| all.len()), Some(4));
+    }
+
+    #[test]
+    fn a_zero_sample_keeps_nothing() {
+        let mut recorder = Recorder::new(0, false);
+        recorder.finish(result(1, TaskStatus::Completed));
+        assert!(recorder.into_results().0.is_empty());
+    }
+
+    #[test]
+    fn averages_of_nothing_are_zero_not_nan() {
+        assert_eq!(mean_ms(Duration::ZERO, 0), 0.0);
+        let stats = WorkerClock::new().into_stats(WorkerId(0), WorkerExit::Finished);
+        assert_eq!(stats.avg_processing_ms, 0.0);
+    }
+
+    #[test]
+    fn a_worker_averages_over_its_attempts() {
+        let mut clock = WorkerClock::new();
+        clock.attempt(Duration::from_millis(10), true);
+        clock.attempt(Duration::from_millis(30), false);
+        let stats = clock.into_stats(WorkerId(1), WorkerExit::Finished);
+        assert_eq!((stats.processed, stats.failed), (2, 1));
+        assert!((stats.avg_processing_ms - 20.0).abs() < 1e-9);
+        assert!((stats.busy_ms - 40.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,119 @@
+//! A stop signal that wakes sleepers at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use parking_lot::Mutex;
+
+/// Why a run is stopping early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The user asked (Ctrl-C): stop producing, finish the items in hand.
+    Interrupted = 1,
+    /// Every consumer has exited (idle timeout): nobody will take more items.
+    ConsumersGone = 2,
+}
+
+/// A flag any thread can raise once, with a reason; sleeping producers wake at once.
+///
+/// Cheap to check (one atomic load), and its [`sleep`](Self::sleep) is a
+/// `recv_timeout` on a channel whose sender is dropped when the signal is raised
+/// — so a producer pacing itself at one item a minute still stops immediately.
+#[derive(Debug, Clone)]
+pub struct StopSignal {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    reason: AtomicU8,
+    wake: Mutex<Option<Sender<()>>>,
+    woken: Receiver<()>,
+}
+
+impl Default for StopSignal {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StopSignal {
+    /// A signal not yet raised.
+    pub fn new() -> Self {
+        let (wake, woken) = crossbeam_channel::bounded(0);
+        StopSignal {
+            inner: Arc::new(Inner {
+                reason: AtomicU8::new(0),
+                wake: Mutex::new(Some(wake)),
+                woken,
+            }),
+        }
+    }
+
+    /// Raises the signal. The first reason given wins; later calls change nothing.
+    pub fn raise(&self, reason: StopReason) {
+        let first = self
+            .inner
+            .reason
+            .compare_exchange(0, reason as u8, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if first {
+            // Dropping the only sender disconnects the channel: every `sleep` returns.
+            self.inner.wake.lock().take();
+        }
+    }
+
+    /// Why the signal was raised, if it was.
+    pub fn reason(&self) -> Option<StopReason> {
+        match self.inner.reason.load(Ordering::Acquire) {
+            1 => Some(StopReason::Interrupted),
+            2 => Some(StopReason::ConsumersGone),
+            _ => None,
+        }
+    }
+
+    /// Sleeps for `duration` unless the signal is raised first; returns `true` if
+    /// the whole duration passed.
+    pub fn sleep(&self, duration: Duration) -> bool {
+        matches!(self.inner.woken.recv_timeout(duration), Err(RecvTimeoutError::Timeout))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn the_first_reason_wins() {
+        let stop = StopSignal::new();
+        assert_eq!(stop.reason(), None);
+        stop.raise(StopReason::ConsumersGone);
+        stop.raise(StopReason::Interrupted);
+        assert_eq!(stop.reason(), Some(StopReason::ConsumersGone));
+    }
+
+    #[test]
+    fn raising_wakes_a_long_sleep_at_once() {
+        let stop = StopSignal::new();
+        let sleeper = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                (stop.sleep(Duration::from_secs(60)), started.elapsed())
+            })
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        stop.raise(StopReason::Interrupted);
+        let (slept_fully, took) = sleeper.join().unwrap();
+        assert!(!slept_fully);
+        assert!(took < Duration::from_secs(10), "the sleep took {took:?} after the signal");
+    }
+
+    #[test]
+    fn an_unraised_signal_sleeps_the_whole_duration() {
+        assert!(StopSignal::new().sleep(Duration::from_millis(5)));
+    }
+}
