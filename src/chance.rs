@@ -69,8 +69,13 @@ mod tests {
     #[test]
     fn failure_count_is_binomial() {
         // n = 20,000, p = 0.1: mean 2,000, sd ≈ 42; allow 5 sd.
-        let failures = (0..20_000).filter(|&id| attempt_fails(42, id, 1, 0.1)).count();
-        assert!((1_790..=2_210).contains(&failures), "{failures} failures out of 20000 at p = 0.1");
+        let failures = (0..20_000)
+            .filter(|&id| attempt_fails(42, id, 1, 0.1))
+            .count();
+        assert!(
+            (1_790..=2_210).contains(&failures),
+            "{failures} failures out of 20000 at p = 0.1"
+        );
     }
 
     #[test]

@@ -98,7 +98,9 @@ impl Cli {
             queue,
             work: self.work,
             // A small random seed is easy to copy from the output to replay the run.
-            seed: self.seed.unwrap_or_else(|| u64::from(rand::random::<u32>())),
+            seed: self
+                .seed
+                .unwrap_or_else(|| u64::from(rand::random::<u32>())),
             sample: self.sample,
         }
     }
@@ -107,7 +109,10 @@ impl Cli {
 /// A clap error reduced to its first line: one clear line on stderr, no usage dump.
 pub fn one_line(error: &clap::Error) -> String {
     let rendered = error.render().to_string();
-    let first = rendered.lines().find(|line| !line.trim().is_empty()).unwrap_or("error: invalid arguments");
+    let first = rendered
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("error: invalid arguments");
     format!("{} (see --help)", first.trim_end())
 }
 
@@ -122,13 +127,27 @@ mod tests {
     #[test]
     fn the_defaults_are_the_seed_projects() {
         let config = parse(&["--seed", "1"]).to_config();
-        assert_eq!(config, SimConfig { seed: 1, ..SimConfig::default() });
+        assert_eq!(
+            config,
+            SimConfig {
+                seed: 1,
+                ..SimConfig::default()
+            }
+        );
     }
 
     #[test]
     fn priorities_choose_the_priority_queue_unless_a_queue_is_named() {
-        assert_eq!(parse(&["--priorities", "3"]).to_config().queue, QueueKind::Priority);
-        assert_eq!(parse(&["--priorities", "3", "--queue", "condvar"]).to_config().queue, QueueKind::Condvar);
+        assert_eq!(
+            parse(&["--priorities", "3"]).to_config().queue,
+            QueueKind::Priority
+        );
+        assert_eq!(
+            parse(&["--priorities", "3", "--queue", "condvar"])
+                .to_config()
+                .queue,
+            QueueKind::Condvar
+        );
     }
 
     #[test]

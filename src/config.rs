@@ -254,9 +254,24 @@ impl std::error::Error for ConfigError {}
 impl SimConfig {
     /// Checks every setting; the first problem found is returned.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        count_in(Setting::Producers, self.producers as u64, 1, MAX_THREADS as u64)?;
-        count_in(Setting::Consumers, self.consumers as u64, 1, MAX_THREADS as u64)?;
-        count_in(Setting::Capacity, self.capacity as u64, 0, MAX_CAPACITY as u64)?;
+        count_in(
+            Setting::Producers,
+            self.producers as u64,
+            1,
+            MAX_THREADS as u64,
+        )?;
+        count_in(
+            Setting::Consumers,
+            self.consumers as u64,
+            1,
+            MAX_THREADS as u64,
+        )?;
+        count_in(
+            Setting::Capacity,
+            self.capacity as u64,
+            0,
+            MAX_CAPACITY as u64,
+        )?;
         seconds_in(
             Setting::ProcessingTime,
             self.processing_time_s,
@@ -273,13 +288,33 @@ impl SimConfig {
             });
         }
         if let Some(rate) = self.rate_per_s {
-            positive_at_most(Setting::Rate, rate, MAX_RATE_PER_S, "greater than 0 and at most 1e9 items per second")?;
+            positive_at_most(
+                Setting::Rate,
+                rate,
+                MAX_RATE_PER_S,
+                "greater than 0 and at most 1e9 items per second",
+            )?;
         }
-        count_in(Setting::Priorities, u64::from(self.priorities), 1, u64::from(MAX_PRIORITIES))?;
+        count_in(
+            Setting::Priorities,
+            u64::from(self.priorities),
+            1,
+            u64::from(MAX_PRIORITIES),
+        )?;
         if let Some(timeout) = self.timeout_s {
-            positive_at_most(Setting::Timeout, timeout, MAX_TIMEOUT_S, "greater than 0 and at most 86400 seconds")?;
+            positive_at_most(
+                Setting::Timeout,
+                timeout,
+                MAX_TIMEOUT_S,
+                "greater than 0 and at most 86400 seconds",
+            )?;
         }
-        count_in(Setting::Retries, u64::from(self.retries), 0, u64::from(MAX_RETRIES))?;
+        count_in(
+            Setting::Retries,
+            u64::from(self.retries),
+            0,
+            u64::from(MAX_RETRIES),
+        )?;
         count_in(Setting::Sample, self.sample as u64, 0, MAX_SAMPLE as u64)?;
         if self.priorities > 1 && self.queue != QueueKind::Priority {
             return Err(ConfigError::Conflict {
@@ -320,21 +355,40 @@ fn finite(setting: Setting, got: f64) -> Result<(), ConfigError> {
     }
 }
 
-fn seconds_in(setting: Setting, got: f64, min: f64, max: f64, range: &'static str) -> Result<(), ConfigError> {
+fn seconds_in(
+    setting: Setting,
+    got: f64,
+    min: f64,
+    max: f64,
+    range: &'static str,
+) -> Result<(), ConfigError> {
     finite(setting, got)?;
     if (min..=max).contains(&got) {
         Ok(())
     } else {
-        Err(ConfigError::OutOfRange { setting, range, got })
+        Err(ConfigError::OutOfRange {
+            setting,
+            range,
+            got,
+        })
     }
 }
 
-fn positive_at_most(setting: Setting, got: f64, max: f64, range: &'static str) -> Result<(), ConfigError> {
+fn positive_at_most(
+    setting: Setting,
+    got: f64,
+    max: f64,
+    range: &'static str,
+) -> Result<(), ConfigError> {
     finite(setting, got)?;
     if got > 0.0 && got <= max {
         Ok(())
     } else {
-        Err(ConfigError::OutOfRange { setting, range, got })
+        Err(ConfigError::OutOfRange {
+            setting,
+            range,
+            got,
+        })
     }
 }
 
@@ -358,13 +412,19 @@ mod tests {
         let err = with(|c| c.consumers = 0).unwrap_err();
         assert_eq!(err.setting(), Setting::Consumers);
         let message = err.to_string();
-        assert!(message.starts_with("--consumers must be at least 1 (got 0)"), "{message}");
+        assert!(
+            message.starts_with("--consumers must be at least 1 (got 0)"),
+            "{message}"
+        );
         assert!(message.contains("block forever"), "{message}");
     }
 
     #[test]
     fn zero_producers_is_refused() {
-        assert_eq!(with(|c| c.producers = 0).unwrap_err().setting(), Setting::Producers);
+        assert_eq!(
+            with(|c| c.producers = 0).unwrap_err().setting(),
+            Setting::Producers
+        );
     }
 
     #[test]
@@ -381,20 +441,37 @@ mod tests {
     #[test]
     fn times_must_be_finite_and_not_negative() {
         for bad in [-1.0, f64::NAN, f64::INFINITY, 1e12] {
-            assert_eq!(with(|c| c.processing_time_s = bad).unwrap_err().setting(), Setting::ProcessingTime);
-            assert_eq!(with(|c| c.timeout_s = Some(bad)).unwrap_err().setting(), Setting::Timeout);
-            assert_eq!(with(|c| c.rate_per_s = Some(bad)).unwrap_err().setting(), Setting::Rate);
+            assert_eq!(
+                with(|c| c.processing_time_s = bad).unwrap_err().setting(),
+                Setting::ProcessingTime
+            );
+            assert_eq!(
+                with(|c| c.timeout_s = Some(bad)).unwrap_err().setting(),
+                Setting::Timeout
+            );
+            assert_eq!(
+                with(|c| c.rate_per_s = Some(bad)).unwrap_err().setting(),
+                Setting::Rate
+            );
         }
         assert_eq!(with(|c| c.processing_time_s = 0.0), Ok(()));
-        assert_eq!(with(|c| c.timeout_s = Some(0.0)).unwrap_err().setting(), Setting::Timeout);
-        assert_eq!(with(|c| c.rate_per_s = Some(0.0)).unwrap_err().setting(), Setting::Rate);
+        assert_eq!(
+            with(|c| c.timeout_s = Some(0.0)).unwrap_err().setting(),
+            Setting::Timeout
+        );
+        assert_eq!(
+            with(|c| c.rate_per_s = Some(0.0)).unwrap_err().setting(),
+            Setting::Rate
+        );
     }
 
     #[test]
     fn capacity_zero_is_a_rendezvous_and_allowed() {
         assert_eq!(with(|c| c.capacity = 0), Ok(()));
         assert_eq!(
-            with(|c| c.capacity = MAX_CAPACITY + 1).unwrap_err().setting(),
+            with(|c| c.capacity = MAX_CAPACITY + 1)
+                .unwrap_err()
+                .setting(),
             Setting::Capacity
         );
     }
@@ -402,7 +479,16 @@ mod tests {
     #[test]
     fn priorities_need_the_priority_queue() {
         let err = with(|c| c.priorities = 3).unwrap_err();
-        assert!(matches!(err, ConfigError::Conflict { with: Setting::Queue, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                ConfigError::Conflict {
+                    with: Setting::Queue,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert_eq!(
             with(|c| {
                 c.priorities = 3;
@@ -410,13 +496,27 @@ mod tests {
             }),
             Ok(())
         );
-        assert_eq!(with(|c| c.priorities = 0).unwrap_err().setting(), Setting::Priorities);
+        assert_eq!(
+            with(|c| c.priorities = 0).unwrap_err().setting(),
+            Setting::Priorities
+        );
     }
 
     #[test]
     fn oversized_counts_are_refused() {
-        assert_eq!(with(|c| c.consumers = MAX_THREADS + 1).unwrap_err().setting(), Setting::Consumers);
-        assert_eq!(with(|c| c.retries = MAX_RETRIES + 1).unwrap_err().setting(), Setting::Retries);
-        assert_eq!(with(|c| c.sample = MAX_SAMPLE + 1).unwrap_err().setting(), Setting::Sample);
+        assert_eq!(
+            with(|c| c.consumers = MAX_THREADS + 1)
+                .unwrap_err()
+                .setting(),
+            Setting::Consumers
+        );
+        assert_eq!(
+            with(|c| c.retries = MAX_RETRIES + 1).unwrap_err().setting(),
+            Setting::Retries
+        );
+        assert_eq!(
+            with(|c| c.sample = MAX_SAMPLE + 1).unwrap_err().setting(),
+            Setting::Sample
+        );
     }
 }

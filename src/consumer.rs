@@ -77,7 +77,9 @@ where
             Err(e) if !e.panicked && item.attempt <= setup.retries => {
                 recorder.tally.retried += 1;
                 if setup.retry_lane.sender.send(item.retry()).is_err() {
-                    unreachable!("the run holds a retry-lane receiver until every consumer is joined");
+                    unreachable!(
+                        "the run holds a retry-lane receiver until every consumer is joined"
+                    );
                 }
                 continue;
             }

@@ -157,7 +157,8 @@ mod tests {
         assert_eq!(json["status"], "dead_lettered");
         assert_eq!(json["worker"], "worker-0");
         assert_eq!(json["attempts"], 3);
-        let unprocessed = serde_json::to_value(WorkResult::unprocessed(&WorkItem::new(9, 0))).unwrap();
+        let unprocessed =
+            serde_json::to_value(WorkResult::unprocessed(&WorkItem::new(9, 0))).unwrap();
         assert_eq!(unprocessed["worker"], serde_json::Value::Null);
         assert!(unprocessed.get("error").is_none());
     }

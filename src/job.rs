@@ -58,7 +58,11 @@ impl Job for SimulatedJob {
             }
         }
         if chance::attempt_fails(self.seed, item.id, item.attempt, self.failure_rate) {
-            Err(format!("simulated failure of {} on attempt {}", item.task_id(), item.attempt))
+            Err(format!(
+                "simulated failure of {} on attempt {}",
+                item.task_id(),
+                item.attempt
+            ))
         } else {
             Ok(())
         }
@@ -117,7 +121,10 @@ fn spin_for(duration: Duration) {
 
 #[cfg(unix)]
 fn thread_cpu_time() -> Duration {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `now` is a valid, writable timespec and the clock id is a constant
     // every supported Unix provides; the call only writes into `now`.
     let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
@@ -146,7 +153,13 @@ mod tests {
     fn an_error_is_a_retryable_failure() {
         let job = |_: &WorkItem| Err("disk full".to_string());
         let err = attempt(&job, &WorkItem::new(1, 0)).unwrap_err();
-        assert_eq!(err, AttemptError { message: "disk full".into(), panicked: false });
+        assert_eq!(
+            err,
+            AttemptError {
+                message: "disk full".into(),
+                panicked: false
+            }
+        );
     }
 
     #[test]
@@ -166,11 +179,19 @@ mod tests {
 
     #[test]
     fn the_simulated_job_fails_as_the_seed_says() {
-        let config = SimConfig { processing_time_s: 0.0, failure_rate: 0.5, seed: 11, ..SimConfig::default() };
+        let config = SimConfig {
+            processing_time_s: 0.0,
+            failure_rate: 0.5,
+            seed: 11,
+            ..SimConfig::default()
+        };
         let job = SimulatedJob::new(&config);
         for id in 0..50 {
             let item = WorkItem::new(id, 0);
-            assert_eq!(job.run(&item).is_err(), chance::attempt_fails(11, id, 1, 0.5));
+            assert_eq!(
+                job.run(&item).is_err(),
+                chance::attempt_fails(11, id, 1, 0.5)
+            );
         }
     }
 }

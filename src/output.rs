@@ -51,7 +51,11 @@ pub fn to_text(report: &Report) -> String {
     for (name, value) in rows {
         let _ = writeln!(out, "  {name:<14}{value:>10}");
     }
-    let verdict = if stats.accounting_holds() { "holds" } else { "BROKEN" };
+    let verdict = if stats.accounting_holds() {
+        "holds"
+    } else {
+        "BROKEN"
+    };
     let _ = writeln!(
         out,
         "  accounting    produced = consumed + failed + dead-lettered + unprocessed: {verdict}"
@@ -65,14 +69,22 @@ pub fn to_text(report: &Report) -> String {
     let _ = write!(out, "  throughput {:.1} items/s", stats.throughput_per_s);
     match (stats.ideal_throughput_per_s, stats.efficiency) {
         (Some(ideal), Some(efficiency)) => {
-            let _ = writeln!(out, " (ideal {ideal:.1}, efficiency {:.0}%)", efficiency * 100.0);
+            let _ = writeln!(
+                out,
+                " (ideal {ideal:.1}, efficiency {:.0}%)",
+                efficiency * 100.0
+            );
         }
         _ => {
             let _ = writeln!(out, " (no ideal: nothing limits zero-time work)");
         }
     }
     if stats.consumers_timed_out > 0 {
-        let _ = writeln!(out, "  {} consumer(s) left after idling past --timeout", stats.consumers_timed_out);
+        let _ = writeln!(
+            out,
+            "  {} consumer(s) left after idling past --timeout",
+            stats.consumers_timed_out
+        );
     }
     let _ = writeln!(out, "\nworkers:");
     for worker in &report.workers {

@@ -87,7 +87,10 @@ fn refuse_rest(plan: &ProducerPlan, from: u64, recorder: &mut Recorder) -> u64 {
     let mut refused = 0;
     let mut id = from;
     while id < plan.items {
-        recorder.unprocessed(&WorkItem::new(id, chance::priority_of(plan.seed, id, plan.priorities)));
+        recorder.unprocessed(&WorkItem::new(
+            id,
+            chance::priority_of(plan.seed, id, plan.priorities),
+        ));
         refused += 1;
         id += plan.stride;
     }

@@ -30,7 +30,11 @@ pub(crate) struct Progress<'scope> {
 }
 
 impl<'scope> Progress<'scope> {
-    pub(crate) fn start<'env>(scope: &'scope Scope<'scope, 'env>, total: u64, counters: &'env Counters) -> Self {
+    pub(crate) fn start<'env>(
+        scope: &'scope Scope<'scope, 'env>,
+        total: u64,
+        counters: &'env Counters,
+    ) -> Self {
         let (done, finished) = crossbeam_channel::bounded(0);
         let thread = scope.spawn(move || draw(total, counters, &finished));
         Progress { done, thread }
@@ -44,7 +48,10 @@ impl<'scope> Progress<'scope> {
 
 fn draw(total: u64, counters: &Counters, finished: &Receiver<()>) {
     // Short runs end before the bar would ever show.
-    if !matches!(finished.recv_timeout(Duration::from_millis(500)), Err(RecvTimeoutError::Timeout)) {
+    if !matches!(
+        finished.recv_timeout(Duration::from_millis(500)),
+        Err(RecvTimeoutError::Timeout)
+    ) {
         return;
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -52,8 +59,16 @@ fn draw(total: u64, counters: &Counters, finished: &Receiver<()>) {
         ProgressStyle::with_template("{bar:40} {pos}/{len} items  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let sum = || counters.iter().map(|c| c.load(Ordering::Relaxed)).sum::<u64>();
-    while matches!(finished.recv_timeout(Duration::from_millis(100)), Err(RecvTimeoutError::Timeout)) {
+    let sum = || {
+        counters
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum::<u64>()
+    };
+    while matches!(
+        finished.recv_timeout(Duration::from_millis(100)),
+        Err(RecvTimeoutError::Timeout)
+    ) {
         bar.set_position(sum());
     }
     bar.finish_and_clear();

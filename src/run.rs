@@ -95,7 +95,11 @@ pub fn run(config: &SimConfig) -> Result<Report, RunError> {
 }
 
 /// Runs `job` on every item, with `config`'s queue, threads and retry policy.
-pub fn run_with<J: Job + ?Sized>(config: &SimConfig, job: &J, options: RunOptions) -> Result<Report, RunError> {
+pub fn run_with<J: Job + ?Sized>(
+    config: &SimConfig,
+    job: &J,
+    options: RunOptions,
+) -> Result<Report, RunError> {
     config.validate()?;
     match config.queue {
         QueueKind::Channel => drive::<ChannelQueue, J>(config, job, options),
@@ -131,11 +135,15 @@ where
             receiver: retry_receiver.clone(),
         },
     };
-    let finished: Vec<CachePadded<AtomicU64>> = (0..config.consumers).map(|_| CachePadded::new(AtomicU64::new(0))).collect();
+    let finished: Vec<CachePadded<AtomicU64>> = (0..config.consumers)
+        .map(|_| CachePadded::new(AtomicU64::new(0)))
+        .collect();
     let started = Instant::now();
 
     let outcome = thread::scope(|scope| {
-        let progress = options.progress.then(|| Progress::start(scope, config.items, &finished));
+        let progress = options
+            .progress
+            .then(|| Progress::start(scope, config.items, &finished));
         let mut spawn_error = None;
 
         let mut consumer_threads: Vec<ScopedJoinHandle<'_, ConsumerReport>> = Vec::new();
@@ -143,7 +151,9 @@ where
             let (setup, queue, recorder) = (&setup, receiver.clone(), new_recorder());
             let spawned = thread::Builder::new()
                 .name(format!("worker-{index}"))
-                .spawn_scoped(scope, move || consumer::consume(setup, WorkerId(index), queue, recorder, counter));
+                .spawn_scoped(scope, move || {
+                    consumer::consume(setup, WorkerId(index), queue, recorder, counter)
+                });
             match spawned {
                 Ok(handle) => consumer_threads.push(handle),
                 Err(e) => {
@@ -168,7 +178,9 @@ where
                 let (queue, stop, recorder) = (sender.clone(), &stop, new_recorder());
                 let spawned = thread::Builder::new()
                     .name(format!("producer-{index}"))
-                    .spawn_scoped(scope, move || producer::produce(&plan, queue, stop, recorder));
+                    .spawn_scoped(scope, move || {
+                        producer::produce(&plan, queue, stop, recorder)
+                    });
                 match spawned {
                     Ok(handle) => producer_threads.push(handle),
                     Err(e) => {
@@ -219,7 +231,9 @@ where
 }
 
 /// Joins every thread, even after one has panicked, and hands back the first panic.
-fn join_all<T>(handles: Vec<ScopedJoinHandle<'_, T>>) -> (Vec<T>, Option<Box<dyn std::any::Any + Send>>) {
+fn join_all<T>(
+    handles: Vec<ScopedJoinHandle<'_, T>>,
+) -> (Vec<T>, Option<Box<dyn std::any::Any + Send>>) {
     let mut done = Vec::with_capacity(handles.len());
     let mut first_panic = None;
     for handle in handles {
@@ -233,7 +247,12 @@ fn join_all<T>(handles: Vec<ScopedJoinHandle<'_, T>>) -> (Vec<T>, Option<Box<dyn
     (done, first_panic)
 }
 
-fn build_report(config: &SimConfig, outcome: Outcome, elapsed: std::time::Duration, interrupted: bool) -> Report {
+fn build_report(
+    config: &SimConfig,
+    outcome: Outcome,
+    elapsed: std::time::Duration,
+    interrupted: bool,
+) -> Report {
     let mut totals = outcome.leftovers;
     let mut produced = 0;
     let mut max_queue_depth = 0;
@@ -251,7 +270,11 @@ fn build_report(config: &SimConfig, outcome: Outcome, elapsed: std::time::Durati
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let ended = tally.completed + tally.failed + tally.dead_lettered;
     let elapsed_s = elapsed.as_secs_f64();
-    let throughput_per_s = if elapsed_s > 0.0 { ended as f64 / elapsed_s } else { 0.0 };
+    let throughput_per_s = if elapsed_s > 0.0 {
+        ended as f64 / elapsed_s
+    } else {
+        0.0
+    };
     let ideal_throughput_per_s = theory::ideal_throughput_per_s(config, cores);
     let stats = SimulationStats {
         produced,
@@ -272,7 +295,10 @@ fn build_report(config: &SimConfig, outcome: Outcome, elapsed: std::time::Durati
             .filter(|w| w.exit == WorkerExit::IdleTimeout)
             .count(),
     };
-    debug_assert!(stats.accounting_holds(), "accounting identity broken: {stats:?}");
+    debug_assert!(
+        stats.accounting_holds(),
+        "accounting identity broken: {stats:?}"
+    );
     let (results_sample, all_results) = totals.into_results();
     Report {
         config: config.clone(),

@@ -142,7 +142,11 @@ impl Sample {
         }
         if self.heap.len() < self.size {
             self.heap.push(ByTaskId(result));
-        } else if self.heap.peek().is_some_and(|top| result.task_id < top.0.task_id) {
+        } else if self
+            .heap
+            .peek()
+            .is_some_and(|top| result.task_id < top.0.task_id)
+        {
             // The heap's top is the highest id kept: replace it.
             self.heap.pop();
             self.heap.push(ByTaskId(result));
@@ -331,9 +335,20 @@ mod tests {
         b.finish(result(1, TaskStatus::DeadLettered));
         b.unprocessed(&WorkItem::new(0, 0));
         a.merge(b);
-        assert_eq!((a.tally.completed, a.tally.failed, a.tally.dead_lettered, a.tally.unprocessed), (1, 1, 1, 1));
+        assert_eq!(
+            (
+                a.tally.completed,
+                a.tally.failed,
+                a.tally.dead_lettered,
+                a.tally.unprocessed
+            ),
+            (1, 1, 1, 1)
+        );
         let (sample, all) = a.into_results();
-        assert_eq!(sample.iter().map(|r| r.task_id.0).collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(
+            sample.iter().map(|r| r.task_id.0).collect::<Vec<_>>(),
+            [1, 3]
+        );
         assert_eq!(all.map(|all| all.len()), Some(4));
     }
 

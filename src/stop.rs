@@ -77,7 +77,10 @@ impl StopSignal {
     /// Sleeps for `duration` unless the signal is raised first; returns `true` if
     /// the whole duration passed.
     pub fn sleep(&self, duration: Duration) -> bool {
-        matches!(self.inner.woken.recv_timeout(duration), Err(RecvTimeoutError::Timeout))
+        matches!(
+            self.inner.woken.recv_timeout(duration),
+            Err(RecvTimeoutError::Timeout)
+        )
     }
 }
 
@@ -109,7 +112,10 @@ mod tests {
         stop.raise(StopReason::Interrupted);
         let (slept_fully, took) = sleeper.join().unwrap();
         assert!(!slept_fully);
-        assert!(took < Duration::from_secs(10), "the sleep took {took:?} after the signal");
+        assert!(
+            took < Duration::from_secs(10),
+            "the sleep took {took:?} after the signal"
+        );
     }
 
     #[test]

@@ -42,7 +42,11 @@ impl Condvar {
     }
 
     /// Like [`wait`](Self::wait), but wakes at `deadline` at the latest.
-    pub(crate) fn wait_until<'a, T>(&self, mut guard: MutexGuard<'a, T>, deadline: Instant) -> MutexGuard<'a, T> {
+    pub(crate) fn wait_until<'a, T>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        deadline: Instant,
+    ) -> MutexGuard<'a, T> {
         self.0.wait_until(&mut guard, deadline);
         guard
     }

@@ -71,7 +71,9 @@ pub struct BlockingReceiver<T, B: Buffer<T>> {
     _items: PhantomData<fn() -> T>,
 }
 
-pub(crate) fn bounded<T, B: Buffer<T>>(capacity: usize) -> (BlockingSender<T, B>, BlockingReceiver<T, B>) {
+pub(crate) fn bounded<T, B: Buffer<T>>(
+    capacity: usize,
+) -> (BlockingSender<T, B>, BlockingReceiver<T, B>) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             buffer: B::default(),
@@ -120,7 +122,11 @@ impl<T, B: Buffer<T>> BlockingSender<T, B> {
         }
         state.buffer.push(item);
         let ticket = state.taken + state.buffer.len() as u64;
-        let depth = if state.capacity == 0 { 0 } else { state.buffer.len() };
+        let depth = if state.capacity == 0 {
+            0
+        } else {
+            state.buffer.len()
+        };
         let wake_consumer = state.sleeping_consumers > 0;
         if state.capacity > 0 {
             drop(state);
@@ -136,7 +142,10 @@ impl<T, B: Buffer<T>> BlockingSender<T, B> {
         while state.taken < ticket {
             if state.receivers == 0 {
                 // Nobody will take it: ours is the only item a rendezvous queue holds.
-                let item = state.buffer.pop().expect("a rendezvous queue holds the waiting item");
+                let item = state
+                    .buffer
+                    .pop()
+                    .expect("a rendezvous queue holds the waiting item");
                 return Err(Disconnected(item));
             }
             state.sleeping_producers += 1;

@@ -44,7 +44,9 @@ impl<T: Send + 'static> WorkQueue<T> for ChannelQueue {
 
 impl<T: Send> QueueSender<T> for ChannelSender<T> {
     fn push(&self, item: T) -> Result<usize, Disconnected<T>> {
-        self.0.send(item).map_err(|e| Disconnected(e.into_inner()))?;
+        self.0
+            .send(item)
+            .map_err(|e| Disconnected(e.into_inner()))?;
         // A snapshot right after our send; never more than the capacity.
         Ok(self.0.len())
     }

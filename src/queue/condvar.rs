@@ -1,8 +1,8 @@
 //! The hand-made FIFO queue.
 
-use std::collections::VecDeque;
-use super::blocking::{self, BlockingReceiver, BlockingSender, Buffer};
 use super::WorkQueue;
+use super::blocking::{self, BlockingReceiver, BlockingSender, Buffer};
+use std::collections::VecDeque;
 
 /// A bounded FIFO queue built from a `parking_lot` mutex and two condvars.
 #[derive(Debug)]

@@ -3,8 +3,8 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use super::blocking::{self, BlockingReceiver, BlockingSender, Buffer};
 use super::WorkQueue;
+use super::blocking::{self, BlockingReceiver, BlockingSender, Buffer};
 use crate::item::WorkItem;
 
 /// Something with a priority: higher is served first.

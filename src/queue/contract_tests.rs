@@ -1,0 +1,302 @@
+//! The behaviour every backend promises, checked on each of them.
+//!
+//! Every blocking call runs under a watchdog: a broken queue fails the test with
+//! a message instead of hanging it.
+
+use std::collections::HashSet;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::item::WorkItem;
+
+const WATCHDOG: Duration = Duration::from_secs(10);
+
+/// Runs `f` on a thread and fails the test if it has not returned in time.
+fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, result) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(f());
+    });
+    result.recv_timeout(WATCHDOG).unwrap_or_else(|_| {
+        panic!("{what}: still blocked after {WATCHDOG:?} — a lost wake-up or a missing close?")
+    })
+}
+
+fn item(id: u64, priority: u32) -> WorkItem {
+    WorkItem::new(id, priority)
+}
+
+fn fifo_with_one_consumer<Q: WorkQueue<WorkItem>>() {
+    let (tx, rx) = Q::bounded(4);
+    let ids = within("fifo", move || {
+        let producer = thread::spawn(move || {
+            for id in 0..1_000 {
+                tx.push(item(id, 0)).unwrap();
+            }
+        });
+        let mut ids = Vec::new();
+        while let Ok(item) = rx.pop() {
+            ids.push(item.id);
+        }
+        producer.join().unwrap();
+        ids
+    });
+    assert_eq!(
+        ids,
+        (0..1_000).collect::<Vec<_>>(),
+        "{}: one consumer must see items in push order",
+        Q::NAME
+    );
+}
+
+fn no_loss_no_duplicates_with_many_producers_and_consumers<Q: WorkQueue<WorkItem>>(
+    capacity: usize,
+) {
+    const PRODUCERS: u64 = 4;
+    const PER_PRODUCER: u64 = 2_500;
+    let (tx, rx) = Q::bounded(capacity);
+    let seen = within("mpmc", move || {
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let tx = tx.clone();
+                thread::spawn(move || {
+                    for n in 0..PER_PRODUCER {
+                        tx.push(item(p * PER_PRODUCER + n, (n % 3) as u32)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let consumers: Vec<_> = (0..4)
+            .map(|_| {
+                let rx = rx.clone();
+                thread::spawn(move || {
+                    let mut got = Vec::new();
+                    while let Ok(item) = rx.pop() {
+                        got.push(item.id);
+                    }
+                    got
+                })
+            })
+            .collect();
+        drop(rx);
+        producers.into_iter().for_each(|p| p.join().unwrap());
+        consumers
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    let unique: HashSet<u64> = seen.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        seen.len(),
+        "{}: an item was delivered twice",
+        Q::NAME
+    );
+    assert_eq!(
+        seen.len() as u64,
+        PRODUCERS * PER_PRODUCER,
+        "{}: items were lost",
+        Q::NAME
+    );
+}
+
+fn push_blocks_while_full<Q: WorkQueue<WorkItem>>() {
+    let (tx, rx) = Q::bounded(2);
+    assert_eq!(tx.push(item(0, 0)), Ok(1));
+    assert_eq!(tx.push(item(1, 0)), Ok(2));
+    let (pushed, pushed_rx) = mpsc::channel();
+    let blocked = thread::spawn(move || {
+        let depth = tx.push(item(2, 0));
+        pushed.send(()).unwrap();
+        depth
+    });
+    assert!(
+        pushed_rx.recv_timeout(Duration::from_millis(100)).is_err(),
+        "{}: a push into a full queue returned instead of waiting",
+        Q::NAME
+    );
+    rx.pop().unwrap();
+    pushed_rx
+        .recv_timeout(WATCHDOG)
+        .unwrap_or_else(|_| panic!("{}: a pop did not wake the blocked producer", Q::NAME));
+    assert_eq!(blocked.join().unwrap(), Ok(2));
+}
+
+fn closing_wakes_every_waiting_consumer<Q: WorkQueue<WorkItem>>() {
+    let (tx, rx) = Q::bounded(1);
+    let waiting: Vec<_> = (0..3)
+        .map(|_| {
+            let rx = rx.clone();
+            thread::spawn(move || rx.pop())
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(50)); // let them go to sleep
+    drop(tx);
+    let results = within("close", move || {
+        waiting
+            .into_iter()
+            .map(|w| w.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    assert!(
+        results.iter().all(|r| *r == Err(Closed)),
+        "{}: {results:?}",
+        Q::NAME
+    );
+}
+
+fn items_pushed_before_close_are_still_delivered<Q: WorkQueue<WorkItem>>() {
+    let (tx, rx) = Q::bounded(3);
+    tx.push(item(7, 0)).unwrap();
+    drop(tx);
+    assert_eq!(rx.pop().map(|i| i.id), Ok(7));
+    assert_eq!(rx.pop(), Err(Closed));
+}
+
+fn pop_timeout_times_out_then_sees_close<Q: WorkQueue<WorkItem>>() {
+    let (tx, rx) = Q::bounded(1);
+    let started = Instant::now();
+    assert_eq!(
+        rx.pop_timeout(Duration::from_millis(30)),
+        Err(PopTimeoutError::TimedOut)
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(30),
+        "{}: timed out early",
+        Q::NAME
+    );
+    tx.push(item(1, 0)).unwrap();
+    assert_eq!(
+        rx.pop_timeout(Duration::from_millis(30)).map(|i| i.id),
+        Ok(1)
+    );
+    drop(tx);
+    assert_eq!(
+        rx.pop_timeout(Duration::from_secs(5)),
+        Err(PopTimeoutError::Closed)
+    );
+}
+
+fn push_without_receivers_hands_the_item_back<Q: WorkQueue<WorkItem>>() {
+    let (tx, rx) = Q::bounded(1);
+    drop(rx);
+    assert_eq!(tx.push(item(3, 0)), Err(Disconnected(item(3, 0))));
+}
+
+fn rendezvous_push_waits_for_a_taker<Q: WorkQueue<WorkItem>>() {
+    let (tx, rx) = Q::bounded(0);
+    let (pushed, pushed_rx) = mpsc::channel();
+    let producer = thread::spawn(move || {
+        let depth = tx.push(item(5, 0));
+        pushed.send(()).unwrap();
+        depth
+    });
+    assert!(
+        pushed_rx.recv_timeout(Duration::from_millis(100)).is_err(),
+        "{}: a rendezvous push returned before anyone took the item",
+        Q::NAME
+    );
+    assert_eq!(
+        within("rendezvous pop", move || rx.pop().map(|i| i.id)),
+        Ok(5)
+    );
+    pushed_rx
+        .recv_timeout(WATCHDOG)
+        .expect("the push returns once the item is taken");
+    assert_eq!(
+        producer.join().unwrap(),
+        Ok(0),
+        "{}: a rendezvous queue never holds a waiting item",
+        Q::NAME
+    );
+}
+
+macro_rules! contract {
+    ($module:ident, $queue:ty) => {
+        mod $module {
+            use super::*;
+
+            #[test]
+            fn no_loss_no_duplicates_with_many_producers_and_consumers() {
+                super::no_loss_no_duplicates_with_many_producers_and_consumers::<$queue>(8);
+            }
+            #[test]
+            fn no_loss_no_duplicates_at_capacity_one() {
+                super::no_loss_no_duplicates_with_many_producers_and_consumers::<$queue>(1);
+            }
+            #[test]
+            fn no_loss_no_duplicates_through_a_rendezvous() {
+                super::no_loss_no_duplicates_with_many_producers_and_consumers::<$queue>(0);
+            }
+            #[test]
+            fn push_blocks_while_full() {
+                super::push_blocks_while_full::<$queue>();
+            }
+            #[test]
+            fn closing_wakes_every_waiting_consumer() {
+                super::closing_wakes_every_waiting_consumer::<$queue>();
+            }
+            #[test]
+            fn items_pushed_before_close_are_still_delivered() {
+                super::items_pushed_before_close_are_still_delivered::<$queue>();
+            }
+            #[test]
+            fn pop_timeout_times_out_then_sees_close() {
+                super::pop_timeout_times_out_then_sees_close::<$queue>();
+            }
+            #[test]
+            fn push_without_receivers_hands_the_item_back() {
+                super::push_without_receivers_hands_the_item_back::<$queue>();
+            }
+            #[test]
+            fn rendezvous_push_waits_for_a_taker() {
+                super::rendezvous_push_waits_for_a_taker::<$queue>();
+            }
+        }
+    };
+}
+
+contract!(channel, ChannelQueue);
+contract!(condvar, CondvarQueue);
+contract!(priority, PriorityQueue);
+
+#[test]
+fn channel_is_fifo_with_one_consumer() {
+    fifo_with_one_consumer::<ChannelQueue>();
+}
+
+#[test]
+fn condvar_is_fifo_with_one_consumer() {
+    fifo_with_one_consumer::<CondvarQueue>();
+}
+
+#[test]
+fn priority_serves_higher_first_and_fifo_among_equals() {
+    let (tx, rx) = PriorityQueue::bounded(8);
+    let pushed = [(0, 1), (1, 3), (2, 1), (3, 3), (4, 0), (5, 1)];
+    for (id, priority) in pushed {
+        tx.push(item(id, priority)).unwrap();
+    }
+    drop(tx);
+    let order: Vec<u64> = std::iter::from_fn(|| rx.pop().ok()).map(|i| i.id).collect();
+    assert_eq!(
+        order,
+        [1, 3, 0, 2, 5, 4],
+        "priority 3 first (in push order), then 1s in push order, then 0"
+    );
+}
+
+#[test]
+fn equal_priorities_do_not_starve_early_items() {
+    // A heap alone would hand out equal keys in no particular order.
+    let (tx, rx) = PriorityQueue::bounded(64);
+    for id in 0..64 {
+        tx.push(item(id, 2)).unwrap();
+    }
+    drop(tx);
+    let order: Vec<u64> = std::iter::from_fn(|| rx.pop().ok()).map(|i| i.id).collect();
+    assert_eq!(order, (0..64).collect::<Vec<_>>());
+}
