@@ -134,6 +134,7 @@ where
             sender: retry_sender,
             receiver: retry_receiver.clone(),
         },
+        clock: quanta::Clock::new(),
     };
     let finished: Vec<CachePadded<AtomicU64>> = (0..config.consumers)
         .map(|_| CachePadded::new(AtomicU64::new(0)))

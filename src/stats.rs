@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::item::{TaskStatus, WorkItem, WorkResult, WorkerId};
+use crate::item::{TaskId, TaskStatus, WorkItem, WorkResult, WorkerId};
 
 /// Final outcomes counted by one thread, plus the results it keeps.
 #[derive(Debug, Default)]
@@ -55,17 +55,37 @@ impl Recorder {
 
     /// Records an item's final result.
     pub(crate) fn finish(&mut self, result: WorkResult) {
+        self.finish_with(result.status, result.task_id, || result);
+    }
+
+    /// Records an item's final status; `result` is built only if it is kept.
+    ///
+    /// Most results are only counted: building a full [`WorkResult`] for each of
+    /// millions of items would cost more than the queue itself.
+    pub(crate) fn finish_with(
+        &mut self,
+        status: TaskStatus,
+        id: TaskId,
+        result: impl FnOnce() -> WorkResult,
+    ) {
         let tally = &mut self.tally;
-        match result.status {
+        match status {
             TaskStatus::Completed => tally.completed += 1,
             TaskStatus::Failed => tally.failed += 1,
             TaskStatus::DeadLettered => tally.dead_lettered += 1,
             TaskStatus::Unprocessed => tally.unprocessed += 1,
         }
+        let sampled = status != TaskStatus::Unprocessed && self.sample.wants(id);
+        if !sampled && self.all.is_none() {
+            return;
+        }
+        let result = result();
         if let Some(all) = &mut self.all {
             all.push(result.clone());
         }
-        self.sample.offer(result);
+        if sampled {
+            self.sample.offer(result);
+        }
     }
 
     /// Records an item that never reached an end.
@@ -136,21 +156,20 @@ impl Sample {
         }
     }
 
+    /// Whether a result for `id` would be kept.
+    fn wants(&self, id: TaskId) -> bool {
+        // The heap's top is the highest id kept.
+        self.heap.len() < self.size || self.heap.peek().is_some_and(|top| id < top.0.task_id)
+    }
+
     fn offer(&mut self, result: WorkResult) {
-        if result.status == TaskStatus::Unprocessed || self.size == 0 {
+        if result.status == TaskStatus::Unprocessed || !self.wants(result.task_id) {
             return;
         }
-        if self.heap.len() < self.size {
-            self.heap.push(ByTaskId(result));
-        } else if self
-            .heap
-            .peek()
-            .is_some_and(|top| result.task_id < top.0.task_id)
-        {
-            // The heap's top is the highest id kept: replace it.
+        if self.heap.len() == self.size {
             self.heap.pop();
-            self.heap.push(ByTaskId(result));
         }
+        self.heap.push(ByTaskId(result));
     }
 }
 
@@ -300,7 +319,6 @@ pub(crate) fn mean_ms(total: Duration, count: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::item::TaskId;
 
     fn result(id: u64, status: TaskStatus) -> WorkResult {
         WorkResult {
