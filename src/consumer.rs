@@ -24,6 +24,8 @@ pub(crate) struct ConsumerSetup<'a, J: ?Sized> {
     /// at zero processing time: quanta's raw reads take the CPU's time-stamp
     /// counter (a few ns) instead of calling `clock_gettime` (about 35 ns here).
     pub(crate) clock: quanta::Clock,
+    /// `clock.raw()` when the run started.
+    pub(crate) run_started: u64,
 }
 
 /// Where failed items wait for another attempt.
@@ -96,6 +98,9 @@ where
             status,
             worker: Some(worker),
             attempts: item.attempt,
+            started_ms: ms(Duration::from_nanos(
+                setup.clock.delta_as_nanos(setup.run_started, started),
+            )),
             duration_ms: ms(took),
             error,
         });

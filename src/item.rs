@@ -102,6 +102,8 @@ pub struct WorkResult {
     pub worker: Option<WorkerId>,
     /// Attempts made (0 if it never ran).
     pub attempts: u32,
+    /// When its last attempt started, in milliseconds since the run started.
+    pub started_ms: f64,
     /// Duration of its last attempt, in milliseconds.
     pub duration_ms: f64,
     /// Why its last attempt failed, if it did (a panic's message for a panicking job).
@@ -118,6 +120,7 @@ impl WorkResult {
             status: TaskStatus::Unprocessed,
             worker: None,
             attempts: item.attempt - 1,
+            started_ms: 0.0,
             duration_ms: 0.0,
             error: None,
         }
@@ -149,6 +152,7 @@ mod tests {
             status: TaskStatus::DeadLettered,
             worker: Some(WorkerId(0)),
             attempts: 3,
+            started_ms: 0.25,
             duration_ms: 1.5,
             error: Some("simulated failure".into()),
         };

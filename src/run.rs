@@ -125,6 +125,7 @@ where
     let new_recorder = || Recorder::new(config.sample, options.keep_all_results);
     let (sender, receiver) = Q::bounded(config.capacity);
     let (retry_sender, retry_receiver) = crossbeam_channel::unbounded();
+    let clock = quanta::Clock::new();
     let setup = ConsumerSetup {
         job,
         retries: config.retries,
@@ -134,7 +135,8 @@ where
             sender: retry_sender,
             receiver: retry_receiver.clone(),
         },
-        clock: quanta::Clock::new(),
+        run_started: clock.raw(),
+        clock,
     };
     let finished: Vec<CachePadded<AtomicU64>> = (0..config.consumers)
         .map(|_| CachePadded::new(AtomicU64::new(0)))

@@ -327,6 +327,7 @@ mod tests {
             status,
             worker: Some(WorkerId(0)),
             attempts: 1,
+            started_ms: 0.0,
             duration_ms: 1.0,
             error: None,
         }

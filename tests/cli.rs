@@ -1,0 +1,605 @@
+//! The `queue-sim` command line, run as a user runs it.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn queue_sim() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(cargo_bin("queue-sim"));
+    cmd.timeout(support::WATCHDOG);
+    cmd
+}
+
+/// Runs with `args`, expects success, and parses the JSON report.
+fn report(args: &[&str]) -> Value {
+    let output = queue_sim()
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&output)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}) for {args:?}"))
+}
+
+fn stat(report: &Value, name: &str) -> u64 {
+    report["stats"][name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("stats.{name} missing in {report:#}"))
+}
+
+fn assert_accounting(report: &Value) {
+    let produced = stat(report, "produced");
+    let ended = stat(report, "consumed")
+        + stat(report, "failed")
+        + stat(report, "dead_lettered")
+        + stat(report, "unprocessed");
+    assert_eq!(
+        produced, ended,
+        "produced = consumed + failed + dead_lettered + unprocessed broke:\n{:#}",
+        report["stats"]
+    );
+}
+
+#[test]
+fn the_readme_command_prints_the_documented_json() {
+    let report = report(&[
+        "--items",
+        "20",
+        "--consumers",
+        "3",
+        "--capacity",
+        "10",
+        "--failure-rate",
+        "0.1",
+    ]);
+    for key in [
+        "config",
+        "interrupted",
+        "stats",
+        "workers",
+        "results_sample",
+    ] {
+        assert!(report.get(key).is_some(), "top-level `{key}` missing");
+    }
+    for key in [
+        "num_items",
+        "num_producers",
+        "num_consumers",
+        "queue_capacity",
+        "processing_time_s",
+        "failure_rate",
+        "rate_per_s",
+        "priorities",
+        "timeout_s",
+        "retries",
+        "queue",
+        "work",
+        "seed",
+        "sample_size",
+    ] {
+        assert!(report["config"].get(key).is_some(), "config.{key} missing");
+    }
+    for key in [
+        "produced",
+        "consumed",
+        "failed",
+        "retried",
+        "dead_lettered",
+        "unprocessed",
+        "avg_processing_ms",
+        "max_queue_depth",
+        "elapsed_ms",
+        "throughput_per_s",
+        "ideal_throughput_per_s",
+        "efficiency",
+        "available_cores",
+        "consumers_timed_out",
+    ] {
+        assert!(report["stats"].get(key).is_some(), "stats.{key} missing");
+    }
+    let workers = report["workers"].as_array().unwrap();
+    assert_eq!(workers.len(), 3);
+    for key in [
+        "id",
+        "processed",
+        "failed",
+        "avg_processing_ms",
+        "busy_ms",
+        "exit",
+    ] {
+        assert!(workers[0].get(key).is_some(), "workers[].{key} missing");
+    }
+    let sample = report["results_sample"].as_array().unwrap();
+    assert_eq!(sample.len(), 10);
+    for key in [
+        "task_id",
+        "priority",
+        "status",
+        "worker",
+        "attempts",
+        "started_ms",
+        "duration_ms",
+    ] {
+        assert!(
+            sample[0].get(key).is_some(),
+            "results_sample[].{key} missing"
+        );
+    }
+    assert_eq!(sample[0]["task_id"], "task-0000");
+    assert_eq!(stat(&report, "produced"), 20);
+    assert_accounting(&report);
+}
+
+#[test]
+fn every_flag_shows_up_in_the_config() {
+    let report = report(&[
+        "--items",
+        "30",
+        "--producers",
+        "2",
+        "--consumers",
+        "4",
+        "--capacity",
+        "7",
+        "--processing-time",
+        "0.001",
+        "--failure-rate",
+        "0.2",
+        "--rate",
+        "5000",
+        "--priorities",
+        "3",
+        "--timeout",
+        "5",
+        "--retries",
+        "1",
+        "--work",
+        "spin",
+        "--seed",
+        "99",
+        "--sample",
+        "4",
+    ]);
+    let config = &report["config"];
+    let expected = serde_json::json!({
+        "num_items": 30, "num_producers": 2, "num_consumers": 4, "queue_capacity": 7,
+        "processing_time_s": 0.001, "failure_rate": 0.2, "rate_per_s": 5000.0, "priorities": 3,
+        "timeout_s": 5.0, "retries": 1, "queue": "priority", "work": "spin", "seed": 99, "sample_size": 4,
+    });
+    assert_eq!(config, &expected);
+    assert_eq!(report["results_sample"].as_array().unwrap().len(), 4);
+    assert_accounting(&report);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_outcomes() {
+    let args = [
+        "--items",
+        "200",
+        "--processing-time",
+        "0",
+        "--failure-rate",
+        "0.3",
+        "--priorities",
+        "4",
+        "--seed",
+        "5",
+        "--sample",
+        "200",
+    ];
+    let outcomes = |report: &Value| -> Vec<(String, u64, String)> {
+        let mut v: Vec<_> = report["results_sample"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["task_id"].as_str().unwrap().to_owned(),
+                    r["priority"].as_u64().unwrap(),
+                    r["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let first = report(&args);
+    let second = report(&args);
+    assert_eq!(outcomes(&first), outcomes(&second));
+    assert_eq!(stat(&first, "failed"), stat(&second, "failed"));
+    let mut other_seed = args;
+    other_seed[9] = "6";
+    assert_ne!(outcomes(&first), outcomes(&report(&other_seed)));
+}
+
+#[test]
+fn without_a_seed_the_random_one_is_reported_and_replays_the_run() {
+    let first = report(&[
+        "--items",
+        "100",
+        "--processing-time",
+        "0",
+        "--failure-rate",
+        "0.5",
+    ]);
+    let seed = first["config"]["seed"]
+        .as_u64()
+        .expect("the effective seed is reported")
+        .to_string();
+    let replay = report(&[
+        "--items",
+        "100",
+        "--processing-time",
+        "0",
+        "--failure-rate",
+        "0.5",
+        "--seed",
+        &seed,
+    ]);
+    assert_eq!(stat(&first, "failed"), stat(&replay, "failed"));
+}
+
+#[test]
+fn accounting_holds_and_depth_stays_within_capacity_on_a_grid() {
+    for queue in ["channel", "condvar"] {
+        for capacity in ["0", "1", "10"] {
+            for (producers, consumers) in [("1", "1"), ("2", "5")] {
+                for retries in ["0", "2"] {
+                    let report = report(&[
+                        "--items",
+                        "150",
+                        "--processing-time",
+                        "0",
+                        "--failure-rate",
+                        "0.3",
+                        "--queue",
+                        queue,
+                        "--capacity",
+                        capacity,
+                        "--producers",
+                        producers,
+                        "--consumers",
+                        consumers,
+                        "--retries",
+                        retries,
+                        "--seed",
+                        "3",
+                    ]);
+                    assert_accounting(&report);
+                    assert_eq!(stat(&report, "produced"), 150);
+                    let depth = stat(&report, "max_queue_depth");
+                    assert!(
+                        depth <= capacity.parse().unwrap(),
+                        "{queue} capacity {capacity}: max_queue_depth {depth}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn both_fifo_backends_give_the_same_outcomes() {
+    let run = |queue| {
+        report(&[
+            "--items",
+            "300",
+            "--processing-time",
+            "0",
+            "--failure-rate",
+            "0.2",
+            "--queue",
+            queue,
+            "--seed",
+            "11",
+        ])
+    };
+    let (channel, condvar) = (run("channel"), run("condvar"));
+    assert_eq!(channel["config"]["queue"], "channel");
+    assert_eq!(condvar["config"]["queue"], "condvar");
+    for name in ["produced", "consumed", "failed"] {
+        assert_eq!(stat(&channel, name), stat(&condvar, name), "{name}");
+    }
+}
+
+#[test]
+fn one_consumer_serves_items_in_priority_order() {
+    // The queue holds every item; the producer fills it while the one consumer
+    // works on the first few, so later items come out strictly by priority.
+    let report = report(&[
+        "--items",
+        "60",
+        "--consumers",
+        "1",
+        "--capacity",
+        "100",
+        "--priorities",
+        "4",
+        "--processing-time",
+        "0.005",
+        "--failure-rate",
+        "0",
+        "--sample",
+        "60",
+        "--seed",
+        "2",
+    ]);
+    let mut served: Vec<(f64, u64, u64)> = report["results_sample"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let id = r["task_id"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("task-")
+                .parse()
+                .unwrap();
+            (
+                r["started_ms"].as_f64().unwrap(),
+                r["priority"].as_u64().unwrap(),
+                id,
+            )
+        })
+        .collect();
+    served.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for pair in served[2..].windows(2) {
+        let ((_, p1, id1), (_, p2, id2)) = (pair[0], pair[1]);
+        assert!(
+            p1 > p2 || (p1 == p2 && id1 < id2),
+            "task-{id1:04} (priority {p1}) was served before task-{id2:04} (priority {p2})"
+        );
+    }
+}
+
+#[test]
+fn consumers_that_idle_past_the_timeout_end_the_run() {
+    let started = Instant::now();
+    let report = report(&[
+        "--items",
+        "500",
+        "--rate",
+        "4",
+        "--timeout",
+        "0.05",
+        "--processing-time",
+        "0",
+        "--consumers",
+        "2",
+    ]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(stat(&report, "consumers_timed_out"), 2);
+    assert!(stat(&report, "unprocessed") >= 490);
+    assert_eq!(report["workers"][0]["exit"], "idle_timeout");
+    assert_accounting(&report);
+}
+
+#[test]
+fn retries_then_dead_letters() {
+    let report = report(&[
+        "--items",
+        "40",
+        "--failure-rate",
+        "1",
+        "--retries",
+        "2",
+        "--processing-time",
+        "0",
+    ]);
+    assert_eq!(stat(&report, "dead_lettered"), 40);
+    assert_eq!(stat(&report, "retried"), 80);
+    assert_eq!(report["results_sample"][0]["status"], "dead_lettered");
+    assert_eq!(report["results_sample"][0]["attempts"], 3);
+    assert!(
+        report["results_sample"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("simulated failure")
+    );
+}
+
+#[test]
+fn a_rate_paces_the_producers() {
+    // 20 items at 200/s: the last is due 95 ms after the start.
+    let report = report(&[
+        "--items",
+        "20",
+        "--rate",
+        "200",
+        "--processing-time",
+        "0",
+        "--producers",
+        "2",
+    ]);
+    assert!(
+        report["stats"]["elapsed_ms"].as_f64().unwrap() >= 90.0,
+        "{:#}",
+        report["stats"]
+    );
+    assert_eq!(report["stats"]["ideal_throughput_per_s"], 200.0);
+}
+
+#[test]
+fn spinning_work_cannot_beat_the_cores() {
+    let report = report(&[
+        "--items",
+        "60",
+        "--work",
+        "spin",
+        "--processing-time",
+        "0.002",
+        "--consumers",
+        "4",
+        "--failure-rate",
+        "0",
+    ]);
+    let cores = stat(&report, "available_cores").min(4) as f64;
+    assert_eq!(
+        report["stats"]["ideal_throughput_per_s"].as_f64().unwrap(),
+        cores / 0.002
+    );
+    let efficiency = report["stats"]["efficiency"].as_f64().unwrap();
+    assert!(
+        efficiency <= 1.1,
+        "spinning consumers beat their cores: efficiency {efficiency}"
+    );
+}
+
+#[test]
+fn zero_time_work_has_no_ideal_throughput() {
+    let report = report(&["--items", "10", "--processing-time", "0"]);
+    assert!(report["stats"]["ideal_throughput_per_s"].is_null());
+    assert!(report["stats"]["efficiency"].is_null());
+}
+
+#[test]
+fn the_text_format_is_a_summary_for_people() {
+    queue_sim()
+        .args([
+            "--items",
+            "30",
+            "--format",
+            "text",
+            "--seed",
+            "1",
+            "--processing-time",
+            "0",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("produced"))
+        .stdout(predicate::str::contains("accounting"))
+        .stdout(predicate::str::contains("holds"))
+        .stdout(predicate::str::contains("worker-0"))
+        .stdout(predicate::str::starts_with("{").not());
+}
+
+#[test]
+fn help_explains_capacity_zero_unlike_python() {
+    queue_sim()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("rendezvous"))
+        .stdout(predicate::str::contains("maxsize=0"));
+}
+
+/// Every way to get the input wrong: exit code 2, one line naming the flag, empty stdout.
+#[test]
+fn bad_input_is_refused_with_one_clear_line() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--consumers", "0"], "--consumers"),
+        (&["--producers", "0"], "--producers"),
+        (&["--consumers", "-1"], "--consumers"),
+        (&["--consumers", "100000"], "--consumers"),
+        (&["--items", "lots"], "--items"),
+        (&["--items", "-5"], "--items"),
+        (&["--items", "99999999999999999999999"], "--items"),
+        (&["--capacity", "1e3"], "--capacity"),
+        (&["--capacity", "99999999"], "--capacity"),
+        (&["--failure-rate", "1.5"], "--failure-rate"),
+        (&["--failure-rate", "-0.1"], "--failure-rate"),
+        (&["--failure-rate", "nan"], "--failure-rate"),
+        (&["--processing-time", "-1"], "--processing-time"),
+        (&["--processing-time", "inf"], "--processing-time"),
+        (&["--processing-time", "1e400"], "--processing-time"),
+        (&["--rate", "0"], "--rate"),
+        (&["--rate", "NaN"], "--rate"),
+        (&["--timeout", "0"], "--timeout"),
+        (&["--timeout", "-3"], "--timeout"),
+        (&["--priorities", "0"], "--priorities"),
+        (&["--priorities", "3", "--queue", "channel"], "--priorities"),
+        (&["--retries", "1000"], "--retries"),
+        (&["--sample", "-1"], "--sample"),
+        (&["--queue", "stack"], "--queue"),
+        (&["--work", "nap"], "--work"),
+        (&["--format", "xml"], "--format"),
+        (&["--seed", "x"], "--seed"),
+        (&["--items", "1", "--items", "2"], "--items"),
+        (&["--frobnicate"], "--frobnicate"),
+        (&["--items"], "--items"),
+    ];
+    for (args, flag) in cases {
+        let started = Instant::now();
+        let output = queue_sim()
+            .args(*args)
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: more than one line on stderr:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(flag),
+            "{args:?}: the message does not name {flag}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{args:?} took {:?} to be refused",
+            started.elapsed()
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_prints_partial_statistics_and_exits_130() {
+    let mut child = Command::new(cargo_bin("queue-sim"))
+        .args([
+            "--items",
+            "1000000",
+            "--processing-time",
+            "0.01",
+            "--consumers",
+            "2",
+            "--failure-rate",
+            "0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("queue-sim still running 10 s after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&output.stdout).expect("partial statistics are printed as JSON");
+    assert_eq!(report["interrupted"], true);
+    assert!(stat(&report, "produced") < 1_000_000);
+    assert_accounting(&report);
+}
