@@ -603,3 +603,68 @@ fn ctrl_c_prints_partial_statistics_and_exits_130() {
     assert!(stat(&report, "produced") < 1_000_000);
     assert_accounting(&report);
 }
+
+/// A run long enough for the progress bar (over half a second).
+const LONG_RUN: [&str; 10] = [
+    "--items",
+    "120",
+    "--processing-time",
+    "0.01",
+    "--consumers",
+    "2",
+    "--failure-rate",
+    "0",
+    "--seed",
+    "1",
+];
+
+#[test]
+fn no_progress_bar_when_stderr_is_piped() {
+    queue_sim()
+        .args(LONG_RUN)
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_progress_bar_on_a_terminal_and_never_in_the_json() {
+    // util-linux's `script` runs the command on a pseudo-terminal; stdout goes to a file.
+    let json = std::env::temp_dir().join(format!("queue-sim-progress-{}.json", std::process::id()));
+    let command = format!(
+        "{} {} > {}",
+        cargo_bin("queue-sim").display(),
+        LONG_RUN.join(" "),
+        json.display()
+    );
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let terminal = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        terminal.contains("/120 items"),
+        "no progress bar on the terminal: {terminal:?}"
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap())
+        .expect("stdout holds only the JSON");
+    std::fs::remove_file(&json).ok();
+    assert_eq!(stat(&report, "consumed"), 120);
+
+    let quiet = format!(
+        "{} {} --no-progress > /dev/null",
+        cargo_bin("queue-sim").display(),
+        LONG_RUN.join(" ")
+    );
+    let output = Command::new("script")
+        .args(["-qec", &quiet, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains("items"),
+        "--no-progress still drew a bar"
+    );
+}
