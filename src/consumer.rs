@@ -132,3 +132,110 @@ where
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::{ChannelQueue, QueueSender, WorkQueue};
+
+    fn setup<'a>(
+        job: &'a (dyn Job + 'a),
+        retries: u32,
+        idle_timeout: Option<Duration>,
+        stop: &'a StopSignal,
+    ) -> ConsumerSetup<'a, dyn Job + 'a> {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let clock = quanta::Clock::new();
+        ConsumerSetup {
+            job,
+            retries,
+            idle_timeout,
+            stop,
+            retry_lane: RetryLane { sender, receiver },
+            run_started: clock.raw(),
+            clock,
+        }
+    }
+
+    fn queue_of(ids: std::ops::Range<u64>) -> <ChannelQueue as WorkQueue<WorkItem>>::Receiver {
+        let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(64);
+        for id in ids {
+            tx.push(WorkItem::new(id, 0)).unwrap();
+        }
+        rx // `tx` is dropped: the queue is closed behind the items
+    }
+
+    #[test]
+    fn a_retried_item_comes_back_through_the_lane_and_the_lane_ends_empty() {
+        let fails_first_time = |item: &WorkItem| {
+            if item.attempt == 1 {
+                Err("flaky".to_string())
+            } else {
+                Ok(())
+            }
+        };
+        let stop = StopSignal::new();
+        let setup = setup(&fails_first_time, 1, None, &stop);
+        let report = consume(
+            &setup,
+            WorkerId(0),
+            queue_of(0..10),
+            Recorder::new(10, false),
+            &AtomicU64::new(0),
+        );
+        assert_eq!(report.recorder.tally.completed, 10);
+        assert_eq!(report.recorder.tally.retried, 10);
+        assert_eq!((report.stats.processed, report.stats.failed), (20, 10));
+        assert!(setup.retry_lane.receiver.is_empty());
+        let (sample, _) = report.recorder.into_results();
+        assert!(sample.iter().all(|r| r.attempts == 2));
+    }
+
+    #[test]
+    fn an_idle_consumer_leaves_after_the_timeout() {
+        let (_tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(4);
+        let ok = |_: &WorkItem| Ok(());
+        let stop = StopSignal::new();
+        let setup = setup(&ok, 0, Some(Duration::from_millis(20)), &stop);
+        let report = consume(
+            &setup,
+            WorkerId(3),
+            rx,
+            Recorder::new(0, false),
+            &AtomicU64::new(0),
+        );
+        assert_eq!(report.stats.exit, WorkerExit::IdleTimeout);
+    }
+
+    #[test]
+    fn an_interrupted_consumer_takes_no_more_items() {
+        let ok = |_: &WorkItem| Ok(());
+        let stop = StopSignal::new();
+        stop.raise(StopReason::Interrupted);
+        let setup = setup(&ok, 0, None, &stop);
+        let report = consume(
+            &setup,
+            WorkerId(0),
+            queue_of(0..5),
+            Recorder::new(0, false),
+            &AtomicU64::new(0),
+        );
+        assert_eq!(report.stats.exit, WorkerExit::Interrupted);
+        assert_eq!(report.stats.processed, 0);
+    }
+
+    #[test]
+    fn the_progress_counter_counts_finished_items() {
+        let ok = |_: &WorkItem| Ok(());
+        let stop = StopSignal::new();
+        let finished = AtomicU64::new(0);
+        consume(
+            &setup(&ok, 0, None, &stop),
+            WorkerId(0),
+            queue_of(0..7),
+            Recorder::new(0, false),
+            &finished,
+        );
+        assert_eq!(finished.load(Ordering::Relaxed), 7);
+    }
+}

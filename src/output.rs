@@ -101,3 +101,44 @@ pub fn to_text(report: &Report) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SimConfig;
+
+    fn report(interrupted: bool) -> Report {
+        let config = SimConfig {
+            items: 12,
+            processing_time_s: 0.0,
+            seed: 1,
+            ..SimConfig::default()
+        };
+        let mut report = crate::run(&config).unwrap();
+        report.interrupted = interrupted;
+        report
+    }
+
+    #[test]
+    fn json_has_the_four_sections_and_round_trips() {
+        let json: serde_json::Value = serde_json::from_str(&to_json(&report(false))).unwrap();
+        for key in ["config", "stats", "workers", "results_sample"] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+        assert_eq!(json["stats"]["produced"], 12);
+    }
+
+    #[test]
+    fn text_states_the_accounting_and_each_worker() {
+        let text = to_text(&report(false));
+        assert!(text.contains("accounting"), "{text}");
+        assert!(text.contains("holds"), "{text}");
+        assert!(text.contains("worker-2"), "{text}");
+        assert!(!text.contains("INTERRUPTED"), "{text}");
+    }
+
+    #[test]
+    fn text_flags_an_interrupted_run() {
+        assert!(to_text(&report(true)).contains("INTERRUPTED"));
+    }
+}

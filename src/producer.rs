@@ -96,3 +96,104 @@ fn refuse_rest(plan: &ProducerPlan, from: u64, recorder: &mut Recorder) -> u64 {
     }
     refused
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::{ChannelQueue, QueueReceiver, WorkQueue};
+
+    fn plan(first: u64, stride: u64, items: u64) -> ProducerPlan {
+        ProducerPlan {
+            first,
+            stride,
+            items,
+            rate_per_s: None,
+            priorities: 1,
+            seed: 0,
+            started: Instant::now(),
+        }
+    }
+
+    fn drain(receiver: impl QueueReceiver<WorkItem>) -> Vec<u64> {
+        std::iter::from_fn(|| receiver.pop().ok())
+            .map(|item| item.id)
+            .collect()
+    }
+
+    #[test]
+    fn a_producer_makes_every_stride_th_id_of_its_share() {
+        let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
+        let report = produce(
+            &plan(1, 3, 11),
+            tx,
+            &StopSignal::new(),
+            Recorder::new(0, false),
+        );
+        assert_eq!(report.produced, 4);
+        assert_eq!(drain(rx), [1, 4, 7, 10]);
+        assert_eq!(report.max_depth, 4, "depth is measured at each push");
+    }
+
+    #[test]
+    fn with_no_consumers_left_the_rest_of_the_share_is_produced_but_unprocessed() {
+        let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
+        let stop = StopSignal::new();
+        stop.raise(StopReason::ConsumersGone);
+        let report = produce(&plan(0, 2, 9), tx, &stop, Recorder::new(0, false));
+        assert_eq!((report.produced, report.recorder.tally.unprocessed), (5, 5));
+        assert!(
+            drain(rx).is_empty(),
+            "nothing is pushed into a queue nobody reads"
+        );
+    }
+
+    #[test]
+    fn an_interrupt_stops_producing() {
+        let (tx, _rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
+        let stop = StopSignal::new();
+        stop.raise(StopReason::Interrupted);
+        let report = produce(&plan(0, 1, 100), tx, &stop, Recorder::new(0, false));
+        assert_eq!((report.produced, report.recorder.tally.unprocessed), (0, 0));
+    }
+
+    #[test]
+    fn a_slow_producer_stops_mid_sleep() {
+        let (tx, _rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
+        let stop = StopSignal::new();
+        let paced = ProducerPlan {
+            rate_per_s: Some(0.01), // one item every 100 s
+            ..plan(0, 1, 3)
+        };
+        let started = Instant::now();
+        let report = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(50));
+                stop.raise(StopReason::ConsumersGone);
+            });
+            produce(&paced, tx, &stop, Recorder::new(0, false))
+        });
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            report.produced, 3,
+            "item 0 delivered, items 1 and 2 refused"
+        );
+        assert_eq!(report.recorder.tally.unprocessed, 2);
+    }
+
+    #[test]
+    fn items_refused_by_a_disconnected_queue_are_counted() {
+        let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(4);
+        drop(rx);
+        let report = produce(
+            &plan(0, 1, 6),
+            tx,
+            &StopSignal::new(),
+            Recorder::new(0, false),
+        );
+        assert_eq!((report.produced, report.recorder.tally.unprocessed), (6, 6));
+    }
+}
