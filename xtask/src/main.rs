@@ -1,22 +1,131 @@
 //! The kit's own tooling, run as `cargo xtask <command>`.
 //!
-//! The lesson commands (`verify`, `progress`, `grade`) arrive with the lesson
-//! machinery; until then this prints what exists.
+//! - `verify [NN …]` — prove the lesson contract (maintainers, CI);
+//! - `progress` — a learner's progress through the lessons;
+//! - `grade PATH [--json]` — an instructor's view of a learner's copy of the kit.
 
+mod grade;
+mod kit;
+mod progress;
+mod runner;
+mod verify;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "The Concurrency Queue Lab's own tooling"
+)]
+struct Cli {
+    /// The kit to work on [default: this workspace]
+    #[arg(long, global = true, value_name = "PATH")]
+    root: Option<PathBuf>,
+    /// Hard limit for one test, in seconds: a test still running then is killed
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 20)]
+    limit: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Prove the lesson contract: starters fail every test, solutions pass them
+    /// all, nothing hangs, every known mistake is caught
+    Verify {
+        /// Lesson numbers (e.g. 02 03); all when none given
+        lessons: Vec<String>,
+        /// Run every test against each mistake and list all that catch it
+        #[arg(long)]
+        catches: bool,
+    },
+    /// Show how far you are: each lesson's tests passed, and what to do next
+    Progress,
+    /// Grade a learner's copy of the kit: tests per lesson, distance from the solution
+    Grade {
+        /// The learner's copy of the kit
+        path: PathBuf,
+        /// Print JSON for scripts
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 fn main() -> ExitCode {
-    let command = std::env::args().nth(1);
-    match command.as_deref() {
-        None | Some("help" | "--help" | "-h") => {
-            println!(
-                "usage: cargo xtask <command>\n\ncommands: (none yet: the lesson tooling is being built)"
-            );
+    let cli = Cli::parse();
+    let root = cli.root.clone().unwrap_or_else(workspace_root);
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from);
+    // Scratch copies of the kit build apart from it (see `runner::Scratch::create`),
+    // in one folder for verify and grade, so their dependencies build once.
+    let scratch_target = target_dir.join("xtask").join("build");
+    let limit = Duration::from_secs(cli.limit.max(1));
+    let result = match cli.command {
+        Command::Verify { lessons, catches } => {
+            run_verify(&root, &lessons, &scratch_target, limit, catches)
+        }
+        Command::Progress => progress::progress(&root, &target_dir, limit).map(|text| {
+            print!("{text}");
             ExitCode::SUCCESS
+        }),
+        Command::Grade { path, json } => {
+            grade::grade(&root, &path, &scratch_target, limit).map(|grades| {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&grades).expect("grades serialize")
+                    );
+                } else {
+                    print!("{}", grade::render(&grades));
+                }
+                ExitCode::SUCCESS
+            })
         }
-        Some(other) => {
-            eprintln!("error: unknown xtask command `{other}` (try `cargo xtask help`)");
-            ExitCode::from(2)
-        }
+    };
+    result.unwrap_or_else(|message| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    })
+}
+
+fn run_verify(
+    root: &Path,
+    lessons: &[String],
+    target_dir: &Path,
+    limit: Duration,
+    catches: bool,
+) -> Result<ExitCode, String> {
+    let options = verify::Options {
+        root,
+        only: lessons,
+        target_dir,
+        limit,
+        all_catches: catches,
+    };
+    let reports = verify::verify(&options)?;
+    print!("{}", verify::render(&reports));
+    if catches {
+        print!(
+            "\nwhich test caught each mistake:\n{}",
+            verify::render_catches(&reports)
+        );
     }
+    let clean = reports.iter().all(|r| r.breaches.is_empty());
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The workspace this xtask belongs to: the parent of its own manifest's folder.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
 }

@@ -1,0 +1,142 @@
+//! The kit on disk: where its lessons, solutions and mistakes are.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// One lesson: `lessons/NN-slug` with its solution beside it.
+#[derive(Debug, Clone)]
+pub struct Lesson {
+    /// `"03-backpressure"`.
+    pub slug: String,
+    /// `"lesson-03"`.
+    pub package: String,
+    /// `lessons/03-backpressure`.
+    pub dir: PathBuf,
+    /// `solutions/03-backpressure`.
+    pub solution: PathBuf,
+}
+
+/// A known mistake: files that replace the solution's to make a plausible wrong version.
+#[derive(Debug, Clone)]
+pub struct Mistake {
+    /// The folder's name, e.g. `one-sentinel-for-all`.
+    pub name: String,
+    /// The folder, laid over the solution as the solution is laid over the starter.
+    pub dir: PathBuf,
+}
+
+impl Lesson {
+    /// The known mistakes kept beside the solution, by name.
+    pub fn mistakes(&self) -> io::Result<Vec<Mistake>> {
+        let dir = self.solution.join("mistakes");
+        if !dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut mistakes: Vec<Mistake> = fs::read_dir(&dir)?
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().is_dir())
+            .map(|entry| Mistake {
+                name: entry.file_name().to_string_lossy().into_owned(),
+                dir: entry.path(),
+            })
+            .collect();
+        mistakes.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(mistakes)
+    }
+
+    /// The learner's files: every file under the starter's `src/`, relative to the lesson.
+    pub fn learner_files(&self) -> io::Result<Vec<PathBuf>> {
+        files_under(&self.dir, Path::new("src"))
+    }
+}
+
+/// The lessons of the kit at `root`, in order; `only` keeps those numbered so.
+pub fn lessons(root: &Path, only: &[String]) -> io::Result<Vec<Lesson>> {
+    let mut lessons = Vec::new();
+    let dir = root.join("lessons");
+    if !dir.is_dir() {
+        return Ok(lessons);
+    }
+    for entry in fs::read_dir(&dir)? {
+        let entry = entry?;
+        let slug = entry.file_name().to_string_lossy().into_owned();
+        let number: String = slug.chars().take_while(char::is_ascii_digit).collect();
+        if number.len() != 2
+            || !slug[2..].starts_with('-')
+            || !entry.path().join("Cargo.toml").is_file()
+        {
+            continue; // `lessons/support` and other helpers are not lessons
+        }
+        if !only.is_empty()
+            && !only
+                .iter()
+                .any(|n| n.trim_start_matches('0') == number.trim_start_matches('0'))
+        {
+            continue;
+        }
+        lessons.push(Lesson {
+            package: format!("lesson-{number}"),
+            solution: root.join("solutions").join(&slug),
+            dir: entry.path(),
+            slug,
+        });
+    }
+    lessons.sort_by(|a, b| a.slug.cmp(&b.slug));
+    Ok(lessons)
+}
+
+/// Every file under `base/sub`, as paths relative to `base`, sorted.
+pub fn files_under(base: &Path, sub: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut pending = vec![base.join(sub)];
+    while let Some(dir) = pending.pop() {
+        if !dir.is_dir() {
+            continue;
+        }
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(relative) = path.strip_prefix(base) {
+                found.push(relative.to_path_buf());
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Copies the directory tree `from` to `to`, leaving out build output and VCS data.
+pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if [".git", "target", "book", "node_modules"]
+            .iter()
+            .any(|skip| name == *skip)
+        {
+            continue;
+        }
+        let (source, target) = (entry.path(), to.join(&name));
+        if entry.file_type()?.is_dir() {
+            copy_tree(&source, &target)?;
+        } else {
+            fs::copy(&source, &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Lays every file of `overlay` (a folder holding `src/…`) over `lesson_dir`.
+pub fn lay_over(overlay: &Path, lesson_dir: &Path) -> io::Result<()> {
+    for relative in files_under(overlay, Path::new("src"))? {
+        let target = lesson_dir.join(&relative);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::copy(overlay.join(&relative), target)?;
+    }
+    Ok(())
+}

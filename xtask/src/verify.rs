@@ -1,0 +1,355 @@
+//! `cargo xtask verify`: proves the lesson contract for every lesson.
+//!
+//! For each lesson: the starter compiles and has `todo!()`s; every test fails on
+//! the starter; every test passes with the solution laid over it; no test runs
+//! past the time limit; every known mistake fails at least one test; and no
+//! `#[should_panic]` goes without `expected = "…"`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::kit::{self, Lesson};
+use crate::runner::{self, Scratch, Status, TestRun};
+
+/// What `verify` is asked to do.
+pub struct Options<'a> {
+    /// The kit to verify.
+    pub root: &'a Path,
+    /// Lesson numbers to verify; empty means all.
+    pub only: &'a [String],
+    /// Where the scratch copy is made and built (never the kit's own target dir).
+    pub target_dir: &'a Path,
+    /// Hard limit for one test.
+    pub limit: Duration,
+    /// Run every test against each mistake (to list all that catch it), not
+    /// just until the first failure.
+    pub all_catches: bool,
+}
+
+/// One lesson's verdict.
+#[derive(Debug, Default)]
+pub struct LessonReport {
+    /// `03-backpressure`.
+    pub slug: String,
+    /// Tests in the lesson.
+    pub tests: usize,
+    /// Tests that failed on the starter, as they must.
+    pub starter_failing: usize,
+    /// Tests that passed with the solution, as they must.
+    pub solution_passing: usize,
+    /// Known mistakes, and how many of them some test caught.
+    pub mistakes: usize,
+    /// Mistakes caught.
+    pub caught: usize,
+    /// The slowest test with the solution.
+    pub slowest: Option<(String, Duration)>,
+    /// Everything that breaks the contract, one sentence each.
+    pub breaches: Vec<String>,
+    /// Which test caught each mistake.
+    pub caught_by: Vec<(String, String)>,
+    /// Wall-clock time for the lesson.
+    pub took: Duration,
+}
+
+/// Verifies the lessons; returns a report per lesson.
+pub fn verify(options: &Options<'_>) -> Result<Vec<LessonReport>, String> {
+    let lessons = kit::lessons(options.root, options.only)
+        .map_err(|e| format!("cannot read the lessons: {e}"))?;
+    if lessons.is_empty() {
+        return Err(format!(
+            "no lessons found under {}",
+            options.root.join("lessons").display()
+        ));
+    }
+    let scratch_dir = options.target_dir.join("verify-kit");
+    let scratch = Scratch::create(options.root, &scratch_dir, options.target_dir)
+        .map_err(|e| format!("cannot copy the kit to {}: {e}", scratch_dir.display()))?;
+    let mut reports = Vec::new();
+    for lesson in &lessons {
+        let started = Instant::now();
+        let mut report = verify_lesson(&scratch, lesson, options);
+        report.took = started.elapsed();
+        eprintln!(
+            "  {:<22} {}",
+            report.slug,
+            if report.breaches.is_empty() {
+                "ok"
+            } else {
+                "BREACH"
+            }
+        );
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+fn verify_lesson(scratch: &Scratch, lesson: &Lesson, options: &Options<'_>) -> LessonReport {
+    let limit = options.limit;
+    let mut report = LessonReport {
+        slug: lesson.slug.clone(),
+        ..LessonReport::default()
+    };
+    check_layout(lesson, &mut report.breaches);
+
+    // The starter: compiles, and every test fails — none passes, none hangs.
+    let Some(starter) = build_and_run(
+        scratch,
+        lesson,
+        &[],
+        limit,
+        false,
+        "the starter",
+        &mut report.breaches,
+    ) else {
+        return report;
+    };
+    report.tests = starter.len();
+    if starter.is_empty() {
+        report.breaches.push("the lesson has no tests".into());
+    }
+    for run in &starter {
+        match run.status {
+            Status::Failed => report.starter_failing += 1,
+            Status::Passed => report.breaches.push(format!(
+                "{} passes on the starter: it tests nothing the learner writes",
+                run.name
+            )),
+            Status::TimedOut => report.breaches.push(format!(
+                "{} hangs on the starter (killed after {limit:?})",
+                run.name
+            )),
+        }
+    }
+
+    // The solution: every test passes, within the limit.
+    if !lesson.solution.join("src").is_dir() {
+        report
+            .breaches
+            .push(format!("no solution at {}", lesson.solution.display()));
+        return report;
+    }
+    let solution_overlay = [lesson.solution.as_path()];
+    if let Some(solved) = build_and_run(
+        scratch,
+        lesson,
+        &solution_overlay,
+        limit,
+        false,
+        "the solution",
+        &mut report.breaches,
+    ) {
+        for run in &solved {
+            match run.status {
+                Status::Passed => report.solution_passing += 1,
+                Status::Failed => report.breaches.push(format!(
+                    "{} fails with the solution: {}",
+                    run.name,
+                    runner::why(run)
+                )),
+                Status::TimedOut => report.breaches.push(format!(
+                    "{} hangs with the solution (killed after {limit:?})",
+                    run.name
+                )),
+            }
+        }
+        if solved.len() != starter.len() {
+            report.breaches.push(format!(
+                "{} tests on the starter but {} with the solution",
+                starter.len(),
+                solved.len()
+            ));
+        }
+        report.slowest = solved
+            .iter()
+            .max_by_key(|r| r.duration)
+            .map(|r| (r.name.clone(), r.duration));
+    }
+
+    // Each known mistake: some test must fail, and none may hang.
+    let mistakes = lesson.mistakes().unwrap_or_default();
+    report.mistakes = mistakes.len();
+    if mistakes.is_empty() {
+        report.breaches.push(
+            "no known mistakes kept in mistakes/: nothing shows the tests catch anything".into(),
+        );
+    }
+    for mistake in &mistakes {
+        let overlays = [lesson.solution.as_path(), mistake.dir.as_path()];
+        let what = format!("mistake {}", mistake.name);
+        let until_first_failure = !options.all_catches;
+        let Some(runs) = build_and_run(
+            scratch,
+            lesson,
+            &overlays,
+            limit,
+            until_first_failure,
+            &what,
+            &mut report.breaches,
+        ) else {
+            continue;
+        };
+        for run in runs.iter().filter(|r| r.status == Status::TimedOut) {
+            report.breaches.push(format!(
+                "{what} makes {} hang past {limit:?}: that test needs a watchdog",
+                run.name
+            ));
+        }
+        let catchers: Vec<&TestRun> = runs.iter().filter(|r| r.status == Status::Failed).collect();
+        if catchers.is_empty() {
+            report.breaches.push(format!("{what} is caught by no test"));
+        } else {
+            report.caught += 1;
+        }
+        for run in catchers {
+            report.caught_by.push((
+                mistake.name.clone(),
+                format!("{} — {}", run.name, runner::why(run)),
+            ));
+        }
+    }
+    report
+}
+
+fn build_and_run(
+    scratch: &Scratch,
+    lesson: &Lesson,
+    overlays: &[&Path],
+    limit: Duration,
+    until_first_failure: bool,
+    what: &str,
+    breaches: &mut Vec<String>,
+) -> Option<Vec<TestRun>> {
+    if let Err(e) = scratch.prepare(lesson, overlays) {
+        breaches.push(format!("cannot lay out {what}: {e}"));
+        return None;
+    }
+    let binaries = match scratch.build(&lesson.package) {
+        Ok(binaries) => binaries,
+        Err(messages) => {
+            let first_error = messages
+                .lines()
+                .find(|l| l.starts_with("error"))
+                .unwrap_or("(see cargo's output)");
+            breaches.push(format!("{what} does not compile: {first_error}"));
+            return None;
+        }
+    };
+    match runner::run_all(&binaries, limit, until_first_failure) {
+        Ok(runs) => Some(runs),
+        Err(e) => {
+            breaches.push(format!("cannot run the tests of {what}: {e}"));
+            None
+        }
+    }
+}
+
+/// Checks that need no build: `todo!()`s in the starter, a solution mirroring
+/// its files, and every `#[should_panic]` naming what it expects.
+fn check_layout(lesson: &Lesson, breaches: &mut Vec<String>) {
+    let starter_files = lesson.learner_files().unwrap_or_default();
+    let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+    if !starter_files
+        .iter()
+        .any(|f| read(&lesson.dir.join(f)).contains("todo!("))
+    {
+        breaches.push("the starter has no todo!(\"…\") marking the learner's work".into());
+    }
+    let solution_files = kit::files_under(&lesson.solution, Path::new("src")).unwrap_or_default();
+    if lesson.solution.is_dir() && solution_files != starter_files {
+        breaches.push(format!(
+            "solutions/{}/src does not mirror the starter's files ({} vs {})",
+            lesson.slug,
+            names(&solution_files),
+            names(&starter_files)
+        ));
+    }
+    for file in kit::files_under(&lesson.dir, Path::new("tests")).unwrap_or_default() {
+        for (number, line) in read(&lesson.dir.join(&file)).lines().enumerate() {
+            if line.contains("#[should_panic") && !line.contains("expected") {
+                breaches.push(format!(
+                    "{}:{}: #[should_panic] without expected = \"…\"",
+                    file.display(),
+                    number + 1
+                ));
+            }
+        }
+    }
+}
+
+fn names(files: &[std::path::PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The summary table, then every breach.
+pub fn render(reports: &[LessonReport]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<22} {:>5}  {:<14} {:<14} {:<14} {:<10} {:>7}",
+        "lesson", "tests", "starter fails", "solution ok", "mistakes", "slowest", "time"
+    );
+    for r in reports {
+        let mark = |ok: bool| if ok { "ok" } else { "NO" };
+        let slowest = r
+            .slowest
+            .as_ref()
+            .map_or("-".to_string(), |(_, d)| format!("{:.2}s", d.as_secs_f64()));
+        let _ = writeln!(
+            out,
+            "{:<22} {:>5}  {:<14} {:<14} {:<14} {:<10} {:>6.1}s",
+            r.slug,
+            r.tests,
+            format!(
+                "{}/{} {}",
+                r.starter_failing,
+                r.tests,
+                mark(r.starter_failing == r.tests && r.tests > 0)
+            ),
+            format!(
+                "{}/{} {}",
+                r.solution_passing,
+                r.tests,
+                mark(r.solution_passing == r.tests && r.tests > 0)
+            ),
+            format!(
+                "{}/{} caught {}",
+                r.caught,
+                r.mistakes,
+                mark(r.caught == r.mistakes && r.mistakes > 0)
+            ),
+            slowest,
+            r.took.as_secs_f64(),
+        );
+    }
+    let breaches: Vec<String> = reports
+        .iter()
+        .flat_map(|r| r.breaches.iter().map(move |b| format!("  {}: {b}", r.slug)))
+        .collect();
+    if breaches.is_empty() {
+        let _ = writeln!(out, "\nevery lesson keeps the contract");
+    } else {
+        let _ = writeln!(
+            out,
+            "\n{} breach(es) of the lesson contract:\n{}",
+            breaches.len(),
+            breaches.join("\n")
+        );
+    }
+    out
+}
+
+/// Which test caught which mistake, for the instructors' guide and the closing note.
+pub fn render_catches(reports: &[LessonReport]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        for (mistake, test) in &r.caught_by {
+            let _ = writeln!(out, "  {:<22} {:<34} caught by {test}", r.slug, mistake);
+        }
+    }
+    out
+}
