@@ -54,15 +54,22 @@ pub fn run_with_sentinels(items: u64, consumers: usize, process: Process) -> Vec
         })
         .collect();
     for item in 0..items {
-        queue.send(Message::Work(item)).expect("the consumers hold the queue open");
+        queue
+            .send(Message::Work(item))
+            .expect("the consumers hold the queue open");
     }
     // One Shutdown per consumer, after the last item: each consumer takes exactly
     // one and stops, and the queue is FIFO, so every item is taken first.
     for _ in 0..consumers {
-        queue.send(Message::Shutdown).expect("the consumers hold the queue open");
+        queue
+            .send(Message::Shutdown)
+            .expect("the consumers hold the queue open");
     }
     // Joining waits until every consumer has finished its last item.
-    workers.into_iter().map(|w| w.join().expect("a consumer panicked")).collect()
+    workers
+        .into_iter()
+        .map(|w| w.join().expect("a consumer panicked"))
+        .collect()
 }
 // ANCHOR_END: run_with_sentinels
 
@@ -96,6 +103,9 @@ pub fn run_closing_channel(items: u64, consumers: usize, process: Process) -> Ve
     }
     // Dropping the last Sender closes the channel: that is the shutdown signal.
     drop(queue);
-    workers.into_iter().map(|w| w.join().expect("a consumer panicked")).collect()
+    workers
+        .into_iter()
+        .map(|w| w.join().expect("a consumer panicked"))
+        .collect()
 }
 // ANCHOR_END: run_closing_channel

@@ -56,13 +56,18 @@ pub fn run_with_sentinels(items: u64, consumers: usize, process: Process) -> Vec
     for item in 0..items {
         if item + 1 == items {
             for _ in 0..consumers {
-                queue.send(Message::Shutdown).expect("the consumers hold the queue open");
+                queue
+                    .send(Message::Shutdown)
+                    .expect("the consumers hold the queue open");
             }
         }
         let _ = queue.send(Message::Work(item));
     }
     // Joining waits until every consumer has finished its last item.
-    workers.into_iter().map(|w| w.join().expect("a consumer panicked")).collect()
+    workers
+        .into_iter()
+        .map(|w| w.join().expect("a consumer panicked"))
+        .collect()
 }
 // ANCHOR_END: run_with_sentinels
 
@@ -96,6 +101,9 @@ pub fn run_closing_channel(items: u64, consumers: usize, process: Process) -> Ve
     }
     // Dropping the last Sender closes the channel: that is the shutdown signal.
     drop(queue);
-    workers.into_iter().map(|w| w.join().expect("a consumer panicked")).collect()
+    workers
+        .into_iter()
+        .map(|w| w.join().expect("a consumer panicked"))
+        .collect()
 }
 // ANCHOR_END: run_closing_channel
