@@ -42,11 +42,12 @@ pub struct FileDistance {
     pub lines_changed: Option<usize>,
 }
 
-/// Grades the learner's kit at `learner_root` against the kit at `kit_root`.
+/// Grades the learner's kit at `learner_root` against the kit at `kit_root`,
+/// working in `work_dir` (a folder of its own: see `runner::Scratch::create`).
 pub fn grade(
     kit_root: &Path,
     learner_root: &Path,
-    target_dir: &Path,
+    work_dir: &Path,
     limit: Duration,
 ) -> Result<Vec<LessonGrade>, String> {
     if !learner_root.join("lessons").is_dir() {
@@ -57,7 +58,7 @@ pub fn grade(
     }
     let lessons =
         kit::lessons(kit_root, &[]).map_err(|e| format!("cannot read the lessons: {e}"))?;
-    let scratch = Scratch::create(kit_root, &target_dir.join("grade-kit"), target_dir)
+    let scratch = Scratch::create(kit_root, work_dir)
         .map_err(|e| format!("cannot make a scratch copy of the kit: {e}"))?;
     let mut grades = Vec::new();
     for lesson in &lessons {
@@ -155,7 +156,22 @@ pub fn render(grades: &[LessonGrade]) -> String {
             g.timed_out,
             files.join(", ")
         );
-        for run in g.tests.iter().filter(|r| r.status != Status::Passed) {
+        // A test that stops at a todo!() says only "not written yet": one line for all of them.
+        let (unwritten, failures): (Vec<&TestRun>, Vec<&TestRun>) = g
+            .tests
+            .iter()
+            .filter(|r| r.status != Status::Passed)
+            .partition(|r| {
+                r.status == Status::Failed && runner::why(r).starts_with("not yet implemented")
+            });
+        if !unwritten.is_empty() {
+            let _ = writeln!(
+                out,
+                "    {} test(s) stop at a todo!() not written yet",
+                unwritten.len()
+            );
+        }
+        for run in failures {
             let reason = if run.status == Status::TimedOut {
                 "killed at the time limit".to_string()
             } else {

@@ -60,20 +60,20 @@ fn main() -> ExitCode {
     let root = cli.root.clone().unwrap_or_else(workspace_root);
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), PathBuf::from);
-    // Scratch copies of the kit build apart from it (see `runner::Scratch::create`),
-    // in one folder for verify and grade, so their dependencies build once.
-    let scratch_target = target_dir.join("xtask").join("build");
+    // Each scratch copy of the kit builds in a folder of its own (see
+    // `runner::Scratch::create`); kept between runs, so dependencies build once.
+    let work_dir = |command: &str| target_dir.join("xtask").join(command);
     let limit = Duration::from_secs(cli.limit.max(1));
     let result = match cli.command {
         Command::Verify { lessons, catches } => {
-            run_verify(&root, &lessons, &scratch_target, limit, catches)
+            run_verify(&root, &lessons, &work_dir("verify"), limit, catches)
         }
         Command::Progress => progress::progress(&root, &target_dir, limit).map(|text| {
             print!("{text}");
             ExitCode::SUCCESS
         }),
         Command::Grade { path, json } => {
-            grade::grade(&root, &path, &scratch_target, limit).map(|grades| {
+            grade::grade(&root, &path, &work_dir("grade"), limit).map(|grades| {
                 if json {
                     println!(
                         "{}",
@@ -95,14 +95,14 @@ fn main() -> ExitCode {
 fn run_verify(
     root: &Path,
     lessons: &[String],
-    target_dir: &Path,
+    work_dir: &Path,
     limit: Duration,
     catches: bool,
 ) -> Result<ExitCode, String> {
     let options = verify::Options {
         root,
         only: lessons,
-        target_dir,
+        work_dir,
         limit,
         all_catches: catches,
     };

@@ -64,10 +64,16 @@ pub fn progress(root: &Path, target_dir: &Path, limit: Duration) -> Result<Strin
             } else {
                 ""
             };
+            let chapter = format!("book/src/lessons/{}.md", lesson.slug);
+            let read = if root.join(&chapter).is_file() {
+                format!("read {chapter}, then run{why}")
+            } else {
+                format!("read its book chapter, then run{why}")
+            };
             let _ = write!(
                 out,
-                "\nNext: lesson {} — read book/src/lessons/{}.md, then run{why}\n  cargo test -p {}\n",
-                lesson.slug, lesson.slug, lesson.package
+                "\nNext: lesson {} — {read}\n  cargo test -p {}\n",
+                lesson.slug, lesson.package
             );
         }
         None if !rows.is_empty() => {

@@ -63,22 +63,23 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// Copies the kit at `kit_root` to `at` (replacing what was there). Builds go
-    /// to `target_dir`.
+    /// Copies the kit at `kit_root` to `base/kit` (replacing what was there);
+    /// builds go to `base/target`.
     ///
-    /// `target_dir` must not be the kit's own: cargo names a workspace member's
-    /// artifacts by its path *relative to the workspace root*, so the scratch
-    /// copy's `lessons/02-…` and the real one would share artifacts, and cargo
-    /// would call one's build fresh for the other.
-    pub fn create(kit_root: &Path, at: &Path, target_dir: &Path) -> std::io::Result<Self> {
-        if at.exists() {
-            std::fs::remove_dir_all(at)?;
+    /// Every scratch copy needs a target dir of its own. Cargo names a workspace
+    /// member's artifacts by its path *relative to the workspace root*, so two
+    /// copies of the kit (or a copy and the kit itself) sharing a target dir
+    /// share artifact names, and cargo calls one copy's build fresh for the other.
+    pub fn create(kit_root: &Path, base: &Path) -> std::io::Result<Self> {
+        let root = base.join("kit");
+        if root.exists() {
+            std::fs::remove_dir_all(&root)?;
         }
-        kit::copy_tree(kit_root, at)?;
+        kit::copy_tree(kit_root, &root)?;
         Ok(Scratch {
             kit_root: kit_root.to_path_buf(),
-            root: at.to_path_buf(),
-            target_dir: target_dir.to_path_buf(),
+            root,
+            target_dir: base.join("target"),
         })
     }
 

@@ -18,8 +18,8 @@ pub struct Options<'a> {
     pub root: &'a Path,
     /// Lesson numbers to verify; empty means all.
     pub only: &'a [String],
-    /// Where the scratch copy is made and built (never the kit's own target dir).
-    pub target_dir: &'a Path,
+    /// A folder of verify's own, for its scratch copy of the kit and its builds.
+    pub work_dir: &'a Path,
     /// Hard limit for one test.
     pub limit: Duration,
     /// Run every test against each mistake (to list all that catch it), not
@@ -62,9 +62,8 @@ pub fn verify(options: &Options<'_>) -> Result<Vec<LessonReport>, String> {
             options.root.join("lessons").display()
         ));
     }
-    let scratch_dir = options.target_dir.join("verify-kit");
-    let scratch = Scratch::create(options.root, &scratch_dir, options.target_dir)
-        .map_err(|e| format!("cannot copy the kit to {}: {e}", scratch_dir.display()))?;
+    let scratch = Scratch::create(options.root, options.work_dir)
+        .map_err(|e| format!("cannot copy the kit to {}: {e}", options.work_dir.display()))?;
     let mut reports = Vec::new();
     for lesson in &lessons {
         let started = Instant::now();
