@@ -311,8 +311,11 @@ fn one_consumer_serves_higher_priority_first_and_equal_priorities_in_order() {
     };
     // The first item holds the only consumer long enough for the producer to
     // queue every other item, so from then on the queue alone decides the order.
-    let job = |item: &WorkItem| -> Result<(), String> {
-        if item.id == 0 {
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let job = move |_: &WorkItem| -> Result<(), String> {
+        // Whichever item comes first (the consumer may start before the
+        // producer has queued much), hold it while the rest is queued.
+        if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(200));
         }
         Ok(())
