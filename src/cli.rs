@@ -15,41 +15,84 @@ pub enum Format {
 
 /// Simulate producers and consumers sharing a bounded queue, and report statistics as JSON.
 #[derive(Debug, Parser)]
-#[command(name = "queue-sim", version, allow_negative_numbers = true, after_help = AFTER_HELP)]
+// Numeric flags take values that start with a hyphen (`-1`, `-inf`) so that the
+// error names the flag and says what is wrong with the value, rather than
+// calling it an unknown option.
+#[command(name = "queue-sim", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Work items to produce in all
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "N",
+        default_value_t = 20
+    )]
     pub items: u64,
     /// Producer threads
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "N",
+        default_value_t = 1
+    )]
     pub producers: usize,
     /// Consumer threads (at least 1)
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "N",
+        default_value_t = 3
+    )]
     pub consumers: usize,
     /// Items the queue holds before producers block. 0 is a rendezvous: each push
     /// waits until a consumer takes the item. (Unlike Python's queue.Queue, where
     /// maxsize=0 means unbounded.)
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "N",
+        default_value_t = 10
+    )]
     pub capacity: usize,
     /// Seconds one processing attempt takes
-    #[arg(long, value_name = "SECS", default_value_t = 0.01)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "SECS",
+        default_value_t = 0.01
+    )]
     pub processing_time: f64,
     /// Probability (0 to 1) that an attempt fails
-    #[arg(long, value_name = "P", default_value_t = 0.1)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "P",
+        default_value_t = 0.1
+    )]
     pub failure_rate: f64,
     /// Items per second the producers offer together [default: as fast as the queue takes them]
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_hyphen_values = true, value_name = "N")]
     pub rate: Option<f64>,
     /// Priority levels; above 1 each item gets a random priority in 0..K and the
     /// priority queue serves higher first, FIFO among equals
-    #[arg(long, value_name = "K", default_value_t = 1)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "K",
+        default_value_t = 1
+    )]
     pub priorities: u32,
     /// A consumer that waits longer than this for an item exits; once all have, producers
     /// stop and the items left are reported unprocessed [default: wait until the queue closes]
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SECS")]
     pub timeout: Option<f64>,
     /// Times a failed item is re-queued before it is dead-lettered
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "N",
+        default_value_t = 0
+    )]
     pub retries: u32,
     /// Queue backend [default: channel, or priority when --priorities > 1]
     #[arg(long, value_enum)]
@@ -58,10 +101,15 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = WorkKind::Sleep)]
     pub work: WorkKind,
     /// Seed for failures and priorities; the same seed gives the same outcomes [default: random, reported in the output]
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_hyphen_values = true, value_name = "N")]
     pub seed: Option<u64>,
     /// Results to show in results_sample (those of the lowest task ids)
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "N",
+        default_value_t = 10
+    )]
     pub sample: usize,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Json)]

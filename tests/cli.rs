@@ -669,3 +669,88 @@ fn a_progress_bar_on_a_terminal_and_never_in_the_json() {
         "--no-progress still drew a bar"
     );
 }
+
+/// A small, quick run, leaving out `flag` (a flag may be given only once).
+fn base_args(flag: &str) -> Vec<&'static str> {
+    [("--items", "5"), ("--processing-time", "0")]
+        .into_iter()
+        .filter(|(name, _)| *name != flag)
+        .flat_map(|(name, value)| [name, value])
+        .collect()
+}
+
+/// Every numeric flag given zero, a negative, NaN, infinity, an overflowing value
+/// and a non-number. Each is refused — exit 2, one line naming the flag, empty
+/// stdout, in well under a second — except the zeros that mean something.
+#[test]
+fn every_numeric_flag_refuses_every_kind_of_nonsense() {
+    // (flag, zero is valid)
+    let flags = [
+        ("--items", true),
+        ("--producers", false),
+        ("--consumers", false),
+        ("--capacity", true),
+        ("--processing-time", true),
+        ("--failure-rate", true),
+        ("--rate", false),
+        ("--priorities", false),
+        ("--timeout", false),
+        ("--retries", true),
+        ("--seed", true),
+        ("--sample", true),
+    ];
+    let nonsense = [
+        "-1",
+        "NaN",
+        "inf",
+        "-inf",
+        "1e400",
+        "99999999999999999999999",
+        "ten",
+        "",
+        "0x10",
+    ];
+    for (flag, zero_is_valid) in flags {
+        let mut values: Vec<&str> = nonsense.to_vec();
+        if !zero_is_valid {
+            values.push("0");
+        }
+        for value in values {
+            let started = Instant::now();
+            let output = queue_sim()
+                .args(base_args(flag))
+                .args([flag, value])
+                .output()
+                .unwrap();
+            let took = started.elapsed();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let case = format!("{flag} {value:?}");
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{case}: exit code; stderr: {stderr}"
+            );
+            assert!(output.stdout.is_empty(), "{case}: stdout must be empty");
+            assert_eq!(
+                stderr.trim_end().lines().count(),
+                1,
+                "{case}: one line on stderr, got:\n{stderr}"
+            );
+            assert!(
+                stderr.contains(flag),
+                "{case}: the message must name {flag}: {stderr}"
+            );
+            assert!(
+                took < Duration::from_secs(1),
+                "{case}: refused only after {took:?}"
+            );
+        }
+        if zero_is_valid {
+            queue_sim()
+                .args(base_args(flag))
+                .args([flag, "0"])
+                .assert()
+                .success();
+        }
+    }
+}

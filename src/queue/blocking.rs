@@ -24,13 +24,10 @@
 //! thread from blocking straight away on the mutex.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_utils::Backoff;
-
 use super::{Closed, Disconnected, PopTimeoutError, QueueReceiver, QueueSender};
-use crate::sync::{Condvar, Mutex, MutexGuard};
+use crate::sync::{Arc, Backoff, Condvar, Mutex, MutexGuard};
 
 /// The order in which a blocking queue hands out its items.
 ///

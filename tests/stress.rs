@@ -1,0 +1,106 @@
+//! High-contention configurations, run again and again: many threads fighting
+//! over a one-slot queue, a rendezvous, a priority queue full of equal
+//! priorities. No run may hang, lose an item or count one twice.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use queue_sim::{QueueKind, RunOptions, SimConfig, SimulatedJob, run_with};
+
+/// Repetitions of each configuration; STRESS_ROUNDS to hunt longer.
+fn rounds() -> usize {
+    std::env::var("STRESS_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100)
+}
+
+fn contended(queue: QueueKind, capacity: usize, priorities: u32) -> SimConfig {
+    SimConfig {
+        items: 2_000,
+        producers: 8,
+        consumers: 16,
+        capacity,
+        processing_time_s: 0.0,
+        failure_rate: 0.2,
+        retries: 2,
+        priorities,
+        queue,
+        seed: 99,
+        sample: 0,
+        ..SimConfig::default()
+    }
+}
+
+fn hammer(name: &str, config: SimConfig) {
+    let started = Instant::now();
+    for round in 0..rounds() {
+        let config = SimConfig {
+            seed: round as u64,
+            ..config.clone()
+        };
+        let report = support::within(name, move || {
+            let options = RunOptions {
+                keep_all_results: true,
+                ..RunOptions::default()
+            };
+            run_with(&config, &SimulatedJob::new(&config), options).unwrap()
+        });
+        let stats = &report.stats;
+        assert!(stats.accounting_holds(), "{name}, round {round}: {stats:?}");
+        assert_eq!(stats.produced, 2_000, "{name}, round {round}");
+        assert_eq!(stats.unprocessed, 0, "{name}, round {round}");
+        let ids: HashSet<u64> = report
+            .all_results
+            .unwrap()
+            .iter()
+            .map(|r| r.task_id.0)
+            .collect();
+        assert_eq!(
+            ids.len(),
+            2_000,
+            "{name}, round {round}: an item was lost or ended twice"
+        );
+    }
+    eprintln!("{name}: {} rounds in {:?}", rounds(), started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{name} took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn channel_with_one_slot_8_producers_16_consumers() {
+    hammer("channel, capacity 1", contended(QueueKind::Channel, 1, 1));
+}
+
+#[test]
+fn condvar_with_one_slot_8_producers_16_consumers() {
+    hammer("condvar, capacity 1", contended(QueueKind::Condvar, 1, 1));
+}
+
+#[test]
+fn channel_rendezvous_8_producers_16_consumers() {
+    hammer("channel, rendezvous", contended(QueueKind::Channel, 0, 1));
+}
+
+#[test]
+fn condvar_rendezvous_8_producers_16_consumers() {
+    hammer("condvar, rendezvous", contended(QueueKind::Condvar, 0, 1));
+}
+
+#[test]
+fn priority_queue_with_many_equal_priorities() {
+    hammer(
+        "priority, 2 levels, capacity 1",
+        contended(QueueKind::Priority, 1, 2),
+    );
+}
+
+#[test]
+fn priority_rendezvous() {
+    hammer("priority, rendezvous", contended(QueueKind::Priority, 0, 2));
+}
