@@ -37,6 +37,7 @@ pub mod stats;
 pub mod stop;
 mod sync;
 pub mod theory;
+pub mod throughput;
 
 pub use config::{ConfigError, QueueKind, SimConfig, WorkKind};
 pub use item::{TaskStatus, WorkItem, WorkResult};

@@ -2,8 +2,10 @@
 //!
 //! - `verify [NN …]` — prove the lesson contract (maintainers, CI);
 //! - `progress` — a learner's progress through the lessons;
-//! - `grade PATH [--json]` — an instructor's view of a learner's copy of the kit.
+//! - `grade PATH [--json]` — an instructor's view of a learner's copy of the kit;
+//! - `bench` — the queues and the simulator against their speed targets.
 
+mod bench;
 mod grade;
 mod kit;
 mod progress;
@@ -45,6 +47,8 @@ enum Command {
     },
     /// Show how far you are: each lesson's tests passed, and what to do next
     Progress,
+    /// Measure the queues and the simulator against their targets (about a minute)
+    Bench,
     /// Grade a learner's copy of the kit: tests per lesson, distance from the solution
     Grade {
         /// The learner's copy of the kit
@@ -68,6 +72,10 @@ fn main() -> ExitCode {
         Command::Verify { lessons, catches } => {
             run_verify(&root, &lessons, &work_dir("verify"), limit, catches)
         }
+        Command::Bench => bench::bench(&root).map(|text| {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }),
         Command::Progress => progress::progress(&root, &target_dir, limit).map(|text| {
             print!("{text}");
             ExitCode::SUCCESS

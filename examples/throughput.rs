@@ -1,0 +1,42 @@
+//! Queue throughput, quick: each backend and the two references, in each shape,
+//! the median of three runs, as one JSON object per line. `cargo xtask bench`
+//! turns this into a table; `cargo bench --bench queues` is the careful version.
+//!
+//! `cargo run --release --example throughput [ITEMS]`
+
+use std::time::Duration;
+
+use queue_sim::queue::{ChannelQueue, CondvarQueue, PriorityQueue};
+use queue_sim::throughput::{self, Shape};
+
+fn main() {
+    let items: u64 = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200_000);
+    let ways: [(&str, fn(Shape) -> Duration); 5] = [
+        ("crossbeam", throughput::through_crossbeam),
+        ("std_sync_channel", throughput::through_std_sync_channel),
+        ("channel", throughput::through_queue::<ChannelQueue>),
+        ("condvar", throughput::through_queue::<CondvarQueue>),
+        ("priority", throughput::through_queue::<PriorityQueue>),
+    ];
+    for (producers, consumers) in [(1, 1), (4, 4)] {
+        for capacity in [1, 100] {
+            let shape = Shape {
+                producers,
+                consumers,
+                capacity,
+                items,
+            };
+            for (way, measure) in ways {
+                let mut runs: Vec<Duration> = (0..3).map(|_| measure(shape)).collect();
+                runs.sort();
+                let per_second = throughput::per_second(items, runs[1]);
+                println!(
+                    r#"{{"way":"{way}","producers":{producers},"consumers":{consumers},"capacity":{capacity},"items":{items},"per_second":{per_second:.0}}}"#
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Moving items through a queue as fast as it goes: what the benchmarks
+//! (`benches/queues.rs`) and `cargo xtask bench` measure.
+//!
+//! Every measurement moves the same [`WorkItem`]s from `producers` threads to
+//! `consumers` threads and checks that each consumer's count adds up, so a
+//! queue that lost items could not post a good time.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::item::WorkItem;
+use crate::queue::{QueueReceiver, QueueSender, WorkQueue};
+
+/// The shape of one measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Producer threads.
+    pub producers: usize,
+    /// Consumer threads.
+    pub consumers: usize,
+    /// Queue capacity.
+    pub capacity: usize,
+    /// Items moved in all.
+    pub items: u64,
+}
+
+/// Moves `shape.items` items through a `Q` queue; returns the elapsed time.
+pub fn through_queue<Q: WorkQueue<WorkItem>>(shape: Shape) -> Duration {
+    let (sender, receiver) = Q::bounded(shape.capacity);
+    run(
+        shape,
+        move |_| {
+            let sender = sender.clone();
+            move |item| {
+                sender.push(item).expect("consumers outlive producers");
+            }
+        },
+        move |_| {
+            let receiver = receiver.clone();
+            move || receiver.pop().ok()
+        },
+    )
+}
+
+/// The same with crossbeam-channel used directly: the reference.
+pub fn through_crossbeam(shape: Shape) -> Duration {
+    let (sender, receiver) = crossbeam_channel::bounded(shape.capacity);
+    run(
+        shape,
+        move |_| {
+            let sender = sender.clone();
+            move |item| sender.send(item).expect("consumers outlive producers")
+        },
+        move |_| {
+            let receiver = receiver.clone();
+            move || receiver.recv().ok()
+        },
+    )
+}
+
+/// The same with `std::sync::mpsc::sync_channel`. Its receiver cannot be cloned
+/// (multi-producer, *single*-consumer), so several consumers share it behind a
+/// mutex — the usual workaround, and part of what is measured.
+pub fn through_std_sync_channel(shape: Shape) -> Duration {
+    let (sender, receiver) = mpsc::sync_channel(shape.capacity);
+    let receiver = Arc::new(Mutex::new(receiver));
+    run(
+        shape,
+        move |_| {
+            let sender = sender.clone();
+            move |item| sender.send(item).expect("consumers outlive producers")
+        },
+        move |_| {
+            let receiver = Arc::clone(&receiver);
+            move || receiver.lock().ok()?.recv().ok()
+        },
+    )
+}
+
+/// Starts the consumers, then the producers (each pushing its share through
+/// `push`), and times until every consumer has seen the queue close.
+fn run<P, Push, C, Pop>(shape: Shape, make_producer: P, make_consumer: C) -> Duration
+where
+    P: Fn(usize) -> Push,
+    Push: FnMut(WorkItem) + Send + 'static,
+    C: Fn(usize) -> Pop,
+    Pop: FnMut() -> Option<WorkItem> + Send + 'static,
+{
+    let started = Instant::now();
+    let consumers: Vec<_> = (0..shape.consumers)
+        .map(|index| {
+            let mut pop = make_consumer(index);
+            thread::spawn(move || {
+                let mut taken = 0u64;
+                while pop().is_some() {
+                    taken += 1;
+                }
+                taken
+            })
+        })
+        .collect();
+    let producers: Vec<_> = (0..shape.producers)
+        .map(|index| {
+            let mut push = make_producer(index);
+            let share = (index as u64..shape.items).step_by(shape.producers);
+            thread::spawn(move || share.for_each(|id| push(WorkItem::new(id, 0))))
+        })
+        .collect();
+    // The closures that made the handles are dropped with this function's
+    // arguments; the producers' handles close the queue when they finish.
+    drop(make_producer);
+    drop(make_consumer);
+    producers
+        .into_iter()
+        .for_each(|p| p.join().expect("a producer panicked"));
+    let taken: u64 = consumers
+        .into_iter()
+        .map(|c| c.join().expect("a consumer panicked"))
+        .sum();
+    assert_eq!(taken, shape.items, "items were lost or duplicated");
+    started.elapsed()
+}
+
+/// Items per second for `items` moved in `elapsed`.
+pub fn per_second(items: u64, elapsed: Duration) -> f64 {
+    items as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::{ChannelQueue, CondvarQueue, PriorityQueue};
+
+    #[test]
+    fn every_way_moves_every_item() {
+        for shape in [
+            Shape {
+                producers: 1,
+                consumers: 1,
+                capacity: 1,
+                items: 2_000,
+            },
+            Shape {
+                producers: 4,
+                consumers: 4,
+                capacity: 100,
+                items: 20_000,
+            },
+            Shape {
+                producers: 2,
+                consumers: 3,
+                capacity: 0,
+                items: 1_000,
+            },
+        ] {
+            through_queue::<ChannelQueue>(shape);
+            through_queue::<CondvarQueue>(shape);
+            through_queue::<PriorityQueue>(shape);
+            through_crossbeam(shape);
+            through_std_sync_channel(shape);
+        }
+    }
+}
