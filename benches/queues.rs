@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use queue_sim::queue::{ChannelQueue, CondvarQueue, PriorityQueue};
 use queue_sim::throughput::{self, Shape};
 
 const ITEMS: u64 = 50_000;
@@ -26,13 +25,7 @@ fn queues(c: &mut Criterion) {
                 .throughput(Throughput::Elements(ITEMS))
                 .sample_size(10)
                 .measurement_time(Duration::from_secs(3));
-            let ways: [(&str, fn(Shape) -> Duration); 5] = [
-                ("crossbeam", throughput::through_crossbeam),
-                ("std_sync_channel", throughput::through_std_sync_channel),
-                ("channel", throughput::through_queue::<ChannelQueue>),
-                ("condvar", throughput::through_queue::<CondvarQueue>),
-                ("priority", throughput::through_queue::<PriorityQueue>),
-            ];
+            let ways = throughput::every_way();
             for (name, measure) in ways {
                 group.bench_function(BenchmarkId::from_parameter(name), |b| {
                     b.iter_custom(|iterations| (0..iterations).map(|_| measure(shape)).sum())

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use queue_sim::queue::{ChannelQueue, CondvarQueue, PriorityQueue};
 use queue_sim::throughput::{self, Shape};
 
 fn main() {
@@ -14,13 +13,7 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(200_000);
-    let ways: [(&str, fn(Shape) -> Duration); 5] = [
-        ("crossbeam", throughput::through_crossbeam),
-        ("std_sync_channel", throughput::through_std_sync_channel),
-        ("channel", throughput::through_queue::<ChannelQueue>),
-        ("condvar", throughput::through_queue::<CondvarQueue>),
-        ("priority", throughput::through_queue::<PriorityQueue>),
-    ];
+    let ways = throughput::every_way();
     for (producers, consumers) in [(1, 1), (4, 4)] {
         for capacity in [1, 100] {
             let shape = Shape {

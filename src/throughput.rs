@@ -123,6 +123,21 @@ where
     started.elapsed()
 }
 
+/// One way of moving items: a measuring function.
+pub type Measure = fn(Shape) -> Duration;
+
+/// Every way measured, by name: the two references first, then the backends.
+pub fn every_way() -> [(&'static str, Measure); 5] {
+    use crate::queue::{ChannelQueue, CondvarQueue, PriorityQueue};
+    [
+        ("crossbeam", through_crossbeam),
+        ("std_sync_channel", through_std_sync_channel),
+        ("channel", through_queue::<ChannelQueue>),
+        ("condvar", through_queue::<CondvarQueue>),
+        ("priority", through_queue::<PriorityQueue>),
+    ]
+}
+
 /// Items per second for `items` moved in `elapsed`.
 pub fn per_second(items: u64, elapsed: Duration) -> f64 {
     items as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
@@ -131,7 +146,6 @@ pub fn per_second(items: u64, elapsed: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::{ChannelQueue, CondvarQueue, PriorityQueue};
 
     #[test]
     fn every_way_moves_every_item() {
@@ -155,11 +169,9 @@ mod tests {
                 items: 1_000,
             },
         ] {
-            through_queue::<ChannelQueue>(shape);
-            through_queue::<CondvarQueue>(shape);
-            through_queue::<PriorityQueue>(shape);
-            through_crossbeam(shape);
-            through_std_sync_channel(shape);
+            for (_, measure) in every_way() {
+                measure(shape);
+            }
         }
     }
 }
