@@ -4,11 +4,13 @@
 //!
 //! `cargo run --release --example throughput [ITEMS]`
 
+use std::io::Write;
 use std::time::Duration;
 
 use queue_sim::throughput::{self, Shape};
 
 fn main() {
+    let mut out = std::io::stdout().lock();
     let items: u64 = std::env::args()
         .nth(1)
         .and_then(|n| n.parse().ok())
@@ -26,9 +28,13 @@ fn main() {
                 let mut runs: Vec<Duration> = (0..3).map(|_| measure(shape)).collect();
                 runs.sort();
                 let per_second = throughput::per_second(items, runs[1]);
-                println!(
+                let line = format!(
                     r#"{{"way":"{way}","producers":{producers},"consumers":{consumers},"capacity":{capacity},"items":{items},"per_second":{per_second:.0}}}"#
                 );
+                // A closed pipe (`| head`) ends the measurement quietly.
+                if writeln!(out, "{line}").is_err() {
+                    return;
+                }
             }
         }
     }
