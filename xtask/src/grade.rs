@@ -90,7 +90,7 @@ fn grade_lesson(
         return Ok(grade);
     }
     scratch
-        .prepare(lesson, &[&learner_lesson])
+        .prepare(lesson, &[&learner_lesson], None)
         .map_err(|e| format!("cannot lay out {}: {e}", lesson.slug))?;
     let Ok(binaries) = scratch.build(&lesson.package) else {
         grade.state = "does_not_compile";

@@ -17,13 +17,14 @@ pub struct Lesson {
     pub solution: PathBuf,
 }
 
-/// A known mistake: files that replace the solution's to make a plausible wrong version.
+/// A known mistake: a unified diff that turns the solution into a plausible
+/// wrong version (`solutions/NN-slug/mistakes/NAME.patch`).
 #[derive(Debug, Clone)]
 pub struct Mistake {
-    /// The folder's name, e.g. `one-sentinel-for-all`.
+    /// The file's name without `.patch`, e.g. `one-sentinel-for-all`.
     pub name: String,
-    /// The folder, laid over the solution as the solution is laid over the starter.
-    pub dir: PathBuf,
+    /// The patch, with paths relative to the lesson (`a/src/lib.rs`).
+    pub patch: PathBuf,
 }
 
 impl Lesson {
@@ -35,10 +36,15 @@ impl Lesson {
         }
         let mut mistakes: Vec<Mistake> = fs::read_dir(&dir)?
             .filter_map(Result::ok)
-            .filter(|entry| entry.path().is_dir())
-            .map(|entry| Mistake {
-                name: entry.file_name().to_string_lossy().into_owned(),
-                dir: entry.path(),
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|e| e == "patch"))
+            .map(|patch| Mistake {
+                name: patch
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+                patch,
             })
             .collect();
         mistakes.sort_by(|a, b| a.name.cmp(&b.name));
@@ -125,6 +131,42 @@ pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
         } else {
             fs::copy(&source, &target)?;
         }
+    }
+    Ok(())
+}
+
+/// Applies the unified diff in `patch` to the files under `lesson_dir`. A patch
+/// may change several files; each part starts with its own `---`/`+++` header.
+pub fn apply_patch(patch: &Path, lesson_dir: &Path) -> Result<(), String> {
+    let text =
+        fs::read_to_string(patch).map_err(|e| format!("cannot read {}: {e}", patch.display()))?;
+    let mut parts: Vec<String> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("--- ") || parts.is_empty() {
+            parts.push(String::new());
+        }
+        parts
+            .last_mut()
+            .expect("a part was just pushed")
+            .push_str(line);
+    }
+    for part in parts.iter().filter(|p| p.starts_with("--- ")) {
+        let diff = diffy::Patch::from_str(part)
+            .map_err(|e| format!("{} is not a unified diff: {e}", patch.display()))?;
+        let target = diff
+            .modified()
+            .map(|name| name.trim_start_matches("b/").to_string())
+            .ok_or_else(|| format!("{} names no file", patch.display()))?;
+        let path = lesson_dir.join(&target);
+        let original =
+            fs::read_to_string(&path).map_err(|e| format!("cannot read {target}: {e}"))?;
+        let changed = diffy::apply(&original, &diff).map_err(|e| {
+            format!(
+                "{} no longer applies to the solution's {target} ({e}): regenerate it",
+                patch.display()
+            )
+        })?;
+        fs::write(&path, changed).map_err(|e| format!("cannot write {target}: {e}"))?;
     }
     Ok(())
 }

@@ -83,23 +83,32 @@ impl Scratch {
         })
     }
 
-    /// Resets `lesson`'s `src/` to the kit's starter, then lays `overlays` over
-    /// it in order (each a folder holding `src/…`).
-    pub fn prepare(&self, lesson: &Lesson, overlays: &[&Path]) -> std::io::Result<()> {
+    /// Resets `lesson`'s `src/` to the kit's starter, lays `overlays` over it in
+    /// order (each a folder holding `src/…`), then applies `patch`, if any.
+    pub fn prepare(
+        &self,
+        lesson: &Lesson,
+        overlays: &[&Path],
+        patch: Option<&Path>,
+    ) -> Result<(), String> {
         let relative = lesson
             .dir
             .strip_prefix(&self.kit_root)
             .unwrap_or(&lesson.dir);
         let lesson_dir = self.root.join(relative);
         let src = lesson_dir.join("src");
+        let io = |e: std::io::Error| e.to_string();
         if src.exists() {
-            std::fs::remove_dir_all(&src)?;
+            std::fs::remove_dir_all(&src).map_err(io)?;
         }
-        kit::copy_tree(&lesson.dir.join("src"), &src)?;
+        kit::copy_tree(&lesson.dir.join("src"), &src).map_err(io)?;
         for overlay in overlays {
-            kit::lay_over(overlay, &lesson_dir)?;
+            kit::lay_over(overlay, &lesson_dir).map_err(io)?;
         }
-        Ok(())
+        match patch {
+            Some(patch) => kit::apply_patch(patch, &lesson_dir),
+            None => Ok(()),
+        }
     }
 
     /// Builds `package`'s tests in the scratch copy.

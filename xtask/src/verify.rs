@@ -2,7 +2,8 @@
 //!
 //! For each lesson: the starter compiles and has `todo!()`s; every test fails on
 //! the starter; every test passes with the solution laid over it; no test runs
-//! past the time limit; every known mistake fails at least one test; and no
+//! past the time limit; every known mistake (`mistakes/*.patch`, applied to the
+//! solution) fails at least one test; and no
 //! `#[should_panic]` goes without `expected = "…"`.
 
 use std::fmt::Write as _;
@@ -92,13 +93,17 @@ fn verify_lesson(scratch: &Scratch, lesson: &Lesson, options: &Options<'_>) -> L
     check_layout(lesson, &mut report.breaches);
 
     // The starter: compiles, and every test fails — none passes, none hangs.
+    let starter_variant = Variant {
+        what: "the starter",
+        overlays: &[],
+        patch: None,
+    };
     let Some(starter) = build_and_run(
         scratch,
         lesson,
-        &[],
+        &starter_variant,
         limit,
         false,
-        "the starter",
         &mut report.breaches,
     ) else {
         return report;
@@ -129,13 +134,17 @@ fn verify_lesson(scratch: &Scratch, lesson: &Lesson, options: &Options<'_>) -> L
         return report;
     }
     let solution_overlay = [lesson.solution.as_path()];
+    let solution_variant = Variant {
+        what: "the solution",
+        overlays: &solution_overlay,
+        patch: None,
+    };
     if let Some(solved) = build_and_run(
         scratch,
         lesson,
-        &solution_overlay,
+        &solution_variant,
         limit,
         false,
-        "the solution",
         &mut report.breaches,
     ) {
         for run in &solved {
@@ -170,20 +179,24 @@ fn verify_lesson(scratch: &Scratch, lesson: &Lesson, options: &Options<'_>) -> L
     report.mistakes = mistakes.len();
     if mistakes.is_empty() {
         report.breaches.push(
-            "no known mistakes kept in mistakes/: nothing shows the tests catch anything".into(),
+            "no known mistakes kept in mistakes/*.patch: nothing shows the tests catch anything"
+                .into(),
         );
     }
     for mistake in &mistakes {
-        let overlays = [lesson.solution.as_path(), mistake.dir.as_path()];
         let what = format!("mistake {}", mistake.name);
+        let variant = Variant {
+            what: &what,
+            overlays: &solution_overlay,
+            patch: Some(&mistake.patch),
+        };
         let until_first_failure = !options.all_catches;
         let Some(runs) = build_and_run(
             scratch,
             lesson,
-            &overlays,
+            &variant,
             limit,
             until_first_failure,
-            &what,
             &mut report.breaches,
         ) else {
             continue;
@@ -210,16 +223,25 @@ fn verify_lesson(scratch: &Scratch, lesson: &Lesson, options: &Options<'_>) -> L
     report
 }
 
+/// One version of a lesson's `src/`: the starter, with overlays laid over it and
+/// a patch applied.
+struct Variant<'a> {
+    /// How breaches name it: "the starter", "mistake one-sentinel-for-all".
+    what: &'a str,
+    overlays: &'a [&'a Path],
+    patch: Option<&'a Path>,
+}
+
 fn build_and_run(
     scratch: &Scratch,
     lesson: &Lesson,
-    overlays: &[&Path],
+    variant: &Variant<'_>,
     limit: Duration,
     until_first_failure: bool,
-    what: &str,
     breaches: &mut Vec<String>,
 ) -> Option<Vec<TestRun>> {
-    if let Err(e) = scratch.prepare(lesson, overlays) {
+    let what = variant.what;
+    if let Err(e) = scratch.prepare(lesson, variant.overlays, variant.patch) {
         breaches.push(format!("cannot lay out {what}: {e}"));
         return None;
     }

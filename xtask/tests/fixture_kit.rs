@@ -61,6 +61,7 @@ fn verify_reports_every_kind_of_breach_and_fails() {
         "03-failing-solution: answer::the_answer_is_42 fails with the solution: assertion `left == right` failed: the answer is 42",
         "04-hanging: answer::the_answer_is_42 hangs with the solution (killed after 3s)",
         "05-uncaught-mistake: mistake same-answer-another-way is caught by no test",
+        "05-uncaught-mistake: cannot lay out mistake stale-context",
         "06-bare-should-panic: tests/check.rs:4: #[should_panic] without expected",
         "06-bare-should-panic: check::zero_panics passes on the starter",
     ];
@@ -70,7 +71,11 @@ fn verify_reports_every_kind_of_breach_and_fails() {
             "missing breach {breach:?} in:\n{stdout}"
         );
     }
-    assert!(stdout.contains("6 breach(es)"), "{stdout}");
+    assert!(
+        stdout.contains("no longer applies to the solution"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("7 breach(es)"), "{stdout}");
 }
 
 #[test]
