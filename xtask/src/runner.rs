@@ -255,18 +255,19 @@ fn wait_or_kill(child: &mut Child, limit: Duration) -> Status {
     }
 }
 
-/// The line of a failing test's output that says why (its panic message), shortened.
+/// The line of a failing test's output that says why, shortened: the message of
+/// the *last* panic, which is the test's own verdict (earlier ones may be panics
+/// the test provoked on purpose, caught and reported).
 pub fn why(run: &TestRun) -> String {
-    let reason = run
-        .output
-        .lines()
-        .skip_while(|line| !line.contains("panicked at"))
-        .nth(1)
-        .unwrap_or("(no panic message)")
-        .trim();
-    let mut reason: String = reason.chars().take(160).collect();
-    if reason.len() < run.output.len() && reason.chars().count() == 160 {
-        reason.push('…');
+    let lines: Vec<&str> = run.output.lines().collect();
+    let reason = lines
+        .iter()
+        .rposition(|line| line.contains("panicked at"))
+        .and_then(|at| lines.get(at + 1))
+        .map_or("(no panic message)", |line| line.trim());
+    let mut short: String = reason.chars().take(160).collect();
+    if reason.chars().count() > 160 {
+        short.push('…');
     }
-    reason
+    short
 }
