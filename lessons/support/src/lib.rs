@@ -235,6 +235,25 @@ pub fn join_finished<T>(thread: JoinHandle<T>) -> T {
         .unwrap_or_else(|payload| panic::resume_unwind(payload))
 }
 
+/// CPU time the calling thread has used so far. Blocking costs none; a loop
+/// that polls while it waits burns it. `None` where no per-thread clock exists.
+pub fn thread_cpu_time() -> Option<Duration> {
+    #[cfg(unix)]
+    {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `now` is a valid, writable timespec; the call only writes it.
+        let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+        (status == 0).then(|| Duration::new(now.tv_sec as u64, now.tv_nsec as u32))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 fn preview<T: Debug>(items: &[T]) -> String {
     const SHOWN: usize = 8;
     let shown: Vec<String> = items.iter().take(SHOWN).map(|i| format!("{i:?}")).collect();
@@ -298,6 +317,20 @@ mod tests {
         if wait_for_or_exit(&worker, "never", || false) {
             join_finished(worker);
         }
+    }
+
+    #[test]
+    fn sleeping_costs_no_cpu_time_and_spinning_does() {
+        let before = thread_cpu_time().unwrap();
+        thread::sleep(Duration::from_millis(50));
+        let slept = thread_cpu_time().unwrap() - before;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(50) {
+            std::hint::spin_loop();
+        }
+        let spun = thread_cpu_time().unwrap() - before - slept;
+        assert!(slept < Duration::from_millis(20), "{slept:?}");
+        assert!(spun > Duration::from_millis(20), "{spun:?}");
     }
 
     #[test]
