@@ -34,6 +34,13 @@ fn stat(report: &Value, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("stats.{name} missing in {report:#}"))
 }
 
+/// Fails naming the first of `keys` that `value` lacks (`where_` says which object).
+fn assert_keys(value: &Value, where_: &str, keys: &[&str]) {
+    for key in keys {
+        assert!(value.get(key).is_some(), "{where_}{key} missing");
+    }
+}
+
 fn assert_accounting(report: &Value) {
     let produced = stat(report, "produced");
     let ended = stat(report, "consumed")
@@ -68,70 +75,75 @@ fn the_readme_command_prints_the_documented_json() {
     ] {
         assert!(report.get(key).is_some(), "top-level `{key}` missing");
     }
-    for key in [
-        "num_items",
-        "num_producers",
-        "num_consumers",
-        "queue_capacity",
-        "processing_time_s",
-        "failure_rate",
-        "rate_per_s",
-        "priorities",
-        "timeout_s",
-        "retries",
-        "queue",
-        "work",
-        "seed",
-        "sample_size",
-    ] {
-        assert!(report["config"].get(key).is_some(), "config.{key} missing");
-    }
-    for key in [
-        "produced",
-        "consumed",
-        "failed",
-        "retried",
-        "dead_lettered",
-        "unprocessed",
-        "avg_processing_ms",
-        "max_queue_depth",
-        "elapsed_ms",
-        "throughput_per_s",
-        "ideal_throughput_per_s",
-        "efficiency",
-        "available_cores",
-        "consumers_timed_out",
-    ] {
-        assert!(report["stats"].get(key).is_some(), "stats.{key} missing");
-    }
+    assert_keys(
+        &report["config"],
+        "config.",
+        &[
+            "num_items",
+            "num_producers",
+            "num_consumers",
+            "queue_capacity",
+            "processing_time_s",
+            "failure_rate",
+            "rate_per_s",
+            "priorities",
+            "timeout_s",
+            "retries",
+            "queue",
+            "work",
+            "seed",
+            "sample_size",
+        ],
+    );
+    assert_keys(
+        &report["stats"],
+        "stats.",
+        &[
+            "produced",
+            "consumed",
+            "failed",
+            "retried",
+            "dead_lettered",
+            "unprocessed",
+            "avg_processing_ms",
+            "max_queue_depth",
+            "elapsed_ms",
+            "throughput_per_s",
+            "ideal_throughput_per_s",
+            "efficiency",
+            "available_cores",
+            "consumers_timed_out",
+        ],
+    );
     let workers = report["workers"].as_array().unwrap();
     assert_eq!(workers.len(), 3);
-    for key in [
-        "id",
-        "processed",
-        "failed",
-        "avg_processing_ms",
-        "busy_ms",
-        "exit",
-    ] {
-        assert!(workers[0].get(key).is_some(), "workers[].{key} missing");
-    }
+    assert_keys(
+        &workers[0],
+        "workers[].",
+        &[
+            "id",
+            "processed",
+            "failed",
+            "avg_processing_ms",
+            "busy_ms",
+            "exit",
+        ],
+    );
     let sample = report["results_sample"].as_array().unwrap();
     assert_eq!(sample.len(), 10);
-    for key in [
-        "task_id",
-        "priority",
-        "status",
-        "worker",
-        "attempts",
-        "started_ms",
-        "duration_ms",
-    ] {
-        assert!(
-            sample[0].get(key).is_some(),
-            "results_sample[].{key} missing"
-        );
-    }
+    assert_keys(
+        &sample[0],
+        "results_sample[].",
+        &[
+            "task_id",
+            "priority",
+            "status",
+            "worker",
+            "attempts",
+            "started_ms",
+            "duration_ms",
+        ],
+    );
     assert_eq!(sample[0]["task_id"], "task-0000");
     assert_eq!(stat(&report, "produced"), 20);
     assert_accounting(&report);

@@ -30,6 +30,54 @@ const SENDER_ALIVE: &str = "a channel closes only when every Sender is dropped. 
 const NOT_JOINED: &str =
     "join every consumer before returning: until then, items may still be in progress.";
 
+/// A whole run: `run_with_sentinels` or `run_closing_channel`.
+type Run = fn(u64, usize, Process) -> Vec<Vec<u64>>;
+
+/// The run stops every consumer and returns one list per consumer.
+fn stops_every_consumer(run: Run, name: &str, items: u64, consumers: usize, hint: &str) {
+    let per_consumer = finishes(
+        &format!("{name}({items} items, {consumers} consumers)"),
+        hint,
+        move || run(items, consumers, Arc::new(|_| {})),
+    );
+    assert_eq!(
+        per_consumer.len(),
+        consumers,
+        "one list of processed items per consumer"
+    );
+}
+
+/// Every item reaches `process` once, and comes back from exactly one consumer.
+fn delivers_every_item_exactly_once(run: Run, name: &str, consumers: usize, hint: &str) {
+    let log = Log::new();
+    let process = recording(&log, Duration::ZERO);
+    let per_consumer = finishes(
+        &format!("{name}(200 items, {consumers} consumers)"),
+        hint,
+        move || run(200, consumers, process),
+    );
+    assert_each_exactly_once(0..200, log.entries(), "items given to `process`");
+    assert_each_exactly_once(
+        0..200,
+        per_consumer.concat(),
+        "items the consumers returned",
+    );
+}
+
+/// The run returns only once every (slow) item has been processed.
+fn returns_only_after_every_item_is_processed(run: Run, name: &str, hint: &str) {
+    let log = Log::new();
+    let process = recording(&log, Duration::from_millis(2));
+    finishes(&format!("{name}(60 items, 3 consumers)"), hint, move || {
+        run(60, 3, process)
+    });
+    assert_eq!(
+        log.len(),
+        60,
+        "{name} returned while items were still being processed: {NOT_JOINED}"
+    );
+}
+
 // --- Part 1: sentinels --------------------------------------------------------
 
 #[test]
@@ -92,48 +140,31 @@ fn a_consumer_waits_for_work_until_told_to_stop() {
 
 #[test]
 fn every_consumer_stops_once_the_producer_is_done() {
-    let per_consumer = finishes(
-        "run_with_sentinels(20 items, 4 consumers)",
-        ONE_SENTINEL_EACH,
-        || run_with_sentinels(20, 4, Arc::new(|_| {})),
-    );
-    assert_eq!(
-        per_consumer.len(),
+    stops_every_consumer(
+        run_with_sentinels,
+        "run_with_sentinels",
+        20,
         4,
-        "one list of processed items per consumer"
+        ONE_SENTINEL_EACH,
     );
 }
 
 #[test]
 fn sentinels_deliver_every_item_exactly_once() {
-    let log = Log::new();
-    let process = recording(&log, Duration::ZERO);
-    let per_consumer = finishes(
-        "run_with_sentinels(200 items, 3 consumers)",
+    delivers_every_item_exactly_once(
+        run_with_sentinels,
+        "run_with_sentinels",
+        3,
         ONE_SENTINEL_EACH,
-        move || run_with_sentinels(200, 3, process),
-    );
-    assert_each_exactly_once(0..200, log.entries(), "items given to `process`");
-    assert_each_exactly_once(
-        0..200,
-        per_consumer.concat(),
-        "items the consumers returned",
     );
 }
 
 #[test]
 fn run_with_sentinels_returns_only_after_every_item_is_processed() {
-    let log = Log::new();
-    let process = recording(&log, Duration::from_millis(2));
-    finishes(
-        "run_with_sentinels(60 items, 3 consumers)",
+    returns_only_after_every_item_is_processed(
+        run_with_sentinels,
+        "run_with_sentinels",
         ONE_SENTINEL_EACH,
-        move || run_with_sentinels(60, 3, process),
-    );
-    assert_eq!(
-        log.len(),
-        60,
-        "run_with_sentinels returned while items were still being processed: {NOT_JOINED}"
     );
 }
 
@@ -207,47 +238,25 @@ fn a_consumer_waits_while_a_sender_lives() {
 
 #[test]
 fn closing_the_channel_stops_every_consumer() {
-    let per_consumer = finishes(
-        "run_closing_channel(50 items, 3 consumers)",
-        SENDER_ALIVE,
-        || run_closing_channel(50, 3, Arc::new(|_| {})),
-    );
-    assert_eq!(
-        per_consumer.len(),
+    stops_every_consumer(
+        run_closing_channel,
+        "run_closing_channel",
+        50,
         3,
-        "one list of processed items per consumer"
+        SENDER_ALIVE,
     );
 }
 
 #[test]
 fn closing_the_channel_delivers_every_item_exactly_once() {
-    let log = Log::new();
-    let process = recording(&log, Duration::ZERO);
-    let per_consumer = finishes(
-        "run_closing_channel(200 items, 4 consumers)",
-        SENDER_ALIVE,
-        move || run_closing_channel(200, 4, process),
-    );
-    assert_each_exactly_once(0..200, log.entries(), "items given to `process`");
-    assert_each_exactly_once(
-        0..200,
-        per_consumer.concat(),
-        "items the consumers returned",
-    );
+    delivers_every_item_exactly_once(run_closing_channel, "run_closing_channel", 4, SENDER_ALIVE);
 }
 
 #[test]
 fn run_closing_channel_returns_only_after_every_item_is_processed() {
-    let log = Log::new();
-    let process = recording(&log, Duration::from_millis(2));
-    finishes(
-        "run_closing_channel(60 items, 3 consumers)",
+    returns_only_after_every_item_is_processed(
+        run_closing_channel,
+        "run_closing_channel",
         SENDER_ALIVE,
-        move || run_closing_channel(60, 3, process),
-    );
-    assert_eq!(
-        log.len(),
-        60,
-        "run_closing_channel returned while items were still being processed: {NOT_JOINED}"
     );
 }
