@@ -4,10 +4,13 @@
 //! updates. In Rust that code does not compile: a `&mut` to shared statistics
 //! cannot reach two threads. The two answers that do compile: give each worker
 //! its own statistics and merge them at join (no sharing at all), or share them
-//! behind a `Mutex` and hold the lock only for the update. Read the book's chapter
+//! behind a `Mutex` and hold the lock only for the update. A third answer keeps
+//! the totals in atomics: no lock at all, but only for values that fit in one
+//! integer each. Read the book's chapter
 //! "06 · Worker statistics" (`book/src/lessons/06-worker-stats.md`), replace each
 //! `todo!()`, and run `cargo test -p lesson-06` until it is green.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -75,3 +78,12 @@ pub fn run_with_shared_totals(items: u64, consumers: usize, work: Work) -> Total
     todo!("a Mutex<Totals>, locked only for the update — book chapter 06, \"Sharing with a Mutex\"")
 }
 // ANCHOR_END: run_shared
+
+// ANCHOR: run_atomic
+/// The lock-free answer: the totals as two atomic counters — items, and busy
+/// time in nanoseconds — that every worker adds to after each item. Returns the
+/// totals.
+pub fn run_with_atomic_totals(items: u64, consumers: usize, work: Work) -> Totals {
+    todo!("two AtomicU64 counters and fetch_add — book chapter 06, \"Sharing with atomics\"")
+}
+// ANCHOR_END: run_atomic

@@ -5,7 +5,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::unbounded;
-use lesson_06::{Work, WorkerStats, consume, run, run_with_shared_totals};
+use lesson_06::{Work, WorkerStats, consume, run, run_with_atomic_totals, run_with_shared_totals};
 use lesson_support::finishes;
 
 const STUCK: &str = "close the queue (drop the Sender) before joining the workers";
@@ -133,5 +133,41 @@ fn the_lock_is_not_held_while_working() {
     assert!(
         took < Duration::from_millis(300),
         "took {took:?}: the workers took turns — is the lock held while the work runs? Lock only for the update"
+    );
+}
+
+#[test]
+fn atomic_totals_count_every_item() {
+    let totals = finishes(
+        "run_with_atomic_totals(100 items, 4 workers)",
+        STUCK,
+        || run_with_atomic_totals(100, 4, sleeping(1)),
+    );
+    assert_eq!(
+        totals.processed, 100,
+        "every item adds 1 to the processed counter, once"
+    );
+    assert!(
+        totals.busy >= Duration::from_millis(100),
+        "100 items of 1 ms: busy {:?}",
+        totals.busy
+    );
+}
+
+#[test]
+fn atomic_totals_keep_time_shorter_than_a_millisecond() {
+    // 200 items of 300 µs: a sleep never ends early, so at least 60 ms in all.
+    let work: Work = Arc::new(|_| thread::sleep(Duration::from_micros(300)));
+    let totals = finishes(
+        "run_with_atomic_totals(200 items, 2 workers)",
+        STUCK,
+        || run_with_atomic_totals(200, 2, work),
+    );
+    assert_eq!(totals.processed, 200);
+    assert!(
+        totals.busy >= Duration::from_millis(60),
+        "200 items of 300 µs each added up to a busy time of {:?}: is each item's time \
+         rounded down before it is added (as_millis of 300 µs is 0)? Count in nanoseconds",
+        totals.busy
     );
 }

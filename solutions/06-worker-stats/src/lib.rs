@@ -4,10 +4,13 @@
 //! updates. In Rust that code does not compile: a `&mut` to shared statistics
 //! cannot reach two threads. The two answers that do compile: give each worker
 //! its own statistics and merge them at join (no sharing at all), or share them
-//! behind a `Mutex` and hold the lock only for the update. Read the book's chapter
+//! behind a `Mutex` and hold the lock only for the update. A third answer keeps
+//! the totals in atomics: no lock at all, but only for values that fit in one
+//! integer each. Read the book's chapter
 //! "06 · Worker statistics" (`book/src/lessons/06-worker-stats.md`), replace each
 //! `todo!()`, and run `cargo test -p lesson-06` until it is green.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -133,3 +136,43 @@ pub fn run_with_shared_totals(items: u64, consumers: usize, work: Work) -> Total
     totals
 }
 // ANCHOR_END: run_shared
+
+// ANCHOR: run_atomic
+/// The lock-free answer: the totals as two atomic counters — items, and busy
+/// time in nanoseconds — that every worker adds to after each item. Returns the
+/// totals.
+pub fn run_with_atomic_totals(items: u64, consumers: usize, work: Work) -> Totals {
+    let processed = Arc::new(AtomicU64::new(0));
+    // There is no AtomicDuration: pick a unit fine enough that nothing rounds away.
+    let busy_nanos = Arc::new(AtomicU64::new(0));
+    let (queue, inbox) = bounded(16);
+    let workers: Vec<_> = (0..consumers)
+        .map(|_| {
+            let (inbox, work) = (inbox.clone(), Arc::clone(&work));
+            let (processed, busy_nanos) = (Arc::clone(&processed), Arc::clone(&busy_nanos));
+            thread::spawn(move || {
+                for item in inbox {
+                    let started = Instant::now();
+                    work(item);
+                    let took = started.elapsed();
+                    // fetch_add is one indivisible read-add-write. Relaxed is enough:
+                    // the counters order nothing else, and join publishes them.
+                    processed.fetch_add(1, Ordering::Relaxed);
+                    busy_nanos.fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for item in 0..items {
+        queue.send(item).expect("the workers hold the queue open");
+    }
+    drop(queue);
+    for worker in workers {
+        worker.join().expect("a worker panicked");
+    }
+    Totals {
+        processed: processed.load(Ordering::Relaxed),
+        busy: Duration::from_nanos(busy_nanos.load(Ordering::Relaxed)),
+    }
+}
+// ANCHOR_END: run_atomic
