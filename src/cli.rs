@@ -117,6 +117,10 @@ pub struct Cli {
     /// Never draw a progress bar (it is drawn only on a terminal, for runs over half a second)
     #[arg(long)]
     pub no_progress: bool,
+    /// Also write a trace to FILE: the queue depth after every push and every item's
+    /// result, as JSON, for plotting (memory grows with --items)
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
 }
 
 const AFTER_HELP: &str = "\

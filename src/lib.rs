@@ -38,6 +38,7 @@ pub mod stop;
 mod sync;
 pub mod theory;
 pub mod throughput;
+pub mod trace;
 
 pub use config::{ConfigError, QueueKind, SimConfig, WorkKind};
 pub use item::{TaskStatus, WorkItem, WorkResult};

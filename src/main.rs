@@ -7,6 +7,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 use queue_sim::cli::{self, Cli, Format};
+use queue_sim::trace::Trace;
 use queue_sim::{
     RunError, RunOptions, SimulatedJob, StopReason, StopSignal, output, progress, run_with,
 };
@@ -46,8 +47,10 @@ fn main() -> ExitCode {
 
     let options = RunOptions {
         stop,
-        keep_all_results: false,
+        // A trace needs every result and every depth sample.
+        keep_all_results: cli.trace.is_some(),
         progress: !cli.no_progress && progress::stderr_is_terminal(),
+        trace: cli.trace.is_some(),
     };
     let report = match run_with(&config, &SimulatedJob::new(&config), options) {
         Ok(report) => report,
@@ -61,6 +64,19 @@ fn main() -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`queue-sim | head -1`) is not worth a panic.
     let _ = writeln!(stdout, "{}", text.trim_end()).and_then(|()| stdout.flush());
+    // Written after the statistics, so a bad path costs the trace, not the run's report.
+    if let Some(path) = &cli.trace {
+        let written = Trace::of(&report).map(|trace| trace.write(path));
+        if let Some(Err(e)) = written {
+            return fail(
+                &format!(
+                    "error: could not write the trace to {}: {e}",
+                    path.display()
+                ),
+                1,
+            );
+        }
+    }
     if report.interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else {

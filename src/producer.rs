@@ -8,6 +8,7 @@ use crate::item::WorkItem;
 use crate::queue::{Disconnected, QueueSender};
 use crate::stats::Recorder;
 use crate::stop::{StopReason, StopSignal};
+use crate::trace::DepthSample;
 
 /// What one producer does: item ids `first, first + stride, …` below `items`.
 #[derive(Debug, Clone)]
@@ -20,6 +21,8 @@ pub(crate) struct ProducerPlan {
     pub(crate) priorities: u32,
     pub(crate) seed: u64,
     pub(crate) started: Instant,
+    /// Record the depth after every push.
+    pub(crate) trace: bool,
 }
 
 /// What one producer did.
@@ -29,6 +32,8 @@ pub(crate) struct ProducerReport {
     pub(crate) max_depth: usize,
     /// Items it made but could not deliver (counted as unprocessed).
     pub(crate) recorder: Recorder,
+    /// The depth after each of its pushes, if the plan asked for it.
+    pub(crate) depth_trace: Option<Vec<DepthSample>>,
 }
 
 /// Runs one producer to the end of its share, or until `stop` is raised.
@@ -40,6 +45,7 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
 ) -> ProducerReport {
     let mut produced = 0;
     let mut max_depth = 0;
+    let mut depth_trace = plan.trace.then(Vec::new);
     let mut id = plan.first;
     while id < plan.items {
         match stop.reason() {
@@ -64,7 +70,15 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
         let item = WorkItem::new(id, chance::priority_of(plan.seed, id, plan.priorities));
         produced += 1;
         match queue.push(item) {
-            Ok(depth) => max_depth = max_depth.max(depth),
+            Ok(depth) => {
+                max_depth = max_depth.max(depth);
+                if let Some(samples) = &mut depth_trace {
+                    samples.push(DepthSample {
+                        at_ms: crate::stats::ms(plan.started.elapsed()),
+                        depth,
+                    });
+                }
+            }
             Err(Disconnected(item)) => {
                 // Cannot happen while the run holds a receiver; counted, not dropped.
                 recorder.unprocessed(&item);
@@ -79,6 +93,7 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
         produced,
         max_depth,
         recorder,
+        depth_trace,
     }
 }
 
@@ -111,6 +126,7 @@ mod tests {
             priorities: 1,
             seed: 0,
             started: Instant::now(),
+            trace: false,
         }
     }
 

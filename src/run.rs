@@ -31,6 +31,7 @@ use crate::queue::{ChannelQueue, CondvarQueue, PriorityQueue, QueueReceiver, Wor
 use crate::stats::{Recorder, SimulationStats, WorkerExit, WorkerStats, mean_ms, ms, round_to};
 use crate::stop::{StopReason, StopSignal};
 use crate::theory;
+use crate::trace::DepthSample;
 
 /// Options of a run that are not part of its configuration.
 #[derive(Debug, Clone, Default)]
@@ -42,6 +43,10 @@ pub struct RunOptions {
     pub keep_all_results: bool,
     /// Draw a progress bar on stderr for long runs.
     pub progress: bool,
+    /// Record the queue's depth after every push in [`Report::depth_trace`];
+    /// with `keep_all_results`, what [`Trace`](crate::trace::Trace) writes.
+    /// Memory grows with the number of items.
+    pub trace: bool,
 }
 
 /// Everything a run reports; serialized as the simulator's JSON output.
@@ -60,6 +65,9 @@ pub struct Report {
     /// Every item's final result, unprocessed ones included, if asked for.
     #[serde(skip)]
     pub all_results: Option<Vec<WorkResult>>,
+    /// The queue's depth after every push, in time order, if asked for.
+    #[serde(skip)]
+    pub depth_trace: Option<Vec<DepthSample>>,
 }
 
 /// Why a run could not take place.
@@ -177,6 +185,7 @@ where
                     priorities: config.priorities,
                     seed: config.seed,
                     started,
+                    trace: options.trace,
                 };
                 let (queue, stop, recorder) = (sender.clone(), &stop, new_recorder());
                 let spawned = thread::Builder::new()
@@ -259,9 +268,13 @@ fn build_report(
     let mut totals = outcome.leftovers;
     let mut produced = 0;
     let mut max_queue_depth = 0;
+    let mut depth_trace: Option<Vec<DepthSample>> = None;
     for report in outcome.producers {
         produced += report.produced;
         max_queue_depth = max_queue_depth.max(report.max_depth);
+        if let Some(samples) = report.depth_trace {
+            depth_trace.get_or_insert_with(Vec::new).extend(samples);
+        }
         totals.merge(report.recorder);
     }
     let mut workers = Vec::with_capacity(outcome.consumers.len());
@@ -310,5 +323,10 @@ fn build_report(
         workers,
         results_sample,
         all_results,
+        depth_trace: depth_trace.map(|mut samples| {
+            // Each producer's samples are in order; together they interleave.
+            samples.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
+            samples
+        }),
     }
 }

@@ -747,3 +747,93 @@ fn every_numeric_flag_refuses_every_kind_of_nonsense() {
         }
     }
 }
+
+#[test]
+fn a_trace_records_every_push_and_every_item() {
+    let dir = std::env::temp_dir().join(format!("queue-sim-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("trace.json");
+    let path_arg = path.to_str().expect("utf-8 temp path");
+    let printed = report(&[
+        "--items",
+        "60",
+        "--producers",
+        "2",
+        "--consumers",
+        "3",
+        "--capacity",
+        "4",
+        "--processing-time",
+        "0.001",
+        "--failure-rate",
+        "0.2",
+        "--seed",
+        "5",
+        "--trace",
+        path_arg,
+    ]);
+    let trace: Value = serde_json::from_slice(&std::fs::read(&path).expect("the trace file"))
+        .expect("the trace is JSON");
+    std::fs::remove_dir_all(&dir).ok();
+    assert_keys(&trace, "trace.", &["config", "stats", "depth", "results"]);
+    assert_eq!(
+        trace["stats"]["produced"], printed["stats"]["produced"],
+        "one run, one set of totals"
+    );
+
+    let depth = trace["depth"].as_array().expect("depth is a list");
+    assert_eq!(depth.len(), 60, "one depth sample per push");
+    let times: Vec<f64> = depth
+        .iter()
+        .map(|s| s["at_ms"].as_f64().expect("at_ms"))
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "samples are in time order"
+    );
+    assert!(
+        depth
+            .iter()
+            .all(|s| (1..=4).contains(&s["depth"].as_u64().expect("depth"))),
+        "a push leaves 1 to capacity items waiting"
+    );
+
+    let results = trace["results"].as_array().expect("results is a list");
+    assert_eq!(results.len(), 60, "one result per item, none lost");
+    for result in results {
+        assert_keys(
+            result,
+            "results[].",
+            &["task_id", "worker", "started_ms", "duration_ms", "status"],
+        );
+    }
+    let failed = results.iter().filter(|r| r["status"] == "failed").count() as u64;
+    assert_eq!(
+        failed,
+        stat(&printed, "failed"),
+        "the trace agrees with the statistics"
+    );
+}
+
+#[test]
+fn an_unwritable_trace_fails_after_printing_the_statistics() {
+    let output = queue_sim()
+        .args([
+            "--items",
+            "5",
+            "--processing-time",
+            "0",
+            "--trace",
+            "/nonexistent-dir/trace.json",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "could not write the trace to /nonexistent-dir/trace.json",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let printed: Value = serde_json::from_slice(&output).expect("the statistics still come out");
+    assert_eq!(stat(&printed, "produced"), 5);
+}
