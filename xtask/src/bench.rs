@@ -28,28 +28,7 @@ const SATURATED: [&str; 10] = [
 
 /// Builds in release mode, measures, and returns the report.
 pub fn bench(root: &Path) -> Result<String, String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let built = Command::new(&cargo)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--package",
-            "queue-sim",
-            "--bin",
-            "queue-sim",
-            "--example",
-            "throughput",
-        ])
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
-    if !built.success() {
-        return Err("the release build failed".into());
-    }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), Into::into);
-    let release = target.join("release");
+    let release = build_release(root, &["--bin", "queue-sim", "--example", "throughput"])?;
     let simulator = release.join("queue-sim");
 
     // The simulator goes first: right after the queue measurements (both cores
@@ -321,4 +300,22 @@ fn human(value: f64) -> String {
     } else {
         format!("{value:.0}")
     }
+}
+
+/// Builds `targets` (cargo's `--bin NAME`, `--example NAME` arguments) of
+/// queue-sim in release mode; returns the folder the binaries are in.
+pub fn build_release(root: &Path, targets: &[&str]) -> Result<std::path::PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let built = Command::new(&cargo)
+        .args(["build", "--release", "--quiet", "--package", "queue-sim"])
+        .args(targets)
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if !built.success() {
+        return Err("the release build failed".into());
+    }
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), Into::into);
+    Ok(target.join("release"))
 }

@@ -3,9 +3,11 @@
 //! - `verify [NN …]` — prove the lesson contract (maintainers, CI);
 //! - `progress` — a learner's progress through the lessons;
 //! - `grade PATH [--json]` — an instructor's view of a learner's copy of the kit;
-//! - `bench` — the queues and the simulator against their speed targets.
+//! - `bench` — the queues and the simulator against their speed targets;
+//! - `figures` — the book's pictures, drawn from traced simulator runs.
 
 mod bench;
+mod figures;
 mod grade;
 mod kit;
 mod progress;
@@ -49,6 +51,8 @@ enum Command {
     Progress,
     /// Measure the queues and the simulator against their targets (about a minute)
     Bench,
+    /// Draw the book's figures from traced simulator runs into book/src/figures (about 15 s)
+    Figures,
     /// Grade a learner's copy of the kit: tests per lesson, distance from the solution
     Grade {
         /// The learner's copy of the kit
@@ -73,6 +77,10 @@ fn main() -> ExitCode {
             run_verify(&root, &lessons, &work_dir("verify"), limit, catches)
         }
         Command::Bench => bench::bench(&root).map(|text| {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }),
+        Command::Figures => figures::figures(&root).map(|text| {
             print!("{text}");
             ExitCode::SUCCESS
         }),
