@@ -28,6 +28,7 @@ pub(crate) struct ConsumerSetup<'a, J: ?Sized> {
     pub(crate) run_started: u64,
 }
 
+// ANCHOR: retry_lane
 /// Where failed items wait for another attempt.
 ///
 /// Why not push them back into the main queue? A consumer that held a sender of
@@ -41,6 +42,7 @@ pub(crate) struct RetryLane {
     pub(crate) sender: Sender<WorkItem>,
     pub(crate) receiver: Receiver<WorkItem>,
 }
+// ANCHOR_END: retry_lane
 
 /// What one consumer did.
 pub(crate) struct ConsumerReport {

@@ -78,6 +78,7 @@ pub struct AttemptError {
     pub panicked: bool,
 }
 
+// ANCHOR: attempt
 /// Runs one attempt, turning a panic into an [`AttemptError`] instead of a dead worker.
 pub fn attempt<J: Job + ?Sized>(job: &J, item: &WorkItem) -> Result<(), AttemptError> {
     // AssertUnwindSafe: after a panic the consumer only reads the item (a Copy
@@ -94,6 +95,7 @@ pub fn attempt<J: Job + ?Sized>(job: &J, item: &WorkItem) -> Result<(), AttemptE
         }),
     }
 }
+// ANCHOR_END: attempt
 
 fn panic_message(payload: &(dyn Any + Send)) -> &str {
     if let Some(message) = payload.downcast_ref::<&str>() {

@@ -205,6 +205,7 @@ where
         if spawn_error.is_some() {
             stop.raise(StopReason::Interrupted);
         }
+        // ANCHOR: shutdown
         // The run's own sender must go, or the queue could never close.
         drop(sender);
 
@@ -216,6 +217,7 @@ where
             leftovers.unprocessed(&item);
         }
         let (producers, producer_panic) = join_all(producer_threads);
+        // ANCHOR_END: shutdown
         while let Ok(item) = retry_receiver.try_recv() {
             leftovers.unprocessed(&item);
         }

@@ -3,6 +3,7 @@
 
 use crate::config::{SimConfig, WorkKind};
 
+// ANCHOR: ideal_throughput
 /// Items per second a perfect run of `config` would finish, or `None` when
 /// nothing bounds it (zero processing time and no `--rate`).
 ///
@@ -26,6 +27,7 @@ pub fn ideal_throughput_per_s(config: &SimConfig, cores: usize) -> Option<f64> {
         (service, rate) => service.or(rate),
     }
 }
+// ANCHOR_END: ideal_throughput
 
 /// Mean attempts per item: `sum of p^k for k in 0..=retries`.
 pub fn expected_attempts(failure_rate: f64, retries: u32) -> f64 {

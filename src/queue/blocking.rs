@@ -163,6 +163,7 @@ impl<T, B: Buffer<T>> BlockingReceiver<T, B> {
         self.pop_until(Instant::now().checked_add(timeout))
     }
 
+    // ANCHOR: pop_until
     fn pop_until(&self, deadline: Option<Instant>) -> Result<T, PopTimeoutError> {
         let shared = &*self.shared;
         let mut state = shared.state.lock();
@@ -202,6 +203,7 @@ impl<T, B: Buffer<T>> BlockingReceiver<T, B> {
             state.sleeping_consumers -= 1;
         }
     }
+    // ANCHOR_END: pop_until
 }
 
 impl<T: Send, B: Buffer<T>> QueueSender<T> for BlockingSender<T, B> {

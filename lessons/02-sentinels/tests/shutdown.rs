@@ -23,12 +23,14 @@ fn recording(log: &Log<u64>, delay: Duration) -> Process {
     })
 }
 
+// ANCHOR: hang_hints
 const ONE_SENTINEL_EACH: &str = "one Shutdown stops one consumer. Did you send one per consumer, after the last item? \
      The consumers that got none are still waiting for work.";
 const SENDER_ALIVE: &str = "a channel closes only when every Sender is dropped. Is a Sender (or a clone of one) still \
      alive while you join the consumers? Drop it first.";
 const NOT_JOINED: &str =
     "join every consumer before returning: until then, items may still be in progress.";
+// ANCHOR_END: hang_hints
 
 /// A whole run: `run_with_sentinels` or `run_closing_channel`.
 type Run = fn(u64, usize, Process) -> Vec<Vec<u64>>;

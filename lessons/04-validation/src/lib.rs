@@ -31,6 +31,7 @@ pub struct SimConfig {
     pub failure_rate: f64,
 }
 
+// ANCHOR: config_error
 /// Why a [`SimConfig`] was refused.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigError {
@@ -41,6 +42,7 @@ pub enum ConfigError {
     /// `processing_time_s` was negative, infinite or NaN.
     InvalidProcessingTime(f64),
 }
+// ANCHOR_END: config_error
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

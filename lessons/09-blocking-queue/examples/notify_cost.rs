@@ -42,6 +42,7 @@ fn median_rate<Q: BlockingQueue<u64> + 'static>(make: impl Fn() -> Q) -> f64 {
     ITEMS as f64 / runs[2].as_secs_f64()
 }
 
+// ANCHOR: main
 fn main() {
     let crossbeam = median_rate(|| ChannelQueue::new(100));
     let always = median_rate(|| CondvarQueue::with_notify(100, Notify::Always));
@@ -59,3 +60,4 @@ fn main() {
         );
     }
 }
+// ANCHOR_END: main

@@ -35,6 +35,7 @@ pub enum GetError {
     Closed,
 }
 
+// ANCHOR: trait
 /// A bounded, blocking, closable multi-producer multi-consumer queue.
 pub trait BlockingQueue<T>: Send + Sync {
     /// Adds `item`, waiting while the queue is full.
@@ -48,7 +49,9 @@ pub trait BlockingQueue<T>: Send + Sync {
     /// No more puts; takers drain what is left. Wakes every waiting thread.
     fn close(&self);
 }
+// ANCHOR_END: trait
 
+// ANCHOR: notify
 /// When the hand-made queue signals a waiting thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notify {
@@ -58,7 +61,9 @@ pub enum Notify {
     /// Only when a thread of the other side is actually waiting.
     WhenWaiting,
 }
+// ANCHOR_END: notify
 
+// ANCHOR: state
 #[derive(Debug)]
 struct State<T> {
     items: VecDeque<T>,
@@ -66,6 +71,7 @@ struct State<T> {
     waiting_takers: usize,
     waiting_putters: usize,
 }
+// ANCHOR_END: state
 
 /// The hand-made queue: a `Mutex<VecDeque>` and two `Condvar`s.
 #[derive(Debug)]
