@@ -4,9 +4,13 @@
 //! - `progress` — a learner's progress through the lessons;
 //! - `grade PATH [--json]` — an instructor's view of a learner's copy of the kit;
 //! - `bench` — the queues and the simulator against their speed targets;
-//! - `figures` — the book's pictures, drawn from traced simulator runs.
+//! - `figures` — the book's pictures, drawn from traced simulator runs;
+//! - `book` — the book agrees with the code, builds, and its links resolve;
+//! - `browser` — the built book tried in headless Chromium, with screenshots.
 
 mod bench;
+mod book;
+mod browser;
 mod figures;
 mod grade;
 mod kit;
@@ -53,6 +57,11 @@ enum Command {
     Bench,
     /// Draw the book's figures from traced simulator runs into book/src/figures (about 15 s)
     Figures,
+    /// Check the book against the code, build it with mdBook, check its links
+    Book,
+    /// Build the book, then try it in headless Chromium: pages, figures, search;
+    /// screenshots in target/xtask/browser (skipped, saying so, without Chromium)
+    Browser,
     /// Grade a learner's copy of the kit: tests per lesson, distance from the solution
     Grade {
         /// The learner's copy of the kit
@@ -84,6 +93,28 @@ fn main() -> ExitCode {
             print!("{text}");
             ExitCode::SUCCESS
         }),
+        Command::Book => book::check(&root, &work_dir("book")).map(|text| {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }),
+        Command::Browser => {
+            if browser::available() {
+                book::check(&root, &work_dir("book")).and_then(|_| {
+                    let html = work_dir("book").join("html");
+                    browser::browse(&html, &work_dir("browser")).map(|text| {
+                        print!("{text}");
+                        ExitCode::SUCCESS
+                    })
+                })
+            } else {
+                println!(
+                    "browser test skipped: {} or {} is missing (Debian packages chromium and chromium-driver)",
+                    browser::CHROMIUM,
+                    browser::CHROMEDRIVER
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        }
         Command::Progress => progress::progress(&root, &target_dir, limit).map(|text| {
             print!("{text}");
             ExitCode::SUCCESS

@@ -1,0 +1,362 @@
+//! `cargo xtask book`: checks that the book and the code agree, then builds the
+//! book with mdBook and checks the output.
+//!
+//! - every lesson has a chapter, listed in `SUMMARY.md`;
+//! - every `{{#include file:anchor}}` names a file that exists and an anchor
+//!   that encloses some code (never line numbers, which drift);
+//! - every `todo!("… book chapter NN, \"Section\"")` names a heading of chapter NN;
+//! - every `cargo test -p lesson-NN` in the book names a real package;
+//! - lesson 06's racy example is still rejected by the compiler (E0499);
+//! - `mdbook build` succeeds, leaves no `{{#include` unresolved, and every
+//!   internal link, anchor and image in the HTML resolves.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use regex::Regex;
+
+use crate::kit;
+
+/// Runs every check; builds the HTML into `out`. Returns a summary, or every
+/// problem found.
+pub fn check(root: &Path, out: &Path) -> Result<String, String> {
+    let book = root.join("book");
+    let mut problems = Vec::new();
+    let chapters = markdown_files(&book.join("src")).map_err(|e| format!("book/src: {e}"))?;
+    let texts: BTreeMap<PathBuf, String> = chapters
+        .iter()
+        .map(|path| Ok((path.clone(), read(path)?)))
+        .collect::<Result<_, String>>()?;
+
+    let lessons = lesson_dirs(root)?;
+    check_chapters_exist(&book, &lessons, &mut problems)?;
+    let includes = check_includes(&texts, &mut problems);
+    check_todo_sections(root, &lessons, &mut problems)?;
+    check_packages(root, &texts, &mut problems)?;
+    check_racy_example(root, out, &mut problems);
+
+    let html = out.join("html");
+    build(&book, &html)?;
+    let pages = check_html(&html, &mut problems)?;
+
+    if problems.is_empty() {
+        Ok(format!(
+            "book ok: {} chapters, {} lessons, {includes} includes, {pages} HTML pages checked; built into {}\n",
+            texts.len(),
+            lessons.len(),
+            html.display()
+        ))
+    } else {
+        Err(format!(
+            "the book has {} problem(s):\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        ))
+    }
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn markdown_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    Ok(kit::files_under(dir, Path::new(""))?
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .map(|p| dir.join(p))
+        .collect())
+}
+
+/// `lessons/NN-slug` folders (not `support`), by name.
+fn lesson_dirs(root: &Path) -> Result<Vec<String>, String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("lessons"))
+        .map_err(|e| format!("lessons/: {e}"))?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.len() > 3 && name.as_bytes()[..2].iter().all(u8::is_ascii_digit))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+fn check_chapters_exist(
+    book: &Path,
+    lessons: &[String],
+    problems: &mut Vec<String>,
+) -> Result<(), String> {
+    let summary = read(&book.join("src/SUMMARY.md"))?;
+    for lesson in lessons {
+        let chapter = format!("lessons/{lesson}.md");
+        if !book.join("src").join(&chapter).is_file() {
+            problems.push(format!("lesson {lesson} has no chapter book/src/{chapter}"));
+        } else if !summary.contains(&format!("({chapter})")) {
+            problems.push(format!("book/src/{chapter} is not listed in SUMMARY.md"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks every include; returns how many there are.
+fn check_includes(texts: &BTreeMap<PathBuf, String>, problems: &mut Vec<String>) -> usize {
+    let include = Regex::new(r"\{\{#(include|rustdoc_include)\s+([^}\s]+)\s*\}\}").expect("regex");
+    let mut count = 0;
+    for (chapter, text) in texts {
+        let dir = chapter.parent().expect("a chapter is in a folder");
+        for found in include.captures_iter(text) {
+            count += 1;
+            let spec = &found[2];
+            let (file, anchor) = spec.split_once(':').unwrap_or((spec, ""));
+            let shown = format!("{}: {{{{#include {spec}}}}}", chapter.display());
+            let Ok(source) = std::fs::read_to_string(dir.join(file)) else {
+                problems.push(format!("{shown}: no such file"));
+                continue;
+            };
+            if anchor.is_empty() {
+                continue;
+            }
+            if anchor.starts_with(|c: char| c.is_ascii_digit()) {
+                problems.push(format!("{shown}: include by anchor, not by line numbers"));
+                continue;
+            }
+            match anchored(&source, anchor) {
+                None => problems.push(format!(
+                    "{shown}: no ANCHOR: {anchor} … ANCHOR_END: {anchor}"
+                )),
+                Some(0) => problems.push(format!("{shown}: the anchor encloses nothing")),
+                Some(_) => {}
+            }
+        }
+    }
+    count
+}
+
+/// Lines between `ANCHOR: name` and `ANCHOR_END: name`, if both are there.
+fn anchored(source: &str, name: &str) -> Option<usize> {
+    let is = |line: &str, tag: &str| {
+        line.split_once(tag)
+            .is_some_and(|(_, rest)| rest.trim() == name)
+    };
+    let lines: Vec<&str> = source.lines().collect();
+    let start = lines.iter().position(|l| is(l, "ANCHOR:"))?;
+    let end = lines.iter().position(|l| is(l, "ANCHOR_END:"))?;
+    (end > start).then(|| {
+        lines[start + 1..end]
+            .iter()
+            .filter(|l| !l.contains("ANCHOR"))
+            .count()
+    })
+}
+
+/// The headings of a markdown text, without their `#`s.
+fn headings(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix('#'))
+        .map(|rest| rest.trim_start_matches('#').trim().to_string())
+        .collect()
+}
+
+fn check_todo_sections(
+    root: &Path,
+    lessons: &[String],
+    problems: &mut Vec<String>,
+) -> Result<(), String> {
+    let pointer = Regex::new(r#"book chapter (\d\d), \\"([^"\\]+)\\""#).expect("regex");
+    for lesson in lessons {
+        let chapter = root.join("book/src/lessons").join(format!("{lesson}.md"));
+        let sections = headings(&std::fs::read_to_string(&chapter).unwrap_or_default());
+        let src = root.join("lessons").join(lesson).join("src");
+        for file in
+            kit::files_under(&src, Path::new("")).map_err(|e| format!("{}: {e}", src.display()))?
+        {
+            let text = read(&src.join(&file))?;
+            for found in pointer.captures_iter(&text) {
+                let (number, section) = (&found[1], &found[2]);
+                if !lesson.starts_with(number) {
+                    problems.push(format!(
+                        "lessons/{lesson}/src/{}: todo! points to chapter {number}, not {}",
+                        file.display(),
+                        &lesson[..2]
+                    ));
+                } else if !sections.contains(section) {
+                    problems.push(format!(
+                        "lessons/{lesson}/src/{}: todo! points to section \"{section}\", which book/src/lessons/{lesson}.md has no heading for",
+                        file.display()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_packages(
+    root: &Path,
+    texts: &BTreeMap<PathBuf, String>,
+    problems: &mut Vec<String>,
+) -> Result<(), String> {
+    let mut packages = BTreeSet::new();
+    let name = Regex::new(r#"(?m)^name\s*=\s*"([^"]+)""#).expect("regex");
+    for dir in std::fs::read_dir(root.join("lessons")).map_err(|e| format!("lessons/: {e}"))? {
+        let manifest = dir.map_err(|e| e.to_string())?.path().join("Cargo.toml");
+        if let Ok(text) = std::fs::read_to_string(&manifest)
+            && let Some(found) = name.captures(&text)
+        {
+            packages.insert(found[1].to_string());
+        }
+    }
+    let mention = Regex::new(r"(?:-p|--package)\s+(lesson-[0-9a-z-]+)").expect("regex");
+    for (chapter, text) in texts {
+        for found in mention.captures_iter(text) {
+            if !packages.contains(&found[1]) {
+                problems.push(format!(
+                    "{}: `-p {}` names no package in lessons/",
+                    chapter.display(),
+                    &found[1]
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The book says the compiler rejects this file with E0499; hold it to that.
+fn check_racy_example(root: &Path, out: &Path, problems: &mut Vec<String>) {
+    let racy = root.join("lessons/06-worker-stats/racy/racy.rs");
+    let _ = std::fs::create_dir_all(out);
+    let compiled = Command::new("rustc")
+        .args([
+            "--edition",
+            "2024",
+            "--emit",
+            "metadata",
+            "--crate-type",
+            "bin",
+            "-o",
+        ])
+        .arg(out.join("racy.rmeta"))
+        .arg(&racy)
+        .output();
+    match compiled {
+        Ok(output) if output.status.success() => problems.push(format!(
+            "{} compiles, but the book (chapter 06) says the compiler rejects it",
+            racy.display()
+        )),
+        Ok(output) if !String::from_utf8_lossy(&output.stderr).contains("E0499") => {
+            problems.push(format!(
+                "{} is rejected, but not with the E0499 the book explains:\n{}",
+                racy.display(),
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
+        Ok(_) => {}
+        Err(e) => problems.push(format!("could not run rustc: {e}")),
+    }
+}
+
+/// The `mdbook` to use: on PATH, or where `cargo install` puts it.
+pub fn mdbook() -> Result<PathBuf, String> {
+    let on_path = Command::new("mdbook").arg("--version").output();
+    if on_path.is_ok_and(|o| o.status.success()) {
+        return Ok(PathBuf::from("mdbook"));
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    cargo_home
+        .map(|home| home.join("bin/mdbook"))
+        .filter(|path| path.is_file())
+        .ok_or_else(|| "mdbook is not installed: cargo install --locked mdbook".to_string())
+}
+
+fn build(book: &Path, html: &Path) -> Result<(), String> {
+    let output = Command::new(mdbook()?)
+        .arg("build")
+        .arg(book)
+        .arg("--dest-dir")
+        .arg(html)
+        .output()
+        .map_err(|e| format!("could not run mdbook: {e}"))?;
+    let log = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!("mdbook build failed:\n{log}"));
+    }
+    // mdBook reports a missing include or anchor as a warning and goes on.
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .collect();
+    if !warnings.is_empty() {
+        return Err(format!("mdbook build warned:\n{}", warnings.join("\n")));
+    }
+    Ok(())
+}
+
+/// Checks every HTML page; returns how many there are.
+fn check_html(html: &Path, problems: &mut Vec<String>) -> Result<usize, String> {
+    let pages: Vec<PathBuf> = kit::files_under(html, Path::new(""))
+        .map_err(|e| format!("{}: {e}", html.display()))?
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .collect();
+    let link = Regex::new(r#"(?:href|src)="([^"]*)""#).expect("regex");
+    let mut ids: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    let id = Regex::new(r#"\bid="([^"]+)""#).expect("regex");
+    let mut ids_of = |page: &Path| -> BTreeSet<String> {
+        ids.entry(page.to_path_buf())
+            .or_insert_with(|| {
+                let text = std::fs::read_to_string(page).unwrap_or_default();
+                id.captures_iter(&text).map(|c| c[1].to_string()).collect()
+            })
+            .clone()
+    };
+    for page in &pages {
+        let path = html.join(page);
+        let text = read(&path)?;
+        if text.contains("{{#") {
+            problems.push(format!(
+                "{}: an unresolved {{{{#…}}}} directive",
+                page.display()
+            ));
+        }
+        for found in link.captures_iter(&text) {
+            let target = &found[1];
+            if target.is_empty()
+                || target.contains("://")
+                || target.starts_with("mailto:")
+                || target.starts_with("javascript:")
+            {
+                continue;
+            }
+            let (file, fragment) = target.split_once('#').unwrap_or((target, ""));
+            let file = file.split('?').next().unwrap_or(file);
+            let resolved = if file.is_empty() {
+                path.clone()
+            } else if let Some(from_root) = file.strip_prefix('/') {
+                // mdBook's site-url, "/" unless book.toml sets another.
+                html.join(from_root)
+            } else {
+                path.parent().expect("a page is in a folder").join(file)
+            };
+            let resolved = if resolved.is_dir() {
+                resolved.join("index.html")
+            } else {
+                resolved
+            };
+            if !resolved.is_file() {
+                problems.push(format!(
+                    "{}: link to {target}: no such file",
+                    page.display()
+                ));
+            } else if !fragment.is_empty()
+                && resolved.extension().is_some_and(|e| e == "html")
+                && !ids_of(&resolved).contains(fragment)
+            {
+                problems.push(format!(
+                    "{}: link to {target}: no such anchor",
+                    page.display()
+                ));
+            }
+        }
+    }
+    Ok(pages.len())
+}
