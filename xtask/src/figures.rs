@@ -8,6 +8,7 @@ use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde_json::Value;
 
@@ -145,25 +146,12 @@ fn queue_depth(sim: &Simulator, path: &Path) -> Result<String, String> {
         .fold(1.0, f64::max);
 
     let area = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
-    area.fill(&WHITE).map_err(drawing)?;
-    let mut chart = ChartBuilder::on(&area)
-        .caption(
-            "Items waiting: a producer at 1000/s, 2 consumers of 4 ms (500/s)",
-            (FONT, 18),
-        )
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0.0..x_max * 1.02, 0.0..y_max * 1.1)
-        .map_err(drawing)?;
-    chart
-        .configure_mesh()
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .x_desc("time since the start (ms)")
-        .y_desc("items waiting")
-        .draw()
-        .map_err(drawing)?;
+    let mut chart = axes(
+        &area,
+        "Items waiting: a producer at 1000/s, 2 consumers of 4 ms (500/s)",
+        (0.0..x_max * 1.02, 0.0..y_max * 1.1),
+        ("time since the start (ms)", "items waiting"),
+    )?;
     for ((label, points, _), color) in lines.iter().zip([BLUE, RED]) {
         chart
             .draw_series(LineSeries::new(
@@ -174,14 +162,7 @@ fn queue_depth(sim: &Simulator, path: &Path) -> Result<String, String> {
             .label(*label)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(drawing)?;
-    area.present().map_err(drawing)?;
+    finish(&area, &mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(format!(
         "peak depth {} (capacity 10) vs {} (capacity 400)",
         lines[0].1.iter().map(|p| p.1).fold(0.0, f64::max),
@@ -221,25 +202,12 @@ fn throughput_vs_consumers(sim: &Simulator, path: &Path) -> Result<String, Strin
         .fold(1.0, f64::max);
 
     let area = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
-    area.fill(&WHITE).map_err(drawing)?;
-    let mut chart = ChartBuilder::on(&area)
-        .caption(
-            format!("Throughput against consumers, 2 ms items, {cores} cores"),
-            (FONT, 18),
-        )
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.5..8.5, 0.0..y_max * 1.1)
-        .map_err(drawing)?;
-    chart
-        .configure_mesh()
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .x_desc("consumers")
-        .y_desc("items per second")
-        .draw()
-        .map_err(drawing)?;
+    let mut chart = axes(
+        &area,
+        &format!("Throughput against consumers, 2 ms items, {cores} cores"),
+        (0.5..8.5, 0.0..y_max * 1.1),
+        ("consumers", "items per second"),
+    )?;
     for ((work, measured, ideal), color) in series.iter().zip([BLUE, RED]) {
         let label = match *work {
             "sleep" => "sleep (I/O-like) measured",
@@ -272,14 +240,7 @@ fn throughput_vs_consumers(sim: &Simulator, path: &Path) -> Result<String, Strin
             .label(format!("{work}: ideal_throughput_per_s"))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(drawing)?;
-    area.present().map_err(drawing)?;
+    finish(&area, &mut chart, SeriesLabelPosition::UpperLeft)?;
     let at = |work: usize, consumers: f64| {
         let measured = &series[work].1;
         measured
@@ -366,17 +327,54 @@ fn worker_timeline(sim: &Simulator, path: &Path) -> Result<String, String> {
             Rectangle::new([(start, y - 0.35), (end, y + 0.35)], WHITE.stroke_width(1))
         }))
         .map_err(drawing)?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(drawing)?;
-    area.present().map_err(drawing)?;
+    finish(&area, &mut chart, SeriesLabelPosition::LowerRight)?;
     let failed = spans.iter().filter(|s| s.3).count();
     Ok(format!(
         "{} items over {WORKERS} workers, {failed} failed, {x_max:.0} ms",
         spans.len()
     ))
+}
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A white chart with a caption, axes over `ranges` and their descriptions `names`.
+fn axes<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    caption: &str,
+    ranges: (std::ops::Range<f64>, std::ops::Range<f64>),
+    names: (&str, &str),
+) -> Result<Chart<'a, 'b>, String> {
+    area.fill(&WHITE).map_err(drawing)?;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(ranges.0, ranges.1)
+        .map_err(drawing)?;
+    chart
+        .configure_mesh()
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .x_desc(names.0)
+        .y_desc(names.1)
+        .draw()
+        .map_err(drawing)?;
+    Ok(chart)
+}
+
+/// Draws the legend at `position` and writes the file.
+fn finish<'a, 'b: 'a>(
+    area: &DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    chart: &mut Chart<'a, 'b>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(drawing)?;
+    area.present().map_err(drawing)
 }
