@@ -20,7 +20,8 @@ use crate::stats::SimulationStats;
 pub struct DepthSample {
     /// When, in milliseconds since the run started.
     pub at_ms: f64,
-    /// Items waiting in the queue just after the push.
+    /// Items waiting in the queue just after the push. A consumer may take the
+    /// item before the depth is read, so 0 is a possible sample.
     pub depth: usize,
 }
 

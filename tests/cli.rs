@@ -794,8 +794,10 @@ fn a_trace_records_every_push_and_every_item() {
     assert!(
         depth
             .iter()
-            .all(|s| (1..=4).contains(&s["depth"].as_u64().expect("depth"))),
-        "a push leaves 1 to capacity items waiting"
+            .all(|s| s["depth"].as_u64().expect("depth") <= 4),
+        // Not 1..=4: a consumer may take the item between the push and the
+        // reading of the depth, so 0 is a fair sample on a busy machine.
+        "a push never leaves more than the capacity waiting"
     );
 
     let results = trace["results"].as_array().expect("results is a list");
