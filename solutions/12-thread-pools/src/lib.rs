@@ -1,0 +1,215 @@
+//! # Lesson 12 — Thread pools, I/O-bound vs CPU-bound
+//!
+//! Starting a thread per task is wasteful and unbounded; a *pool* starts a
+//! fixed number of threads once and feeds them tasks through a channel.
+//! `submit` hands back a [`TaskHandle`] that later yields the task's value —
+//! or its panic, as an error, while the worker goes on. Dropping the pool
+//! finishes the queued tasks and joins the threads. Then you measure: sleeping
+//! (I/O-like) jobs speed up with more threads almost without limit; spinning
+//! (CPU-bound) jobs speed up until the cores run out — in Rust there is no GIL,
+//! so threads are the answer to both. Read the book's chapter
+//! "12 · Thread pools" (`book/src/lessons/12-thread-pools.md`), replace each
+//! `todo!()`, and run `cargo test -p lesson-12` until it is green.
+
+use std::any::Any;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+
+/// A task as the workers see it: run once, on some worker thread.
+type Task = Box<dyn FnOnce() + Send + 'static>;
+
+/// Why a task gave no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskError {
+    /// The task panicked with this message; its worker went on.
+    Panicked(String),
+    /// The task's worker died before it reported: a bug in the pool.
+    Lost,
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Panicked(message) => write!(f, "the task panicked: {message}"),
+            TaskError::Lost => write!(f, "the task's worker died before it reported"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+/// The text of a panic: `panic!` gives a `&str` or a `String`.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text.to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
+// ANCHOR: handle
+/// The result of a submitted task, to be collected later.
+#[derive(Debug)]
+pub struct TaskHandle<T> {
+    result: Receiver<Result<T, TaskError>>,
+}
+
+impl<T> TaskHandle<T> {
+    /// Blocks until the task has run; gives its value, or why there is none.
+    pub fn join(self) -> Result<T, TaskError> {
+        // The sender lives in the queued task; it is dropped without a word
+        // only if the worker died while running it.
+        self.result.recv().unwrap_or(Err(TaskError::Lost))
+    }
+}
+// ANCHOR_END: handle
+
+/// A fixed number of worker threads taking tasks from one queue.
+#[derive(Debug)]
+pub struct ThreadPool {
+    /// `Some` until the pool is dropped; dropping it closes the queue.
+    queue: Option<Sender<Task>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl ThreadPool {
+    // ANCHOR: new
+    /// Starts `size` worker threads, each running tasks from the shared queue
+    /// until the queue is closed.
+    ///
+    /// # Panics
+    ///
+    /// If `size` is 0: such a pool would accept tasks and never run them.
+    pub fn new(size: usize) -> ThreadPool {
+        assert!(size > 0, "a ThreadPool needs at least one thread");
+        // Unbounded, like Python's ThreadPoolExecutor: `submit` never blocks, so
+        // a task may submit more tasks. Bound it (lesson 03) when producers can
+        // outrun the pool for long.
+        let (queue, tasks) = unbounded::<Task>();
+        let workers = (0..size)
+            .map(|n| {
+                let tasks = tasks.clone();
+                thread::Builder::new()
+                    .name(format!("pool-worker-{n}"))
+                    .spawn(move || {
+                        for task in tasks {
+                            task();
+                        }
+                    })
+                    .expect("could not start a pool thread")
+            })
+            .collect();
+        ThreadPool {
+            queue: Some(queue),
+            workers,
+        }
+    }
+    // ANCHOR_END: new
+
+    /// How many worker threads the pool runs.
+    pub fn size(&self) -> usize {
+        self.workers.len()
+    }
+
+    // ANCHOR: submit
+    /// Queues `task` to run on one of the pool's threads and returns a handle
+    /// to its result. A panic inside the task becomes
+    /// [`TaskError::Panicked`] on the handle; the worker survives it.
+    pub fn submit<T, F>(&self, task: F) -> TaskHandle<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        // Capacity 1: the one result never waits for the handle to read it.
+        let (report, result) = bounded(1);
+        let job: Task = Box::new(move || {
+            // AssertUnwindSafe: after a panic only its message is used; the
+            // task's own state is dropped, never looked at again.
+            let outcome = panic::catch_unwind(AssertUnwindSafe(task))
+                .map_err(|payload| TaskError::Panicked(panic_message(payload.as_ref())));
+            // The handle may have been dropped: nobody wants the value then.
+            let _ = report.send(outcome);
+        });
+        self.queue
+            .as_ref()
+            .expect("the queue is open until the pool is dropped")
+            .send(job)
+            .expect("the workers hold the queue open while the pool lives");
+        TaskHandle { result }
+    }
+    // ANCHOR_END: submit
+}
+
+// ANCHOR: drop
+impl Drop for ThreadPool {
+    /// Closes the queue, lets the workers finish every task already queued, and
+    /// joins them: when `drop` returns, every submitted task has run.
+    fn drop(&mut self) {
+        // First close the queue — a worker's `for task in tasks` ends only then —
+        // and only then join. The other order waits for ever.
+        drop(self.queue.take());
+        for worker in self.workers.drain(..) {
+            // Tasks' panics are caught inside the task, so a worker ends only
+            // by returning; nothing to report here.
+            let _ = worker.join();
+        }
+    }
+}
+// ANCHOR_END: drop
+
+// ANCHOR: run_all
+/// Runs every job on `pool` and returns their results in the order given.
+pub fn run_all<T, F>(pool: &ThreadPool, jobs: Vec<F>) -> Vec<Result<T, TaskError>>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    // Submit them all before waiting for any: joining each right after its
+    // submit would run the jobs one at a time.
+    let handles: Vec<TaskHandle<T>> = jobs.into_iter().map(|job| pool.submit(job)).collect();
+    handles.into_iter().map(TaskHandle::join).collect()
+}
+// ANCHOR_END: run_all
+
+// ANCHOR: map_chunked
+/// Applies `f` to every input on `pool`, `chunk` inputs to a task, and returns
+/// the outputs in input order, or the first error. Tiny jobs cost less as a
+/// few big tasks than as many small ones: each task pays for a channel send,
+/// a wake-up and a result.
+///
+/// # Panics
+///
+/// If `chunk` is 0.
+pub fn map_chunked<I, O, F>(
+    pool: &ThreadPool,
+    inputs: Vec<I>,
+    chunk: usize,
+    f: F,
+) -> Result<Vec<O>, TaskError>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    F: Fn(I) -> O + Send + Sync + 'static,
+{
+    assert!(chunk > 0, "map_chunked needs a chunk size of at least 1");
+    let f = Arc::new(f);
+    let mut inputs = inputs.into_iter().peekable();
+    let mut handles = Vec::new();
+    while inputs.peek().is_some() {
+        let part: Vec<I> = inputs.by_ref().take(chunk).collect();
+        let f = Arc::clone(&f);
+        handles.push(pool.submit(move || part.into_iter().map(|x| f(x)).collect::<Vec<O>>()));
+    }
+    let mut outputs = Vec::new();
+    for handle in handles {
+        outputs.extend(handle.join()?);
+    }
+    Ok(outputs)
+}
+// ANCHOR_END: map_chunked
