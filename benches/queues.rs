@@ -11,28 +11,24 @@ use queue_sim::throughput::{self, Shape};
 const ITEMS: u64 = 50_000;
 
 fn queues(c: &mut Criterion) {
-    for (producers, consumers) in [(1, 1), (4, 4)] {
-        for capacity in [1, 100] {
-            let shape = Shape {
-                producers,
-                consumers,
-                capacity,
-                items: ITEMS,
-            };
-            let mut group =
-                c.benchmark_group(format!("{producers}p{consumers}c_capacity{capacity}"));
-            group
-                .throughput(Throughput::Elements(ITEMS))
-                .sample_size(10)
-                .measurement_time(Duration::from_secs(3));
-            let ways = throughput::every_way();
-            for (name, measure) in ways {
-                group.bench_function(BenchmarkId::from_parameter(name), |b| {
-                    b.iter_custom(|iterations| (0..iterations).map(|_| measure(shape)).sum())
-                });
-            }
-            group.finish();
+    for shape in throughput::every_shape(ITEMS) {
+        let Shape {
+            producers,
+            consumers,
+            capacity,
+            ..
+        } = shape;
+        let mut group = c.benchmark_group(format!("{producers}p{consumers}c_capacity{capacity}"));
+        group
+            .throughput(Throughput::Elements(ITEMS))
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(3));
+        for (name, measure) in throughput::every_way() {
+            group.bench_function(BenchmarkId::from_parameter(name), |b| {
+                b.iter_custom(|iterations| (0..iterations).map(|_| measure(shape)).sum())
+            });
         }
+        group.finish();
     }
 }
 

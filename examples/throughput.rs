@@ -16,25 +16,23 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(200_000);
     let ways = throughput::every_way();
-    for (producers, consumers) in [(1, 1), (4, 4)] {
-        for capacity in [1, 100] {
-            let shape = Shape {
-                producers,
-                consumers,
-                capacity,
-                items,
-            };
-            for (way, measure) in ways {
-                let mut runs: Vec<Duration> = (0..3).map(|_| measure(shape)).collect();
-                runs.sort();
-                let per_second = throughput::per_second(items, runs[1]);
-                let line = format!(
-                    r#"{{"way":"{way}","producers":{producers},"consumers":{consumers},"capacity":{capacity},"items":{items},"per_second":{per_second:.0}}}"#
-                );
-                // A closed pipe (`| head`) ends the measurement quietly.
-                if writeln!(out, "{line}").is_err() {
-                    return;
-                }
+    for shape in throughput::every_shape(items) {
+        let Shape {
+            producers,
+            consumers,
+            capacity,
+            ..
+        } = shape;
+        for (way, measure) in ways {
+            let mut runs: Vec<Duration> = (0..3).map(|_| measure(shape)).collect();
+            runs.sort();
+            let per_second = throughput::per_second(items, runs[1]);
+            let line = format!(
+                r#"{{"way":"{way}","producers":{producers},"consumers":{consumers},"capacity":{capacity},"items":{items},"per_second":{per_second:.0}}}"#
+            );
+            // A closed pipe (`| head`) ends the measurement quietly.
+            if writeln!(out, "{line}").is_err() {
+                return;
             }
         }
     }

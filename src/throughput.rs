@@ -26,6 +26,22 @@ pub struct Shape {
     pub items: u64,
 }
 
+/// The shapes the benchmark and the quick table both measure: one producer and
+/// one consumer, four of each, at capacity 1 and 100 — one list, so the two
+/// report the same grid.
+pub fn every_shape(items: u64) -> impl Iterator<Item = Shape> {
+    [(1, 1), (4, 4)]
+        .into_iter()
+        .flat_map(move |(producers, consumers)| {
+            [1, 100].into_iter().map(move |capacity| Shape {
+                producers,
+                consumers,
+                capacity,
+                items,
+            })
+        })
+}
+
 /// Moves `shape.items` items through a `Q` queue; returns the elapsed time.
 pub fn through_queue<Q: WorkQueue<WorkItem>>(shape: Shape) -> Duration {
     let (sender, receiver) = Q::bounded(shape.capacity);
