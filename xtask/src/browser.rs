@@ -3,8 +3,9 @@
 //! Serves the HTML that `cargo xtask book` built on localhost, starts Debian's
 //! `chromedriver` and headless `chromium`, and through WebDriver (plain HTTP and
 //! JSON): opens the introduction and a lesson chapter, checks that the code
-//! blocks hold real code and that every figure has loaded, types into the
-//! search box and waits for results — saving a screenshot of each step.
+//! blocks hold real code, checks that every figure the book ships has loaded
+//! on its chapter, types into the search box and waits for results — saving a
+//! screenshot of each step.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -38,13 +39,13 @@ pub fn browse(html: &Path, shots: &Path) -> Result<String, String> {
     std::fs::create_dir_all(shots).map_err(|e| format!("{}: {e}", shots.display()))?;
     let site = serve(html.to_path_buf())?;
     let driver = Driver::start(&shots.join("chromium-profile"))?;
-    let result = tour(&driver, &site, shots);
+    let result = tour(&driver, &site, html, shots);
     driver.quit();
     result
 }
 
 /// The steps, each with its screenshot.
-fn tour(driver: &Driver, site: &str, shots: &Path) -> Result<String, String> {
+fn tour(driver: &Driver, site: &str, html: &Path, shots: &Path) -> Result<String, String> {
     let mut report = String::new();
 
     driver.open(&format!("{site}/index.html"))?;
@@ -66,16 +67,43 @@ fn tour(driver: &Driver, site: &str, shots: &Path) -> Result<String, String> {
         "chapter 03's code blocks hold the lesson's code (work_queue)".to_string(),
     )?;
     let figures = check_images(driver)?;
+    let mut seen: Vec<String> = figures.iter().map(|f| f.name.clone()).collect();
     let shot = driver.screenshot(&shots.join("2-lesson-03.png"))?;
     report.push_str(&format!(
-        "lesson 03: code included; figures loaded: {figures}; {shot}\n"
+        "lesson 03: code included; figures loaded: {}; {shot}\n",
+        describe(&figures)
+    ));
+
+    driver.open(&format!("{site}/lessons/06-worker-stats.html"))?;
+    let figures = check_images(driver)?;
+    seen.extend(figures.iter().map(|f| f.name.clone()));
+    driver.script("document.querySelector('img').scrollIntoView()")?;
+    let shot = driver.screenshot(&shots.join("3-lesson-06-figure.png"))?;
+    report.push_str(&format!(
+        "lesson 06: figures loaded: {}; {shot}\n",
+        describe(&figures)
     ));
 
     driver.open(&format!("{site}/capstone.html"))?;
     let figures = check_images(driver)?;
+    seen.extend(figures.iter().map(|f| f.name.clone()));
     driver.script("document.querySelector('img').scrollIntoView()")?;
-    let shot = driver.screenshot(&shots.join("3-capstone-figure.png"))?;
-    report.push_str(&format!("capstone: figures loaded: {figures}; {shot}\n"));
+    let shot = driver.screenshot(&shots.join("4-capstone-figure.png"))?;
+    report.push_str(&format!(
+        "capstone: figures loaded: {}; {shot}\n",
+        describe(&figures)
+    ));
+
+    // A figure added to the book but shown on none of the pages above would
+    // go untested; name it so the tour gains a step.
+    let unseen: Vec<String> = figure_files(html)?
+        .into_iter()
+        .filter(|f| !seen.contains(f))
+        .collect();
+    expect(
+        unseen.is_empty(),
+        format!("figures no step of the tour looked at (add a step for their chapter): {unseen:?}"),
+    )?;
 
     driver.click("#mdbook-search-toggle")?;
     driver.type_into("#mdbook-searchbar", "backpressure")?;
@@ -91,7 +119,7 @@ fn tour(driver: &Driver, site: &str, shots: &Path) -> Result<String, String> {
         links.iter().any(|l| l.contains("03-backpressure")),
         format!("searching \"backpressure\" finds chapter 03; results: {links:?}"),
     )?;
-    let shot = driver.screenshot(&shots.join("4-search.png"))?;
+    let shot = driver.screenshot(&shots.join("5-search.png"))?;
     report.push_str(&format!(
         "search \"backpressure\": {} results, chapter 03 among them; {shot}\n",
         links.len()
@@ -107,8 +135,16 @@ fn expect(ok: bool, what: String) -> Result<(), String> {
     }
 }
 
-/// Every `<img>` on the page has loaded and has a size; returns their names.
-fn check_images(driver: &Driver) -> Result<String, String> {
+/// A figure as the browser loaded it.
+struct Figure {
+    /// Its file name, e.g. `queue-depth.svg`.
+    name: String,
+    /// Its width in pixels as drawn; 0 means it did not render.
+    width: u64,
+}
+
+/// Every `<img>` on the page has loaded and has a size.
+fn check_images(driver: &Driver) -> Result<Vec<Figure>, String> {
     let images = driver.wait_for(
         "return [...document.images].map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])",
         |v| {
@@ -116,27 +152,51 @@ fn check_images(driver: &Driver) -> Result<String, String> {
                 .is_some_and(|all| all.iter().all(|i| i[1] == true))
         },
     )?;
-    let images = images.as_array().cloned().unwrap_or_default();
-    expect(!images.is_empty(), "the page has a figure".to_string())?;
-    let broken: Vec<String> = images
+    let figures: Vec<Figure> = images
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            let src = i[0].as_str().unwrap_or("?");
+            Figure {
+                name: src.rsplit('/').next().unwrap_or(src).to_string(),
+                width: i[2].as_u64().unwrap_or(0),
+            }
+        })
+        .collect();
+    expect(!figures.is_empty(), "the page has a figure".to_string())?;
+    let broken: Vec<&str> = figures
         .iter()
-        .filter(|i| i[2].as_u64().unwrap_or(0) == 0)
-        .map(|i| i[0].to_string())
+        .filter(|f| f.width == 0)
+        .map(|f| f.name.as_str())
         .collect();
     expect(
         broken.is_empty(),
         format!("figures that did not render: {broken:?}"),
     )?;
-    let mut names: Vec<String> = images
+    Ok(figures)
+}
+
+/// "queue-depth.svg (760 px wide), …" for the report.
+fn describe(figures: &[Figure]) -> String {
+    let mut names: Vec<String> = figures
         .iter()
-        .map(|i| {
-            let src = i[0].as_str().unwrap_or("?");
-            let name = src.rsplit('/').next().unwrap_or(src);
-            format!("{name} ({} px wide)", i[2])
-        })
+        .map(|f| format!("{} ({} px wide)", f.name, f.width))
         .collect();
     names.dedup();
-    Ok(names.join(", "))
+    names.join(", ")
+}
+
+/// The figures the built book ships: every file in its `figures/` folder.
+fn figure_files(html: &Path) -> Result<Vec<String>, String> {
+    let dir = html.join("figures");
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 /// Serves `root` on a free localhost port until the process ends; returns its address.
