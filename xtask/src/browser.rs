@@ -77,7 +77,7 @@ fn tour(driver: &Driver, site: &str, html: &Path, shots: &Path) -> Result<String
     driver.open(&format!("{site}/lessons/06-worker-stats.html"))?;
     let figures = check_images(driver)?;
     seen.extend(figures.iter().map(|f| f.name.clone()));
-    driver.script("document.querySelector('img').scrollIntoView()")?;
+    driver.script("document.querySelector('img').scrollIntoView({block: 'center'})")?;
     let shot = driver.screenshot(&shots.join("3-lesson-06-figure.png"))?;
     report.push_str(&format!(
         "lesson 06: figures loaded: {}; {shot}\n",
@@ -87,7 +87,7 @@ fn tour(driver: &Driver, site: &str, html: &Path, shots: &Path) -> Result<String
     driver.open(&format!("{site}/capstone.html"))?;
     let figures = check_images(driver)?;
     seen.extend(figures.iter().map(|f| f.name.clone()));
-    driver.script("document.querySelector('img').scrollIntoView()")?;
+    driver.script("document.querySelector('img').scrollIntoView({block: 'center'})")?;
     let shot = driver.screenshot(&shots.join("4-capstone-figure.png"))?;
     report.push_str(&format!(
         "capstone: figures loaded: {}; {shot}\n",
