@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, select};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, TrySendError};
 use parking_lot::{Condvar, Mutex};
 
 /// Why a put did not happen; the item is handed back.
@@ -215,14 +215,23 @@ impl<T: Send> BlockingQueue<T> for CondvarQueue<T> {
 // ANCHOR_END: blocking_queue_for_condvar_queue
 
 /// crossbeam-channel behind the same trait. A channel closes when its last
-/// sender is dropped; an explicit `close` needs a second channel that is never
-/// sent on, whose sender is dropped to close — and `select!` to wait on both.
+/// sender is dropped, so the queue keeps its sender in an `Option` and `close`
+/// drops it: takers then drain what is left and see the end — a plain `recv`.
+/// A put borrows a clone of the sender for as long as it runs; one that waits
+/// for room also watches a second channel, never sent on, whose sender `close`
+/// drops too, so a waiting put wakes and hands its item back.
 #[derive(Debug)]
 pub struct ChannelQueue<T> {
-    items: Sender<T>,
+    open: Mutex<Option<Senders<T>>>,
     inbox: Receiver<T>,
-    closing: Mutex<Option<Sender<()>>>,
     closed: Receiver<()>,
+}
+
+/// The senders a [`ChannelQueue`] drops to close.
+#[derive(Debug)]
+struct Senders<T> {
+    items: Sender<T>,
+    closing: Sender<()>,
 }
 
 impl<T> ChannelQueue<T> {
@@ -231,15 +240,10 @@ impl<T> ChannelQueue<T> {
         let (items, inbox) = crossbeam_channel::bounded(capacity);
         let (closing, closed) = crossbeam_channel::bounded(0);
         ChannelQueue {
-            items,
+            open: Mutex::new(Some(Senders { items, closing })),
             inbox,
-            closing: Mutex::new(Some(closing)),
             closed,
         }
-    }
-
-    fn is_closed(&self) -> bool {
-        self.closing.lock().is_none()
     }
 }
 
@@ -249,13 +253,19 @@ impl<T: Send> BlockingQueue<T> for ChannelQueue<T> {
     }
 
     fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
-        if self.is_closed() {
+        // A clone, so the lock is not held while the put waits.
+        let Some(sender) = self.open.lock().as_ref().map(|open| open.items.clone()) else {
             return Err(PutError::Closed(item));
-        }
-        // `Select`, not `select!`: the item is sent only once the send operation
-        // has been chosen, so on a timeout or a close it is still ours to hand back.
+        };
+        let item = match sender.try_send(item) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Full(item) | TrySendError::Disconnected(item)) => item,
+        };
+        // Full: wait for room or for the close. `Select`, not `select!`: the
+        // item is sent only once the send has been chosen, so on a timeout or a
+        // close it is still ours to hand back.
         let mut select = Select::new();
-        let send = select.send(&self.items);
+        let send = select.send(&sender);
         select.recv(&self.closed);
         let deadline = Instant::now()
             .checked_add(timeout)
@@ -265,7 +275,7 @@ impl<T: Send> BlockingQueue<T> for ChannelQueue<T> {
         };
         if operation.index() == send {
             operation
-                .send(&self.items, item)
+                .send(&sender, item)
                 .map_err(|e| PutError::Closed(e.into_inner()))
         } else {
             let _ = operation.recv(&self.closed);
@@ -274,30 +284,19 @@ impl<T: Send> BlockingQueue<T> for ChannelQueue<T> {
     }
 
     fn get(&self) -> Option<T> {
-        self.get_timeout(Duration::MAX).ok()
+        // Err only once every sender is gone (closed) and the channel is empty.
+        self.inbox.recv().ok()
     }
 
     fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
-        if let Ok(item) = self.inbox.try_recv() {
-            return Ok(item);
-        }
-        let deadline = crossbeam_channel::at(
-            Instant::now()
-                .checked_add(timeout)
-                .unwrap_or_else(far_future),
-        );
-        select! {
-            recv(self.inbox) -> item => item.map_err(|_| GetError::Closed),
-            recv(self.closed) -> _ => self.inbox.try_recv().map_err(|_| GetError::Closed),
-            recv(deadline) -> _ => match self.inbox.recv_timeout(Duration::ZERO) {
-                Ok(item) => Ok(item),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => Err(GetError::Empty),
-            },
-        }
+        self.inbox.recv_timeout(timeout).map_err(|e| match e {
+            RecvTimeoutError::Timeout => GetError::Empty,
+            RecvTimeoutError::Disconnected => GetError::Closed,
+        })
     }
 
     fn close(&self) {
-        self.closing.lock().take();
+        self.open.lock().take();
     }
 }
 
