@@ -254,6 +254,26 @@ pub fn thread_cpu_time() -> Option<Duration> {
     }
 }
 
+/// How many times this process's threads have gone to sleep so far: the
+/// kernel's count of *voluntary* context switches (`getrusage`), which grows
+/// each time a thread blocks — on a condvar, a mutex, a channel — and is
+/// switched out. Subtract two readings to count the sleeps in between.
+/// `None` where the count is not available.
+pub fn times_slept() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        // SAFETY: rusage is plain data for which all zeroes is a valid value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `usage` is a valid, writable rusage; the call only writes it.
+        let status = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+        (status == 0).then_some(usage.ru_nvcsw as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 fn preview<T: Debug>(items: &[T]) -> String {
     const SHOWN: usize = 8;
     let shown: Vec<String> = items.iter().take(SHOWN).map(|i| format!("{i:?}")).collect();
@@ -298,6 +318,25 @@ mod tests {
             vec![quick, stuck],
             "consumers",
             "test",
+        );
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_blocked_thread_counts_as_a_sleep() {
+        let before = times_slept().expect("getrusage works on unix");
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let sender = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            drop(tx);
+        });
+        // Blocks until the sender's thread drops `tx`: at least one sleep.
+        assert!(rx.recv().is_err());
+        sender.join().unwrap();
+        let after = times_slept().unwrap();
+        assert!(
+            after > before,
+            "blocking on a channel for 20 ms was not counted: {before} before, {after} after"
         );
     }
 
