@@ -74,25 +74,24 @@ fn tour(driver: &Driver, site: &str, html: &Path, shots: &Path) -> Result<String
         describe(&figures)
     ));
 
-    driver.open(&format!("{site}/lessons/06-worker-stats.html"))?;
-    let figures = check_images(driver)?;
-    seen.extend(figures.iter().map(|f| f.name.clone()));
-    driver.script("document.querySelector('img').scrollIntoView({block: 'center'})")?;
-    let shot = driver.screenshot(&shots.join("3-lesson-06-figure.png"))?;
-    report.push_str(&format!(
-        "lesson 06: figures loaded: {}; {shot}\n",
-        describe(&figures)
-    ));
-
-    driver.open(&format!("{site}/capstone.html"))?;
-    let figures = check_images(driver)?;
-    seen.extend(figures.iter().map(|f| f.name.clone()));
-    driver.script("document.querySelector('img').scrollIntoView({block: 'center'})")?;
-    let shot = driver.screenshot(&shots.join("4-capstone-figure.png"))?;
-    report.push_str(&format!(
-        "capstone: figures loaded: {}; {shot}\n",
-        describe(&figures)
-    ));
+    for (page, label, shot) in [
+        (
+            "lessons/06-worker-stats.html",
+            "lesson 06",
+            "3-lesson-06-figure.png",
+        ),
+        ("capstone.html", "capstone", "4-capstone-figure.png"),
+    ] {
+        driver.open(&format!("{site}/{page}"))?;
+        let figures = check_images(driver)?;
+        seen.extend(figures.iter().map(|f| f.name.clone()));
+        driver.script("document.querySelector('img').scrollIntoView({block: 'center'})")?;
+        let shot = driver.screenshot(&shots.join(shot))?;
+        report.push_str(&format!(
+            "{label}: figures loaded: {}; {shot}\n",
+            describe(&figures)
+        ));
+    }
 
     // A figure added to the book but shown on none of the pages above would
     // go untested; name it so the tour gains a step.
