@@ -51,6 +51,22 @@ impl Lesson {
         Ok(mistakes)
     }
 
+    /// The lesson's examples (`examples/NAME.rs`), by name.
+    pub fn examples(&self) -> io::Result<Vec<String>> {
+        let dir = self.dir.join("examples");
+        if !dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut names: Vec<String> = fs::read_dir(&dir)?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+            .filter_map(|path| Some(path.file_stem()?.to_string_lossy().into_owned()))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// The learner's files: every file under the starter's `src/`, relative to the lesson.
     pub fn learner_files(&self) -> io::Result<Vec<PathBuf>> {
         files_under(&self.dir, Path::new("src"))

@@ -115,6 +115,24 @@ impl Scratch {
     pub fn build(&self, package: &str) -> Result<Vec<TestBinary>, String> {
         build_tests(&self.root.join("Cargo.toml"), package, &self.target_dir)
     }
+
+    /// Builds and runs `package`'s example `name` in the scratch copy (debug
+    /// profile: it must work, not measure well), killed after `limit`.
+    pub fn run_example(
+        &self,
+        package: &str,
+        name: &str,
+        limit: Duration,
+    ) -> Result<TestRun, String> {
+        let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        command
+            .args(["run", "--quiet", "--package", package, "--example", name])
+            .arg("--manifest-path")
+            .arg(self.root.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &self.target_dir)
+            .env("CARGO_TERM_COLOR", "never");
+        run_limited(command, format!("example {name}"), limit)
+    }
 }
 
 /// Builds the tests of `package` in the workspace of `manifest`; returns its
@@ -203,16 +221,22 @@ pub fn run_all(
 }
 
 fn run_one(binary: &TestBinary, name: &str, limit: Duration) -> Result<TestRun, String> {
+    let mut command = Command::new(&binary.path);
+    command.args([name, "--exact", "--test-threads=1"]);
+    run_limited(command, format!("{}::{name}", binary.target), limit)
+}
+
+/// Runs `command` to the end or until `limit`, keeping what it printed.
+fn run_limited(mut command: Command, name: String, limit: Duration) -> Result<TestRun, String> {
     let started = Instant::now();
-    let mut child = Command::new(&binary.path)
-        .args([name, "--exact", "--test-threads=1"])
+    let mut child = command
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("could not start {}: {e}", binary.path.display()))?;
-    // Read both pipes while the test runs, or a chatty test would block on a full pipe.
+        .map_err(|e| format!("could not start {name}: {e}"))?;
+    // Read both pipes while it runs, or a chatty program would block on a full pipe.
     let readers = [drain(child.stdout.take()), drain(child.stderr.take())];
     let status = wait_or_kill(&mut child, limit);
     let duration = started.elapsed();
@@ -221,7 +245,7 @@ fn run_one(binary: &TestBinary, name: &str, limit: Duration) -> Result<TestRun, 
         .map(|r| r.join().unwrap_or_default())
         .collect();
     Ok(TestRun {
-        name: format!("{}::{name}", binary.target),
+        name,
         status,
         duration,
         output,
@@ -257,14 +281,16 @@ fn wait_or_kill(child: &mut Child, limit: Duration) -> Status {
 
 /// The line of a failing test's output that says why, shortened: the message of
 /// the *last* panic, which is the test's own verdict (earlier ones may be panics
-/// the test provoked on purpose, caught and reported).
+/// the test provoked on purpose, caught and reported); with no panic, the last
+/// line it printed.
 pub fn why(run: &TestRun) -> String {
     let lines: Vec<&str> = run.output.lines().collect();
     let reason = lines
         .iter()
         .rposition(|line| line.contains("panicked at"))
         .and_then(|at| lines.get(at + 1))
-        .map_or("(no panic message)", |line| line.trim());
+        .or_else(|| lines.iter().rev().find(|line| !line.trim().is_empty()))
+        .map_or("(no output)", |line| line.trim());
     let mut short: String = reason.chars().take(160).collect();
     if reason.chars().count() > 160 {
         short.push('…');

@@ -3,8 +3,9 @@
 //! For each lesson: the starter compiles and has `todo!()`s; every test fails on
 //! the starter; every test passes with the solution laid over it; no test runs
 //! past the time limit; every known mistake (`mistakes/*.patch`, applied to the
-//! solution) fails at least one test; and no
-//! `#[should_panic]` goes without `expected = "…"`.
+//! solution) fails at least one test; every example (`examples/*.rs`) runs to
+//! its end with the solution; and no `#[should_panic]` goes without
+//! `expected = "…"`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -12,6 +13,10 @@ use std::time::{Duration, Instant};
 
 use crate::kit::{self, Lesson};
 use crate::runner::{self, Scratch, Status, TestRun};
+
+/// An example may build and run this many times as long as one test: it is a
+/// whole program (the lesson's measurements), built on first use.
+pub const EXAMPLE_LIMIT_FACTOR: u32 = 12;
 
 /// What `verify` is asked to do.
 pub struct Options<'a> {
@@ -21,7 +26,7 @@ pub struct Options<'a> {
     pub only: &'a [String],
     /// A folder of verify's own, for its scratch copy of the kit and its builds.
     pub work_dir: &'a Path,
-    /// Hard limit for one test.
+    /// Hard limit for one test (and, times [`EXAMPLE_LIMIT_FACTOR`], for one example).
     pub limit: Duration,
     /// Run every test against each mistake (to list all that catch it), not
     /// just until the first failure.
@@ -43,6 +48,10 @@ pub struct LessonReport {
     pub mistakes: usize,
     /// Mistakes caught.
     pub caught: usize,
+    /// The lesson's examples, and how many ran to their end with the solution.
+    pub examples: usize,
+    /// Examples that ran to their end.
+    pub examples_ok: usize,
     /// The slowest test with the solution.
     pub slowest: Option<(String, Duration)>,
     /// Everything that breaks the contract, one sentence each.
@@ -172,6 +181,8 @@ fn verify_lesson(scratch: &Scratch, lesson: &Lesson, options: &Options<'_>) -> L
             .iter()
             .max_by_key(|r| r.duration)
             .map(|r| (r.name.clone(), r.duration));
+        // Still laid out with the solution: the examples need finished code.
+        run_examples(scratch, lesson, limit * EXAMPLE_LIMIT_FACTOR, &mut report);
     }
 
     // Each known mistake: some test must fail, and none may hang.
@@ -221,6 +232,39 @@ fn verify_lesson(scratch: &Scratch, lesson: &Lesson, options: &Options<'_>) -> L
         }
     }
     report
+}
+
+/// Every example of the lesson must run to its end over the solution: a learner
+/// runs them once their code is done, and an example that panics or hangs then
+/// would be the kit's fault, not theirs.
+fn run_examples(scratch: &Scratch, lesson: &Lesson, limit: Duration, report: &mut LessonReport) {
+    let examples = match lesson.examples() {
+        Ok(examples) => examples,
+        Err(e) => {
+            report
+                .breaches
+                .push(format!("cannot list the examples: {e}"));
+            return;
+        }
+    };
+    report.examples = examples.len();
+    for example in &examples {
+        match scratch.run_example(&lesson.package, example, limit) {
+            Ok(run) => match run.status {
+                Status::Passed => report.examples_ok += 1,
+                Status::Failed => report.breaches.push(format!(
+                    "example {example} fails with the solution: {}",
+                    runner::why(&run)
+                )),
+                Status::TimedOut => report.breaches.push(format!(
+                    "example {example} runs past {limit:?} with the solution"
+                )),
+            },
+            Err(e) => report
+                .breaches
+                .push(format!("cannot run example {example}: {e}")),
+        }
+    }
 }
 
 /// One version of a lesson's `src/`: the starter, with overlays laid over it and
@@ -311,8 +355,15 @@ pub fn render(reports: &[LessonReport]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<22} {:>5}  {:<14} {:<14} {:<14} {:<10} {:>7}",
-        "lesson", "tests", "starter fails", "solution ok", "mistakes", "slowest", "time"
+        "{:<22} {:>5}  {:<14} {:<14} {:<14} {:<9} {:<10} {:>7}",
+        "lesson",
+        "tests",
+        "starter fails",
+        "solution ok",
+        "mistakes",
+        "examples",
+        "slowest",
+        "time"
     );
     for r in reports {
         let mark = |ok: bool| if ok { "ok" } else { "NO" };
@@ -322,7 +373,7 @@ pub fn render(reports: &[LessonReport]) -> String {
             .map_or("-".to_string(), |(_, d)| format!("{:.2}s", d.as_secs_f64()));
         let _ = writeln!(
             out,
-            "{:<22} {:>5}  {:<14} {:<14} {:<14} {:<10} {:>6.1}s",
+            "{:<22} {:>5}  {:<14} {:<14} {:<14} {:<9} {:<10} {:>6.1}s",
             r.slug,
             r.tests,
             format!(
@@ -343,6 +394,16 @@ pub fn render(reports: &[LessonReport]) -> String {
                 r.mistakes,
                 mark(r.caught == r.mistakes && r.mistakes > 0)
             ),
+            if r.examples == 0 {
+                "-".to_string()
+            } else {
+                format!(
+                    "{}/{} {}",
+                    r.examples_ok,
+                    r.examples,
+                    mark(r.examples_ok == r.examples)
+                )
+            },
             slowest,
             r.took.as_secs_f64(),
         );
