@@ -30,47 +30,39 @@ pub struct Mistake {
 impl Lesson {
     /// The known mistakes kept beside the solution, by name.
     pub fn mistakes(&self) -> io::Result<Vec<Mistake>> {
-        let dir = self.solution.join("mistakes");
-        if !dir.is_dir() {
-            return Ok(Vec::new());
-        }
-        let mut mistakes: Vec<Mistake> = fs::read_dir(&dir)?
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|e| e == "patch"))
-            .map(|patch| Mistake {
-                name: patch
-                    .file_stem()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned(),
-                patch,
-            })
-            .collect();
-        mistakes.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(mistakes)
+        let patches = named_files(&self.solution.join("mistakes"), "patch")?;
+        Ok(patches
+            .into_iter()
+            .map(|(name, patch)| Mistake { name, patch })
+            .collect())
     }
 
     /// The lesson's examples (`examples/NAME.rs`), by name.
     pub fn examples(&self) -> io::Result<Vec<String>> {
-        let dir = self.dir.join("examples");
-        if !dir.is_dir() {
-            return Ok(Vec::new());
-        }
-        let mut names: Vec<String> = fs::read_dir(&dir)?
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|e| e == "rs"))
-            .filter_map(|path| Some(path.file_stem()?.to_string_lossy().into_owned()))
-            .collect();
-        names.sort();
-        Ok(names)
+        let examples = named_files(&self.dir.join("examples"), "rs")?;
+        Ok(examples.into_iter().map(|(name, _)| name).collect())
     }
 
     /// The learner's files: every file under the starter's `src/`, relative to the lesson.
     pub fn learner_files(&self) -> io::Result<Vec<PathBuf>> {
         files_under(&self.dir, Path::new("src"))
     }
+}
+
+/// The files in `dir` (not below it) ending in `.extension`, as (name without
+/// the extension, path), sorted by name; none when `dir` does not exist.
+fn named_files(dir: &Path, extension: &str) -> io::Result<Vec<(String, PathBuf)>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut files: Vec<(String, PathBuf)> = fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == extension))
+        .filter_map(|path| Some((path.file_stem()?.to_string_lossy().into_owned(), path)))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// The lessons of the kit at `root`, in order; `only` keeps those numbered so.
