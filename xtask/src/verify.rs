@@ -48,9 +48,9 @@ pub struct LessonReport {
     pub mistakes: usize,
     /// Mistakes caught.
     pub caught: usize,
-    /// The lesson's examples, and how many ran to their end with the solution.
+    /// The lesson's examples (`examples/*.rs`).
     pub examples: usize,
-    /// Examples that ran to their end.
+    /// Examples that ran to their end with the solution.
     pub examples_ok: usize,
     /// The slowest test with the solution.
     pub slowest: Option<(String, Duration)>,
