@@ -1,0 +1,120 @@
+//! Measuring how a thread waited: CPU time it burned, and how often it slept.
+//! Blocking on a channel or condvar costs no CPU and one sleep per wait; a loop
+//! that polls burns CPU, or — with a short sleep in it — sleeps hundreds of
+//! times a second. Tests of idle waiting read both.
+
+use std::time::Duration;
+
+/// CPU time the calling thread has used so far. Blocking costs none; a loop
+/// that polls burns it. `None` where no per-thread clock exists (Linux, macOS
+/// and the BSDs have one through `clock_gettime`, Windows through `GetThreadTimes`).
+pub fn thread_cpu_time() -> Option<Duration> {
+    #[cfg(unix)]
+    {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `now` is a valid, writable timespec; the call only writes it.
+        let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+        (status == 0).then(|| Duration::new(now.tv_sec as u64, now.tv_nsec as u32))
+    }
+    #[cfg(windows)]
+    {
+        use windows_sys::Win32::Foundation::FILETIME;
+        use windows_sys::Win32::System::Threading::{GetCurrentThread, GetThreadTimes};
+        let zero = FILETIME {
+            dwLowDateTime: 0,
+            dwHighDateTime: 0,
+        };
+        let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
+        // SAFETY: the pseudo-handle of the current thread is always valid, and
+        // the four FILETIMEs are valid, writable, and only written.
+        let ok = unsafe {
+            GetThreadTimes(
+                GetCurrentThread(),
+                &mut created,
+                &mut exited,
+                &mut kernel,
+                &mut user,
+            )
+        };
+        let ticks = |t: FILETIME| (u64::from(t.dwHighDateTime) << 32) | u64::from(t.dwLowDateTime);
+        // FILETIME counts 100-nanosecond ticks.
+        (ok != 0).then(|| Duration::from_nanos((ticks(kernel) + ticks(user)) * 100))
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        None
+    }
+}
+
+/// How many times this process's threads have gone to sleep so far: the
+/// kernel's count of *voluntary* context switches (`getrusage`), which grows
+/// each time a thread blocks — on a condvar, a mutex, a channel, a sleep — and
+/// is switched out. Subtract two readings to count the sleeps in between.
+/// `None` where the count is not available (Windows).
+pub fn times_slept() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        // SAFETY: rusage is plain data for which all zeroes is a valid value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `usage` is a valid, writable rusage; the call only writes it.
+        let status = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+        (status == 0).then_some(usage.ru_nvcsw as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Says, on the test's output, that a measurement this platform cannot make
+/// was skipped — so a green test on such a platform is not mistaken for a
+/// checked one.
+pub fn skipped(what: &str) {
+    println!(
+        "skipped on this platform: {what} (measured on Linux and macOS; see the README's Platforms)"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+    use std::time::Instant;
+
+    #[test]
+    #[cfg(unix)]
+    fn a_blocked_thread_counts_as_a_sleep() {
+        let before = times_slept().expect("getrusage works on unix");
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let sender = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            drop(tx);
+        });
+        // Blocks until the sender's thread drops `tx`: at least one sleep.
+        assert!(rx.recv().is_err());
+        sender.join().unwrap();
+        let after = times_slept().unwrap();
+        assert!(
+            after > before,
+            "blocking on a channel for 20 ms was not counted: {before} before, {after} after"
+        );
+    }
+
+    #[test]
+    #[cfg(any(unix, windows))]
+    fn sleeping_costs_no_cpu_time_and_spinning_does() {
+        let before = thread_cpu_time().unwrap();
+        thread::sleep(Duration::from_millis(50));
+        let slept = thread_cpu_time().unwrap() - before;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(50) {
+            std::hint::spin_loop();
+        }
+        let spun = thread_cpu_time().unwrap() - before - slept;
+        assert!(slept < Duration::from_millis(20), "{slept:?}");
+        assert!(spun > Duration::from_millis(20), "{spun:?}");
+    }
+}

@@ -1,0 +1,323 @@
+//! Watchdogs: learner code that could block runs where a test can give up on it.
+//!
+//! A hung thread cannot be killed from inside a process; it is left behind and
+//! dies when the test binary exits. What the test can do is stop waiting, and
+//! say why: the likely cause, and — first, because it usually *is* the cause —
+//! any panic that happened on another thread while it waited.
+
+use std::any::Any;
+use std::panic::{self, PanicHookInfo};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Mutex, MutexGuard, Once, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How long learner code may run before a test calls it hung. Generous: these
+/// machines are small and shared, and a correct solution needs milliseconds.
+pub const BUDGET: Duration = Duration::from_secs(5);
+
+/// Runs `work` on its own thread and returns its result, or fails the test if it
+/// has not finished within `budget`.
+///
+/// `what` says what was running ("run_with_sentinels(20 items, 4 consumers)");
+/// `hint` says what usually causes a hang there. A panic inside `work` (such as
+/// a `todo!()` not yet written) fails the test with its own message; a panic on
+/// any other thread while `work` runs is named first when the budget runs out.
+#[track_caller]
+pub fn finishes_within<T, F>(budget: Duration, what: &str, hint: &str, work: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let since = panics_so_far();
+    let (done, result) = mpsc::channel();
+    let worker = thread::Builder::new()
+        .name(format!("watched: {what}"))
+        .spawn(move || {
+            let _ = done.send(work());
+        })
+        .expect("the watchdog could not start a thread");
+    match result.recv_timeout(budget) {
+        Ok(value) => value,
+        Err(RecvTimeoutError::Disconnected) => match worker.join() {
+            // Re-raise the learner's own panic, message and all.
+            Err(payload) => panic::resume_unwind(payload),
+            Ok(()) => unreachable!("the watched thread ended without a result"),
+        },
+        Err(RecvTimeoutError::Timeout) => panic!(
+            "{}{what} was still running after {budget:?}.\n  Likely cause: {hint}",
+            panics_since(since)
+        ),
+    }
+}
+
+/// [`finishes_within`] with the standard [`BUDGET`].
+#[track_caller]
+pub fn finishes<T, F>(what: &str, hint: &str, work: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    finishes_within(BUDGET, what, hint, work)
+}
+
+/// Joins `threads` (say, consumers) within [`BUDGET`] in all, or fails the test
+/// naming how many were still running: "expected 4 consumers to finish; 3 still
+/// running after 5s — did each get its own shutdown signal?". A thread that
+/// panicked fails the test with its own panic as soon as it is seen.
+#[track_caller]
+pub fn join_all<T>(threads: Vec<JoinHandle<T>>, role: &str, hint: &str) -> Vec<T> {
+    join_all_within(BUDGET, threads, role, hint)
+}
+
+/// [`join_all`] with a budget of your choice.
+#[track_caller]
+pub fn join_all_within<T>(
+    budget: Duration,
+    threads: Vec<JoinHandle<T>>,
+    role: &str,
+    hint: &str,
+) -> Vec<T> {
+    let since = panics_so_far();
+    let deadline = Instant::now() + budget;
+    let expected = threads.len();
+    let mut running: Vec<Option<JoinHandle<T>>> = threads.into_iter().map(Some).collect();
+    let mut results: Vec<Option<T>> = running.iter().map(|_| None).collect();
+    loop {
+        for (slot, result) in running.iter_mut().zip(&mut results) {
+            if slot.as_ref().is_some_and(JoinHandle::is_finished) {
+                let thread = slot.take().expect("checked just above");
+                *result = Some(
+                    thread
+                        .join()
+                        .unwrap_or_else(|payload| panic::resume_unwind(payload)),
+                );
+            }
+        }
+        let still = running.iter().filter(|slot| slot.is_some()).count();
+        if still == 0 {
+            return results.into_iter().flatten().collect();
+        }
+        if Instant::now() >= deadline {
+            panic!(
+                "{}expected {expected} {role} to finish; {still} still running after {budget:?}.\n  Likely cause: {hint}",
+                panics_since(since)
+            );
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Waits until `condition` holds, checking every millisecond; fails the test
+/// after [`BUDGET`] with `what`. For tests that must see a state before acting.
+#[track_caller]
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let since = panics_so_far();
+    let deadline = Instant::now() + BUDGET;
+    while !condition() {
+        if Instant::now() >= deadline {
+            panic!(
+                "{}waited {BUDGET:?} for {what}, and it never happened",
+                panics_since(since)
+            );
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Waits until `condition` holds or `thread` has finished, whichever is first;
+/// returns whether the thread finished. A thread that panicked (a `todo!()`
+/// included) re-raises its panic when joined with [`join_finished`].
+#[track_caller]
+pub fn wait_for_or_exit<T>(
+    thread: &JoinHandle<T>,
+    what: &str,
+    mut condition: impl FnMut() -> bool,
+) -> bool {
+    let since = panics_so_far();
+    let deadline = Instant::now() + BUDGET;
+    loop {
+        if condition() {
+            return false;
+        }
+        if thread.is_finished() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            panic!(
+                "{}waited {BUDGET:?} for {what}, and it never happened",
+                panics_since(since)
+            );
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Joins a thread that has finished, re-raising its panic if it had one.
+#[track_caller]
+pub fn join_finished<T>(thread: JoinHandle<T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|payload| panic::resume_unwind(payload))
+}
+
+/// The text of a panic's payload: what `panic!` or `todo!` was given.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic with a non-text payload".to_string()
+    }
+}
+
+/// While held, the kit's own background work in this test process — the nested
+/// build and run of a lesson's loom models — waits, and vice versa. A test that
+/// asserts how long something took holds one, so a build on both cores does
+/// not make a correct solution look slow.
+#[derive(Debug)]
+pub struct TimingSection(#[allow(dead_code)] MutexGuard<'static, ()>);
+
+impl TimingSection {
+    /// Waits for the section to be free, then holds it until dropped.
+    pub fn enter() -> Self {
+        static SECTION: Mutex<()> = Mutex::new(());
+        TimingSection(SECTION.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// A panic seen by the hook: which thread, where, what it said.
+struct Recorded {
+    number: u64,
+    text: String,
+}
+
+static RECORDED: Mutex<Vec<Recorded>> = Mutex::new(Vec::new());
+static NUMBERED: AtomicU64 = AtomicU64::new(0);
+
+/// The number of the latest panic recorded so far (installing the recorder on
+/// first use): a watchdog reports only the panics that come after it.
+fn panics_so_far() -> u64 {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            record(info);
+            previous(info);
+        }));
+    });
+    NUMBERED.load(Ordering::SeqCst)
+}
+
+fn record(info: &PanicHookInfo<'_>) {
+    let thread = thread::current();
+    let name = thread.name().unwrap_or("<unnamed>");
+    let location = info
+        .location()
+        .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+    let text = format!(
+        "thread '{name}' panicked{location}: {}",
+        panic_message(info.payload())
+    );
+    let number = NUMBERED.fetch_add(1, Ordering::SeqCst) + 1;
+    let mut recorded = RECORDED.lock().unwrap_or_else(PoisonError::into_inner);
+    // A few are enough to name the cause; a panicking loop must not grow this.
+    if recorded.len() >= 16 {
+        recorded.remove(0);
+    }
+    recorded.push(Recorded { number, text });
+}
+
+/// The panics recorded after `since`, as the opening of a failure message.
+fn panics_since(since: u64) -> String {
+    let recorded = RECORDED.lock().unwrap_or_else(PoisonError::into_inner);
+    let seen: Vec<&str> = recorded
+        .iter()
+        .filter(|r| r.number > since)
+        .map(|r| r.text.as_str())
+        .take(3)
+        .collect();
+    if seen.is_empty() {
+        return String::new();
+    }
+    let mut text =
+        String::from("A thread panicked while the test waited — most likely the cause:\n");
+    for line in seen {
+        text.push_str("    ");
+        text.push_str(&crate::accounting::shorten(line, 300));
+        text.push('\n');
+    }
+    text.push_str("Then: ");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quick_job_returns_its_value() {
+        assert_eq!(finishes("addition", "none", || 2 + 2), 4);
+    }
+
+    #[test]
+    #[should_panic(expected = "was still running after")]
+    fn a_hung_job_fails_with_the_hint() {
+        finishes_within(Duration::from_millis(50), "a sleeper", "it sleeps", || {
+            thread::sleep(Duration::from_secs(60))
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "not yet implemented: write me")]
+    fn a_panic_inside_keeps_its_message() {
+        finishes("a todo", "none", || -> u32 { todo!("write me") });
+    }
+
+    #[test]
+    #[should_panic(expected = "1 still running")]
+    fn join_all_names_the_stragglers() {
+        let quick = thread::spawn(|| ());
+        let stuck = thread::spawn(|| thread::sleep(Duration::from_secs(60)));
+        join_all_within(
+            Duration::from_millis(50),
+            vec![quick, stuck],
+            "consumers",
+            "test",
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "the consumer's own panic")]
+    fn join_all_reports_a_panic_before_waiting_for_the_others() {
+        let stuck = thread::spawn(|| thread::sleep(Duration::from_secs(60)));
+        let broken = thread::spawn(|| panic!("the consumer's own panic"));
+        join_all(vec![stuck, broken], "consumers", "test");
+    }
+
+    #[test]
+    fn a_panic_elsewhere_comes_first_in_a_hang_report() {
+        let outcome = panic::catch_unwind(|| {
+            finishes_within(Duration::from_millis(300), "a waiter", "the hint", || {
+                let (_keep, never) = mpsc::channel::<()>();
+                thread::spawn(|| panic!("helper thread gave up: index 7 out of range"));
+                let _ = never.recv();
+            })
+        });
+        let message = panic_message(outcome.expect_err("the waiter hangs").as_ref());
+        let panic_at = message.find("index 7 out of range").expect(&message);
+        let hint_at = message.find("the hint").expect(&message);
+        assert!(panic_at < hint_at, "{message}");
+    }
+
+    #[test]
+    #[should_panic(expected = "not yet implemented")]
+    fn waiting_on_a_panicked_thread_re_raises_its_panic() {
+        let worker = thread::spawn(|| -> u32 { todo!() });
+        if wait_for_or_exit(&worker, "never", || false) {
+            join_finished(worker);
+        }
+    }
+}
