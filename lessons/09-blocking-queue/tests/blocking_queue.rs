@@ -197,3 +197,10 @@ fn close_wakes_a_putter_waiting_for_room() {
     );
     assert_eq!(queue.get(), None);
 }
+
+#[test]
+fn every_interleaving_of_put_get_and_close_is_right() {
+    // The scenarios are in tests/model.rs; loom tries each one under every
+    // order in which its threads can take turns.
+    lesson_support::run_models!();
+}
