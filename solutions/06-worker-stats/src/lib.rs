@@ -132,8 +132,7 @@ pub fn run_with_shared_totals(items: u64, consumers: usize, work: Work) -> Total
     for worker in workers {
         worker.join().expect("a worker panicked");
     }
-    let totals = totals.lock().expect("every worker has finished").clone();
-    totals
+    totals.lock().expect("every worker has finished").clone()
 }
 // ANCHOR_END: run_shared
 

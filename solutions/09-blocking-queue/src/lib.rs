@@ -232,7 +232,8 @@ pub struct ChannelQueue<T> {
 #[derive(Debug)]
 struct Senders<T> {
     items: Sender<T>,
-    closing: Sender<()>,
+    // Never sent on: held only so that dropping it wakes a put waiting for room.
+    _closing: Sender<()>,
 }
 
 impl<T> ChannelQueue<T> {
@@ -241,7 +242,10 @@ impl<T> ChannelQueue<T> {
         let (items, inbox) = crossbeam_channel::bounded(capacity);
         let (closing, closed) = crossbeam_channel::bounded(0);
         ChannelQueue {
-            open: Mutex::new(Some(Senders { items, closing })),
+            open: Mutex::new(Some(Senders {
+                items,
+                _closing: closing,
+            })),
             inbox,
             closed,
         }

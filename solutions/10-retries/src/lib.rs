@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, bounded, select, unbounded};
+use crossbeam_channel::{Sender, bounded, select, unbounded};
 use parking_lot::{Condvar, Mutex};
 
 /// One piece of work and the number of attempts made on it so far.
