@@ -18,6 +18,7 @@
 //! learner sees is the line in their lesson's test, not one in this crate.
 
 mod accounting;
+pub mod broker;
 mod measure;
 pub mod models;
 mod process;
