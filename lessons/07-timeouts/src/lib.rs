@@ -26,8 +26,13 @@ pub enum Exit {
 
 // ANCHOR: consume
 /// Takes items and runs `process` on each, until the queue is closed (and
-/// empty) or no item arrives for `idle`. Returns the items processed and why it
-/// stopped. Blocks while it waits — it does not poll.
+/// empty) or the consumer has waited `idle` with nothing to do. Returns the
+/// items processed, in order, and why it stopped.
+///
+/// The idle clock starts afresh each time the consumer starts waiting — after
+/// it has processed the item before. `Duration::ZERO` takes what is already
+/// queued and leaves; `Duration::MAX` never gives up, so only a close ends it.
+/// It blocks while it waits: no polling.
 pub fn consume(queue: &Receiver<u64>, idle: Duration, process: &dyn Fn(u64)) -> (Vec<u64>, Exit) {
     todo!(
         "recv_timeout in a loop; tell Timeout from Disconnected — book chapter 07, \"Idle consumers\""
@@ -46,8 +51,11 @@ pub struct Delivery {
 }
 
 // ANCHOR: produce
-/// Offers items `0..items`, each waiting at most `patience` for room. An item
-/// that cannot be enqueued is recorded as refused — never silently dropped.
+/// Offers items `0..items`, in order, each waiting at most `patience` for
+/// room: `Duration::ZERO` gives up at once on a full queue, `Duration::MAX`
+/// waits as long as it takes. An item that cannot be enqueued — the queue
+/// stayed full, or no consumer is left (which needs no waiting) — is recorded
+/// as refused, never silently dropped, and the next item gets its own chance.
 pub fn produce(queue: &Sender<u64>, items: u64, patience: Duration) -> Delivery {
     todo!("send_timeout, and keep what it hands back — book chapter 07, \"Impatient producers\"")
 }

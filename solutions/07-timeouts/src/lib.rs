@@ -22,13 +22,20 @@ pub enum Exit {
 
 // ANCHOR: consume
 /// Takes items and runs `process` on each, until the queue is closed (and
-/// empty) or no item arrives for `idle`. Returns the items processed and why it
-/// stopped. Blocks while it waits — it does not poll.
+/// empty) or the consumer has waited `idle` with nothing to do. Returns the
+/// items processed, in order, and why it stopped.
+///
+/// The idle clock starts afresh each time the consumer starts waiting — after
+/// it has processed the item before. `Duration::ZERO` takes what is already
+/// queued and leaves; `Duration::MAX` never gives up, so only a close ends it.
+/// It blocks while it waits: no polling.
 pub fn consume(queue: &Receiver<u64>, idle: Duration, process: &dyn Fn(u64)) -> (Vec<u64>, Exit) {
     let mut done = Vec::new();
     loop {
-        // A fresh timeout for every wait: "idle" means idle since the last item,
-        // not since the start.
+        // A fresh timeout for every wait, started after the item before was
+        // processed: "idle" is time spent waiting with nothing to do. (A
+        // timeout too big to add to the clock, such as Duration::MAX, makes
+        // recv_timeout wait for ever — no deadline arithmetic to overflow.)
         match queue.recv_timeout(idle) {
             Ok(item) => {
                 process(item);
@@ -52,8 +59,11 @@ pub struct Delivery {
 }
 
 // ANCHOR: produce
-/// Offers items `0..items`, each waiting at most `patience` for room. An item
-/// that cannot be enqueued is recorded as refused — never silently dropped.
+/// Offers items `0..items`, in order, each waiting at most `patience` for
+/// room: `Duration::ZERO` gives up at once on a full queue, `Duration::MAX`
+/// waits as long as it takes. An item that cannot be enqueued — the queue
+/// stayed full, or no consumer is left (which needs no waiting) — is recorded
+/// as refused, never silently dropped, and the next item gets its own chance.
 pub fn produce(queue: &Sender<u64>, items: u64, patience: Duration) -> Delivery {
     let mut delivery = Delivery::default();
     for item in 0..items {
