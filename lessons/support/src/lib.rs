@@ -26,7 +26,7 @@ pub mod sync;
 mod watchdog;
 
 pub use accounting::{Log, assert_each_exactly_once, assert_sequence, preview, shorten};
-pub use measure::{skipped, thread_cpu_time, times_slept};
+pub use measure::{skipped, thread_cpu_time, thread_times_slept, times_slept};
 pub use watchdog::{
     BUDGET, TimingSection, finishes, finishes_within, join_all, join_all_within, join_finished,
     panic_message, wait_for_or_exit, wait_until,

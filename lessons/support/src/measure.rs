@@ -69,6 +69,26 @@ pub fn times_slept() -> Option<u64> {
     }
 }
 
+/// How many times the *calling thread* has gone to sleep so far: like
+/// [`times_slept`], but counting only this thread's voluntary context switches
+/// (`getrusage(RUSAGE_THREAD)`), so other threads — other tests running at the
+/// same time — do not add to it. `None` where the kernel has no per-thread count
+/// (only Linux has one).
+pub fn thread_times_slept() -> Option<u64> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        // SAFETY: rusage is plain data for which all zeroes is a valid value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `usage` is a valid, writable rusage; the call only writes it.
+        let status = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+        (status == 0).then_some(usage.ru_nvcsw as u64)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        None
+    }
+}
+
 /// Says, on the test's output, that a measurement this platform cannot make
 /// was skipped — so a green test on such a platform is not mistaken for a
 /// checked one.
@@ -104,17 +124,43 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
+    fn a_thread_counts_only_its_own_sleeps() {
+        let before = thread_times_slept().expect("Linux counts per thread");
+        // Another thread sleeping a hundred times must not count here.
+        thread::spawn(|| {
+            for _ in 0..100 {
+                thread::sleep(Duration::from_micros(100));
+            }
+        })
+        .join()
+        .unwrap();
+        let others = thread_times_slept().unwrap() - before;
+        for _ in 0..20 {
+            thread::sleep(Duration::from_micros(100));
+        }
+        let own = thread_times_slept().unwrap() - before - others;
+        assert!(others <= 2, "the other thread's sleeps were counted: {others}");
+        assert!(own >= 20, "20 sleeps of this thread counted as {own}");
+    }
+
+    #[test]
     #[cfg(any(unix, windows))]
     fn sleeping_costs_no_cpu_time_and_spinning_does() {
         let before = thread_cpu_time().unwrap();
         thread::sleep(Duration::from_millis(50));
         let slept = thread_cpu_time().unwrap() - before;
+        assert!(slept < Duration::from_millis(20), "{slept:?}");
+        // Spin until the clock has counted 30 ms of this thread's CPU time. On
+        // a loaded machine that takes longer than 30 ms of wall time, but it
+        // must come: the clock counts what the thread burns.
         let started = Instant::now();
-        while started.elapsed() < Duration::from_millis(50) {
+        while thread_cpu_time().unwrap() - before < Duration::from_millis(30) + slept {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "spinning for 20 s counted less than 30 ms of CPU time"
+            );
             std::hint::spin_loop();
         }
-        let spun = thread_cpu_time().unwrap() - before - slept;
-        assert!(slept < Duration::from_millis(20), "{slept:?}");
-        assert!(spun > Duration::from_millis(20), "{spun:?}");
     }
 }
