@@ -140,7 +140,10 @@ mod tests {
             thread::sleep(Duration::from_micros(100));
         }
         let own = thread_times_slept().unwrap() - before - others;
-        assert!(others <= 2, "the other thread's sleeps were counted: {others}");
+        assert!(
+            others <= 2,
+            "the other thread's sleeps were counted: {others}"
+        );
         assert!(own >= 20, "20 sleeps of this thread counted as {own}");
     }
 
