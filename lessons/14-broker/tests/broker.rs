@@ -498,6 +498,23 @@ fn a_group_created_after_items_were_added_hands_out_those_items_too() {
         rest.iter().all(|d| d.deliveries == 1),
         "{rest:?}: first deliveries"
     );
+    // Any error other than "the group is there already" is a real one.
+    let _: () = lab.command(
+        redis::cmd("SET")
+            .arg("lab14:typo:items")
+            .arg("not a stream"),
+    );
+    let outcome = lab.call(
+        "create_group on a key that holds a string",
+        "XGROUP CREATE fails at once",
+        |con, _| Ok(create_group(con, &Streams::for_run("typo")).map_err(|e| e.to_string())),
+    );
+    assert!(
+        outcome.is_err(),
+        "create_group returned Ok for a key that is not a stream: only BUSYGROUP (the group \
+         exists) means all is well — return any other error, or the worker carries on and \
+         fails later, far from the cause"
+    );
 }
 
 #[test]
@@ -1027,6 +1044,13 @@ fn a_crashed_consumers_items_are_reclaimed_after_claim_idle() {
         assert_eq!(
             p.deliveries, 2,
             "{p:?}: a reclaimed item is on its 2nd delivery"
+        );
+        assert!(
+            p.at < Duration::from_millis(1500),
+            "item {} of the crashed consumer was processed only {:?} after the crash, with \
+             claim_idle 300 ms: reclaim with the claim time the worker is given",
+            p.item,
+            p.at
         );
     }
     let processed: Vec<u64> = entries.iter().map(|p| p.item).collect();
