@@ -1,8 +1,8 @@
 //! The kit's own tooling, run as `cargo xtask <command>`.
 //!
+//! - `progress [NN]` — a learner's progress through the lessons;
 //! - `verify [NN …]` — prove the lesson contract (maintainers, CI);
-//! - `progress` — a learner's progress through the lessons;
-//! - `grade PATH [--json]` — an instructor's view of a learner's copy of the kit;
+//! - `grade DIR… [--json | --csv]` — an instructor's view of learners' copies;
 //! - `bench` — the queues and the simulator against their speed targets;
 //! - `figures` — the book's pictures, drawn from traced simulator runs;
 //! - `book` — the book agrees with the code, builds, and its links resolve;
@@ -14,15 +14,25 @@ mod browser;
 mod figures;
 mod grade;
 mod kit;
+mod libtest;
+mod process;
 mod progress;
 mod runner;
+mod sandbox;
+mod submission;
+mod tree;
 mod verify;
+mod workspace;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
+
+/// The longest `--limit` (one test) and `--total-limit` (a whole grading) accepted.
+const MAX_LIMIT_SECS: u64 = 24 * 3600;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,7 +44,8 @@ struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     root: Option<PathBuf>,
     /// Hard limit for one test, in seconds: a test still running then is killed
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 20)]
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_LIMIT_SECS))]
     limit: u64,
     #[command(subcommand)]
     command: Command,
@@ -62,80 +73,113 @@ enum Command {
     /// Build the book, then try it in headless Chromium: pages, figures, search;
     /// screenshots in target/xtask/browser (skipped, saying so, without Chromium)
     Browser,
-    /// Grade a learner's copy of the kit: tests per lesson, distance from the solution
+    /// Grade learners' copies of the kit: one row per learner and lesson, each
+    /// kit test run alone in a sandbox (bubblewrap) under a hard limit
     Grade {
-        /// The learner's copy of the kit
-        path: PathBuf,
+        /// The learners' copies of the kit (one folder each)
+        #[arg(required = true, value_name = "DIR")]
+        copies: Vec<PathBuf>,
+        /// Grade only these lessons (e.g. --lesson 03 --lesson 09)
+        #[arg(long = "lesson", value_name = "NN")]
+        lessons: Vec<String>,
         /// Print JSON for scripts
-        #[arg(long)]
+        #[arg(long, conflicts_with = "csv")]
         json: bool,
+        /// Print CSV for a spreadsheet: one row per learner and lesson
+        #[arg(long)]
+        csv: bool,
+        /// Tests run at once [default: the number of cores]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+        jobs: Option<u64>,
+        /// Hard limit for the whole grading, in seconds: what is not graded by
+        /// then is reported as not_graded
+        #[arg(long, value_name = "SECS",
+              value_parser = clap::value_parser!(u64).range(1..=MAX_LIMIT_SECS))]
+        total_limit: Option<u64>,
+        /// Run the learners' code without bubblewrap even where it is
+        /// available: the code then runs with your permissions
+        #[arg(long)]
+        no_sandbox: bool,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let root = cli.root.clone().unwrap_or_else(workspace_root);
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace_root().join("target"), PathBuf::from);
-    // Each scratch copy of the kit builds in a folder of its own (see
-    // `runner::Scratch::create`); kept between runs, so dependencies build once.
-    let work_dir = |command: &str| target_dir.join("xtask").join(command);
-    let limit = Duration::from_secs(cli.limit.max(1));
-    let result = match cli.command {
-        Command::Verify { lessons, catches } => {
-            run_verify(&root, &lessons, &work_dir("verify"), limit, catches)
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
         }
-        Command::Bench => bench::bench(&root).map(|text| {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }),
-        Command::Figures => figures::figures(&root).map(|text| {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }),
-        Command::Book => book::check(&root, &work_dir("book")).map(|text| {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }),
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let root = cli.root.clone().unwrap_or_else(workspace_root);
+    // The kit's tooling keeps its scratch work in the target dir of the
+    // workspace it belongs to, one folder per command.
+    let xtask_dir = kit::target_dir(&workspace_root())?.join("xtask");
+    let work_dir = |command: &str| xtask_dir.join(command);
+    let limit = Duration::from_secs(cli.limit);
+    let printed = |text: String| {
+        print!("{text}");
+        ExitCode::SUCCESS
+    };
+    Ok(match cli.command {
+        Command::Verify { lessons, catches } => {
+            run_verify(&root, &lessons, &work_dir("verify"), limit, catches)?
+        }
+        Command::Bench => printed(bench::bench(&root).map_err(anyhow::Error::msg)?),
+        Command::Figures => printed(figures::figures(&root).map_err(anyhow::Error::msg)?),
+        Command::Book => {
+            printed(book::check(&root, &work_dir("book")).map_err(anyhow::Error::msg)?)
+        }
         Command::Browser => {
             if browser::available() {
-                book::check(&root, &work_dir("book")).and_then(|_| {
-                    let html = work_dir("book").join("html");
-                    browser::browse(&html, &work_dir("browser")).map(|text| {
-                        print!("{text}");
-                        ExitCode::SUCCESS
-                    })
-                })
+                book::check(&root, &work_dir("book")).map_err(anyhow::Error::msg)?;
+                let html = work_dir("book").join("html");
+                printed(browser::browse(&html, &work_dir("browser")).map_err(anyhow::Error::msg)?)
             } else {
-                println!(
-                    "browser test skipped: {} or {} is missing (Debian packages chromium and chromium-driver)",
+                printed(format!(
+                    "browser test skipped: {} or {} is missing (Debian packages chromium and chromium-driver)\n",
                     browser::CHROMIUM,
                     browser::CHROMEDRIVER
-                );
-                Ok(ExitCode::SUCCESS)
+                ))
             }
         }
-        Command::Progress => progress::progress(&root, &target_dir, limit).map(|text| {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }),
-        Command::Grade { path, json } => {
-            grade::grade(&root, &path, &work_dir("grade"), limit).map(|grades| {
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&grades).expect("grades serialize")
-                    );
-                } else {
-                    print!("{}", grade::render(&grades));
-                }
-                ExitCode::SUCCESS
-            })
+        Command::Progress => {
+            let target_dir = kit::target_dir(&root)?;
+            printed(progress::progress(&root, &target_dir, limit)?)
         }
-    };
-    result.unwrap_or_else(|message| {
-        eprintln!("error: {message}");
-        ExitCode::from(2)
+        Command::Grade {
+            copies,
+            lessons,
+            json,
+            csv,
+            jobs,
+            total_limit,
+            no_sandbox,
+        } => {
+            let cores = std::thread::available_parallelism().map_or(2, usize::from);
+            let options = grade::Options {
+                kit_root: &root,
+                copies: &copies,
+                only: &lessons,
+                work_dir: &work_dir("grade"),
+                limit,
+                total_limit: total_limit.map(Duration::from_secs),
+                jobs: jobs.map_or(cores, |j| j as usize),
+                sandbox: !no_sandbox,
+            };
+            let class = grade::grade(&options)?;
+            if json {
+                printed(serde_json::to_string_pretty(&class).context("grades serialize")? + "\n")
+            } else if csv {
+                printed(grade::render_csv(&class)?)
+            } else {
+                printed(grade::render(&class))
+            }
+        }
     })
 }
 
@@ -145,7 +189,7 @@ fn run_verify(
     work_dir: &Path,
     limit: Duration,
     catches: bool,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode> {
     let options = verify::Options {
         root,
         only: lessons,
@@ -153,7 +197,7 @@ fn run_verify(
         limit,
         all_catches: catches,
     };
-    let reports = verify::verify(&options)?;
+    let reports = verify::verify(&options).map_err(anyhow::Error::msg)?;
     print!("{}", verify::render(&reports));
     if catches {
         print!(

@@ -15,8 +15,8 @@ enum Standing {
 }
 
 /// Runs every lesson's tests in the kit at `root`; returns the text to show.
-pub fn progress(root: &Path, target_dir: &Path, limit: Duration) -> Result<String, String> {
-    let lessons = kit::lessons(root, &[]).map_err(|e| format!("cannot read the lessons: {e}"))?;
+pub fn progress(root: &Path, target_dir: &Path, limit: Duration) -> anyhow::Result<String> {
+    let lessons = kit::lessons(root, &[])?;
     let mut rows = Vec::new();
     for lesson in &lessons {
         eprint!("\r  testing {} …   ", lesson.slug);
@@ -64,9 +64,9 @@ pub fn progress(root: &Path, target_dir: &Path, limit: Duration) -> Result<Strin
             } else {
                 ""
             };
-            let chapter = format!("book/src/lessons/{}.md", lesson.slug);
-            let read = if root.join(&chapter).is_file() {
-                format!("read {chapter}, then run{why}")
+            let chapter = lesson.chapter.strip_prefix(root).unwrap_or(&lesson.chapter);
+            let read = if lesson.chapter.is_file() {
+                format!("read {}, then run{why}", chapter.display())
             } else {
                 format!("read its book chapter, then run{why}")
             };

@@ -292,6 +292,7 @@ fn build_and_run(
     let binaries = match scratch.build(&lesson.package) {
         Ok(binaries) => binaries,
         Err(messages) => {
+            let messages = messages.to_string();
             let first_error = messages
                 .lines()
                 .find(|l| l.starts_with("error"))
