@@ -271,7 +271,10 @@ fn grade_copy(
             }
         }
         let parallel = if alone { 1 } else { options.jobs };
-        let runs = runner::run_tests(&jobs, options.limit, deadline, parallel, |_| ())?;
+        let mut runs = runner::run_tests(&jobs, options.limit, deadline, parallel, |_| ())?;
+        if parallel > 1 {
+            retry_alone(&jobs, &mut runs, options.limit, deadline)?;
+        }
         for (owner, run) in owners.iter().zip(runs) {
             let row = row_of(&mut rows, owner);
             match run {
@@ -284,6 +287,33 @@ fn grade_copy(
         count(row);
     }
     Ok(rows)
+}
+
+/// Runs each test that failed beside others once more, alone: some lesson
+/// tests measure time (a pipeline's stages overlapping, a worker's busy time),
+/// and two tests at once on a small machine can fail a correct solution. A
+/// `todo!()` not written fails alone too, and is not re-run. The row says
+/// which tests were re-run (`retried_alone`).
+fn retry_alone(
+    jobs: &[runner::Job<'_>],
+    runs: &mut [Option<TestRun>],
+    limit: Duration,
+    deadline: Option<Instant>,
+) -> Result<()> {
+    for (job, run) in jobs.iter().zip(runs.iter_mut()) {
+        let Some(first) = run else { continue };
+        if first.status != Status::Failed || runner::why(first).starts_with("not yet implemented") {
+            continue;
+        }
+        if let Some(mut again) = runner::run_tests(&[*job], limit, deadline, 1, |_| ())?
+            .pop()
+            .flatten()
+        {
+            again.retried_alone = true;
+            *run = Some(again);
+        }
+    }
+    Ok(())
 }
 
 /// The row as far as reading the copy tells: missing, refused, or to grade.
@@ -418,6 +448,19 @@ pub fn render(class: &Class) -> String {
                 run.status,
                 run.name,
                 runner::why(run)
+            );
+        }
+        let flaky: Vec<&str> = row
+            .tests
+            .iter()
+            .filter(|r| r.retried_alone && r.status == Status::Passed)
+            .map(|r| r.name.as_str())
+            .collect();
+        if !flaky.is_empty() {
+            let _ = writeln!(
+                out,
+                "    passed when re-run alone, after failing beside other tests: {}",
+                flaky.join(", ")
             );
         }
         for line in &row.review {

@@ -1,6 +1,8 @@
 //! The kit's own tooling, run as `cargo xtask <command>`.
 //!
 //! - `progress [NN]` — a learner's progress through the lessons;
+//! - `watch [NN]` — re-run the lesson in progress on every save;
+//! - `hint NN [K]` — a lesson's hints, gentlest first, from its chapter;
 //! - `verify [NN …]` — prove the lesson contract (maintainers, CI);
 //! - `grade DIR… [--json | --csv]` — an instructor's view of learners' copies;
 //! - `bench` — the queues and the simulator against their speed targets;
@@ -11,8 +13,10 @@
 mod bench;
 mod book;
 mod browser;
+mod chapter;
 mod figures;
 mod grade;
+mod hint;
 mod kit;
 mod libtest;
 mod process;
@@ -22,6 +26,7 @@ mod sandbox;
 mod submission;
 mod tree;
 mod verify;
+mod watch;
 mod workspace;
 
 use std::path::{Path, PathBuf};
@@ -62,8 +67,26 @@ enum Command {
         #[arg(long)]
         catches: bool,
     },
-    /// Show how far you are: each lesson's tests passed, and what to do next
-    Progress,
+    /// Show how far you are: each lesson's tests passed, the lesson in
+    /// progress with its failing tests, and what to read next
+    Progress {
+        /// One lesson only (e.g. 03)
+        lesson: Option<String>,
+    },
+    /// Re-run the lesson in progress (or lesson NN) on every save, with a
+    /// one-screen summary: tests passed, the first failure, what to read
+    Watch {
+        /// The lesson to watch (e.g. 03) [default: the first one not green]
+        lesson: Option<String>,
+    },
+    /// Show hint K (1, 2, …; gentlest first) of lesson NN, from its book chapter
+    Hint {
+        /// The lesson (e.g. 03)
+        lesson: String,
+        /// Which hint [default: 1]
+        #[arg(value_parser = clap::value_parser!(u64).range(1..=99))]
+        k: Option<u64>,
+    },
     /// Measure the queues and the simulator against their targets (about a minute)
     Bench,
     /// Draw the book's figures from traced simulator runs into book/src/figures (about 15 s)
@@ -105,6 +128,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The tests and builds run in process groups of their own, which Ctrl-C
+    // does not reach: end them with us.
+    let _ = ctrlc::set_handler(|| {
+        process::kill_all();
+        std::process::exit(130);
+    });
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
@@ -147,10 +176,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ))
             }
         }
-        Command::Progress => {
-            let target_dir = kit::target_dir(&root)?;
-            printed(progress::progress(&root, &target_dir, limit)?)
+        Command::Progress { lesson } => {
+            printed(progress::progress(&root, lesson.as_deref(), limit)?)
         }
+        Command::Watch { lesson } => watch::watch(&root, lesson.as_deref(), limit)?,
+        Command::Hint { lesson, k } => printed(hint::hint(&root, &lesson, k.map(|k| k as usize))?),
         Command::Grade {
             copies,
             lessons,

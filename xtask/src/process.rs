@@ -108,6 +108,7 @@ pub fn run_limited(
     let mut child = command
         .spawn()
         .with_context(|| format!("could not start {program}"))?;
+    let _live = Live::register(&child);
     let stdout = keep_bounded(child.stdout.take());
     let stderr = keep_bounded(child.stderr.take());
     let status = wait_or_kill(&mut child, limit, slow_after, when_slow);
@@ -123,6 +124,38 @@ pub fn run_limited(
         stderr: snapshot(&stderr.0),
         duration,
     })
+}
+
+/// The process groups of the children running now, so that an interrupt can
+/// end them: each leads its own group, which Ctrl-C does not reach.
+static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// A child's entry in [`LIVE`], removed when dropped.
+struct Live(u32);
+
+impl Live {
+    fn register(child: &Child) -> Self {
+        LIVE.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(child.id());
+        Live(child.id())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|id| *id != self.0);
+    }
+}
+
+/// Kills every child running now, with its group: for an interrupted command,
+/// which would otherwise leave them running until their limits.
+pub fn kill_all() {
+    for id in LIVE.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+        kill_group_of(*id);
+    }
 }
 
 /// Gives the child a process group of its own and its resource limits.
@@ -219,8 +252,12 @@ fn wait_or_kill(
 /// Kills every process left in the child's group (the child leads it, so its
 /// pid is the group's id).
 fn kill_group(child: &Child) {
+    kill_group_of(child.id());
+}
+
+fn kill_group_of(id: u32) {
     #[cfg(unix)]
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+    if let Ok(pid) = libc::pid_t::try_from(id) {
         // SAFETY: kill() with a negative pid signals that process group; no
         // memory is involved. While the group has members its id cannot be
         // reused, so this reaches our group or, when it is empty, nobody.
@@ -229,7 +266,7 @@ fn kill_group(child: &Child) {
         }
     }
     #[cfg(not(unix))]
-    let _ = child;
+    let _ = id;
 }
 
 #[cfg(test)]

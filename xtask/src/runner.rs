@@ -45,6 +45,10 @@ pub struct TestRun {
     /// Wall-clock time until it exited or was killed.
     #[serde(serialize_with = "seconds")]
     pub duration: Duration,
+    /// Whether it ran a second time, alone, after failing beside other tests
+    /// (see `grade`); this is the second run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retried_alone: bool,
     /// Why it did not pass, when the runner knows better than the output
     /// (killed at the limit, no verdict from the harness).
     #[serde(skip)]
@@ -200,6 +204,7 @@ impl Scratch {
             name: format!("example {name}"),
             status,
             duration: finished.duration,
+            retried_alone: false,
             reason: None,
             output: finished.stdout.text() + &finished.stderr.text(),
         })
@@ -494,6 +499,7 @@ pub fn run_test(
         name: format!("{}::{name}", binary.target),
         status,
         duration: finished.duration,
+        retried_alone: false,
         reason,
         output,
     })
@@ -519,4 +525,39 @@ pub fn why(run: &TestRun) -> String {
         short.push('…');
     }
     short
+}
+
+/// The whole message of a failing test's last panic (every line of it), for a
+/// learner reading one failure in full.
+pub fn panic_message(run: &TestRun) -> String {
+    if let Some(reason) = &run.reason {
+        return reason.clone();
+    }
+    let lines: Vec<&str> = run.output.lines().collect();
+    let Some(at) = lines.iter().rposition(|line| line.contains("panicked at")) else {
+        return why(run);
+    };
+    lines[at + 1..]
+        .iter()
+        .take_while(|line| {
+            !line.starts_with("note: ")
+                && !line.starts_with("stack backtrace:")
+                && !line.starts_with("failures:")
+                && !line.starts_with("---- ")
+        })
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_end()
+        .to_string()
+}
+
+/// Where the last panic happened: `lessons/03-backpressure/tests/backpressure.rs:61:5`.
+pub fn panic_location(run: &TestRun) -> Option<String> {
+    let line = run
+        .output
+        .lines()
+        .rfind(|line| line.contains("panicked at "))?;
+    let at = line.split("panicked at ").nth(1)?;
+    Some(at.trim_end_matches(':').to_string())
 }
