@@ -498,11 +498,18 @@ pub fn render_csv(class: &Class) -> Result<String> {
         "failed",
         "timed_out",
         "total",
+        "not_passing",
         "note",
         "review",
         "sandboxed",
     ])?;
     for row in &class.rows {
+        let not_passing: Vec<&str> = row
+            .tests
+            .iter()
+            .filter(|r| r.status != Status::Passed)
+            .map(|r| r.name.as_str())
+            .collect();
         csv.write_record([
             row.learner.as_str(),
             row.lesson.as_str(),
@@ -511,6 +518,7 @@ pub fn render_csv(class: &Class) -> Result<String> {
             &row.failed.to_string(),
             &row.timed_out.to_string(),
             &row.total.to_string(),
+            &not_passing.join("; "),
             row.note.as_deref().unwrap_or(""),
             &row.review.join("; "),
             if class.sandboxed { "true" } else { "false" },

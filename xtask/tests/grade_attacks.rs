@@ -226,3 +226,26 @@ fn a_limit_too_large_is_refused_with_one_line() {
     assert!(stderr.contains("--limit"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// The real kit's lesson with loom models, graded sandboxed: the models' nested
+/// cargo must find its registry read-only and write only to the lesson's tmp.
+/// About two minutes cold (loom in release), so run on demand:
+/// `cargo test -p xtask --test grade_attacks -- --ignored`.
+#[test]
+#[ignore = "builds loom and the real kit's lesson 09 (about two minutes cold)"]
+fn the_real_kits_loom_models_run_inside_the_sandbox() {
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = scratch("real-kit");
+    let solved = dir.join("solved");
+    let starter = dir.join("starter");
+    for (copy, from) in [(&solved, "solutions"), (&starter, "lessons")] {
+        let src = copy.join("lessons/09-blocking-queue/src");
+        copy_dir(&kit.join(from).join("09-blocking-queue/src"), &src);
+    }
+    let (grades, _) = grade("real-kit", &kit, &[&solved, &starter], &["--lesson", "09"]);
+    let solved = row(&grades, "solved", "09-blocking-queue");
+    let (passed, total) = score(solved);
+    assert!(total > 0 && passed == total, "{solved:#}");
+    let starter = row(&grades, "starter", "09-blocking-queue");
+    assert_eq!(score(starter).0, 0, "{starter:#}");
+}
