@@ -15,6 +15,7 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
+use crate::compile;
 use crate::kit::{self, Lesson};
 use crate::runner::{self, Status, TestRun};
 use crate::sandbox;
@@ -237,7 +238,7 @@ fn grade_copy(
             let row = row_of(&mut rows, &lesson.slug);
             row.state = State::DoesNotCompile;
             row.note = Some(
-                runner::first_error(errors)
+                compile::first_error(errors)
                     .lines()
                     .next()
                     .unwrap_or("")

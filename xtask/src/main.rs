@@ -14,6 +14,7 @@ mod bench;
 mod book;
 mod browser;
 mod chapter;
+mod compile;
 mod figures;
 mod grade;
 mod hint;

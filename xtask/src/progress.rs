@@ -17,9 +17,10 @@ use anyhow::{Context as _, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::chapter::Chapter;
+use crate::compile::{self, Built};
 use crate::kit::{self, Lesson};
 use crate::process;
-use crate::runner::{self, Built, Job, Place, Status, TestRun};
+use crate::runner::{self, Job, Place, Status, TestRun};
 
 /// Tests run at once: the cores (two on the kit's machines).
 fn cores() -> usize {
@@ -102,7 +103,7 @@ pub fn build(root: &Path, target_dir: &Path, lessons: &[Lesson]) -> Result<Built
     for lesson in lessons {
         command.args(["--package", &lesson.package]);
     }
-    runner::build(command, Duration::MAX)
+    compile::build(command, Duration::MAX)
 }
 
 /// Runs `lesson`'s tests, built in `built`, each in its own process killed at
@@ -117,7 +118,7 @@ pub fn test_lesson(
     each: impl Fn(&TestRun) + Sync,
 ) -> Result<Standing> {
     if let Some(errors) = built.errors.get(&lesson.slug) {
-        return Ok(Standing::DoesNotCompile(runner::first_error(errors)));
+        return Ok(Standing::DoesNotCompile(compile::first_error(errors)));
     }
     let place = Place::in_dir(&lesson.dir);
     if lesson.has_models() {

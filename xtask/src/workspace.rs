@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+use crate::compile::{self, Built};
 use crate::kit::{self, Lesson};
-use crate::runner::{self, Built, Job, Place, TestBinary};
+use crate::runner::{self, Job, Place, TestBinary};
 use crate::sandbox::{self, Bubblewrap, Mount};
 use crate::submission::LessonFiles;
 use crate::tree;
@@ -99,7 +100,7 @@ impl Tree {
         for lesson in lessons {
             command.args(["--package", &lesson.package]);
         }
-        runner::build(command, limit)
+        compile::build(command, limit)
     }
 
     /// Where `lesson`'s tests run: the tree read-only, `tmp` writable.
@@ -147,7 +148,7 @@ impl Template {
         if let Some((slug, error)) = built.errors.iter().next() {
             bail!(
                 "the kit's own solution of {slug} does not compile:\n{}",
-                runner::first_error(error)
+                compile::first_error(error)
             );
         }
         if !built.succeeded {
