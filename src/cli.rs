@@ -44,7 +44,7 @@ pub struct Cli {
         default_value_t = 3
     )]
     pub consumers: usize,
-    /// Items the queue holds before producers block. 0 is a rendezvous: each push
+    /// Items the queue holds before producers block. 0 is a rendezvous: each put
     /// waits until a consumer takes the item. (Unlike Python's queue.Queue, where
     /// maxsize=0 means unbounded.)
     #[arg(
@@ -117,7 +117,7 @@ pub struct Cli {
     /// Never draw a progress bar (it is drawn only on a terminal, for runs over half a second)
     #[arg(long)]
     pub no_progress: bool,
-    /// Also write a trace to FILE: the queue depth after every push and every item's
+    /// Also write a trace to FILE: the queue depth after every put and every item's
     /// result, as JSON, for plotting (memory grows with --items)
     #[arg(long, value_name = "FILE")]
     pub trace: Option<std::path::PathBuf>,

@@ -8,7 +8,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::item::{TaskStatus, WorkItem, WorkResult, WorkerId};
 use crate::job::{self, Job};
-use crate::queue::{PopTimeoutError, QueueReceiver};
+use crate::queue::{GetError, QueueReceiver};
 use crate::stats::{Recorder, WorkerClock, WorkerExit, WorkerStats, ms};
 use crate::stop::{StopReason, StopSignal};
 
@@ -31,10 +31,10 @@ pub(crate) struct ConsumerSetup<'a, J: ?Sized> {
 // ANCHOR: retry_lane
 /// Where failed items wait for another attempt.
 ///
-/// Why not push them back into the main queue? A consumer that held a sender of
+/// Why not put them back into the main queue? A consumer that held a sender of
 /// the queue it reads would keep it open forever (it never closes while a sender
-/// lives), and with a full bounded queue every consumer could block pushing while
-/// nobody pops: a deadlock. The lane is unbounded but cannot grow past the number
+/// lives), and with a full bounded queue every consumer could block putting while
+/// nobody gets: a deadlock. The lane is unbounded but cannot grow past the number
 /// of consumers: each consumer checks it before the main queue, so a consumer
 /// that puts an item in takes one out on its very next turn.
 #[derive(Clone)]
@@ -127,10 +127,10 @@ where
         return Ok(item);
     }
     match setup.idle_timeout {
-        None => queue.pop().map_err(|_| WorkerExit::Finished),
-        Some(timeout) => queue.pop_timeout(timeout).map_err(|e| match e {
-            PopTimeoutError::TimedOut => WorkerExit::IdleTimeout,
-            PopTimeoutError::Closed => WorkerExit::Finished,
+        None => queue.get().ok_or(WorkerExit::Finished),
+        Some(timeout) => queue.get_timeout(timeout).map_err(|e| match e {
+            GetError::Empty => WorkerExit::IdleTimeout,
+            GetError::Closed => WorkerExit::Finished,
         }),
     }
 }
@@ -162,7 +162,7 @@ mod tests {
     fn queue_of(ids: std::ops::Range<u64>) -> <ChannelQueue as WorkQueue<WorkItem>>::Receiver {
         let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(64);
         for id in ids {
-            tx.push(WorkItem::new(id, 0)).unwrap();
+            tx.put(WorkItem::new(id, 0)).unwrap();
         }
         rx // `tx` is dropped: the queue is closed behind the items
     }

@@ -1,6 +1,6 @@
 //! # queue-sim — the Concurrency Queue Lab's reference simulator
 //!
-//! Producers push work items into a bounded queue; consumer threads process them
+//! Producers put work items into a bounded queue; consumer threads process them
 //! with a processing time and a failure rate; statistics come out. Every idea the
 //! lessons teach lives here in its final form:
 //!

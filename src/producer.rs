@@ -1,11 +1,11 @@
-//! Producers: make items lazily, pace them, push them, and account for the ones
+//! Producers: make items lazily, pace them, put them, and account for the ones
 //! they could not deliver.
 
 use std::time::{Duration, Instant};
 
 use crate::chance;
 use crate::item::WorkItem;
-use crate::queue::{Disconnected, QueueSender};
+use crate::queue::{PutError, QueueSender};
 use crate::stats::Recorder;
 use crate::stop::{StopReason, StopSignal};
 use crate::trace::DepthSample;
@@ -21,7 +21,7 @@ pub(crate) struct ProducerPlan {
     pub(crate) priorities: u32,
     pub(crate) seed: u64,
     pub(crate) started: Instant,
-    /// Record the depth after every push.
+    /// Record the depth after every put.
     pub(crate) trace: bool,
 }
 
@@ -32,7 +32,7 @@ pub(crate) struct ProducerReport {
     pub(crate) max_depth: usize,
     /// Items it made but could not deliver (counted as unprocessed).
     pub(crate) recorder: Recorder,
-    /// The depth after each of its pushes, if the plan asked for it.
+    /// The depth after each of its puts, if the plan asked for it.
     pub(crate) depth_trace: Option<Vec<DepthSample>>,
 }
 
@@ -69,7 +69,7 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
         }
         let item = WorkItem::new(id, chance::priority_of(plan.seed, id, plan.priorities));
         produced += 1;
-        match queue.push(item) {
+        match queue.put(item) {
             Ok(depth) => {
                 max_depth = max_depth.max(depth);
                 if let Some(samples) = &mut depth_trace {
@@ -79,7 +79,7 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
                     });
                 }
             }
-            Err(Disconnected(item)) => {
+            Err(PutError::Closed(item) | PutError::Full(item)) => {
                 // Cannot happen while the run holds a receiver; counted, not dropped.
                 recorder.unprocessed(&item);
                 produced += refuse_rest(plan, id + plan.stride, &mut recorder);
@@ -131,7 +131,7 @@ mod tests {
     }
 
     fn drain(receiver: impl QueueReceiver<WorkItem>) -> Vec<u64> {
-        std::iter::from_fn(|| receiver.pop().ok())
+        std::iter::from_fn(|| receiver.get())
             .map(|item| item.id)
             .collect()
     }
@@ -147,7 +147,7 @@ mod tests {
         );
         assert_eq!(report.produced, 4);
         assert_eq!(drain(rx), [1, 4, 7, 10]);
-        assert_eq!(report.max_depth, 4, "depth is measured at each push");
+        assert_eq!(report.max_depth, 4, "depth is measured at each put");
     }
 
     #[test]
@@ -159,7 +159,7 @@ mod tests {
         assert_eq!((report.produced, report.recorder.tally.unprocessed), (5, 5));
         assert!(
             drain(rx).is_empty(),
-            "nothing is pushed into a queue nobody reads"
+            "nothing is put into a queue nobody reads"
         );
     }
 

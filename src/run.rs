@@ -43,7 +43,7 @@ pub struct RunOptions {
     pub keep_all_results: bool,
     /// Draw a progress bar on stderr for long runs.
     pub progress: bool,
-    /// Record the queue's depth after every push in [`Report::depth_trace`];
+    /// Record the queue's depth after every put in [`Report::depth_trace`];
     /// with `keep_all_results`, what [`Trace`](crate::trace::Trace) writes.
     /// Memory grows with the number of items.
     pub trace: bool,
@@ -65,7 +65,7 @@ pub struct Report {
     /// Every item's final result, unprocessed ones included, if asked for.
     #[serde(skip)]
     pub all_results: Option<Vec<WorkResult>>,
-    /// The queue's depth after every push, in time order, if asked for.
+    /// The queue's depth after every put, in time order, if asked for.
     #[serde(skip)]
     pub depth_trace: Option<Vec<DepthSample>>,
 }
@@ -213,7 +213,7 @@ where
         // Every consumer has left; producers still at work have nobody to serve.
         stop.raise(StopReason::ConsumersGone);
         let mut leftovers = new_recorder();
-        while let Ok(item) = receiver.pop() {
+        while let Some(item) = receiver.get() {
             leftovers.unprocessed(&item);
         }
         let (producers, producer_panic) = join_all(producer_threads);

@@ -260,7 +260,7 @@ pub struct SimulationStats {
     pub unprocessed: u64,
     /// Mean duration of successful attempts, in milliseconds (0 if there were none).
     pub avg_processing_ms: f64,
-    /// Most items waiting in the queue at once, measured at every push; never above the capacity.
+    /// Most items waiting in the queue at once, measured at every put; never above the capacity.
     pub max_queue_depth: usize,
     /// Wall-clock time of the run, from the first thread started to the last joined.
     pub elapsed_ms: f64,

@@ -1,8 +1,8 @@
-//! A run's trace: the queue's depth after every push and every item's final
+//! A run's trace: the queue's depth after every put and every item's final
 //! result, written as JSON for plotting (`cargo xtask figures` draws the book's
 //! pictures from it).
 //!
-//! Tracing keeps one sample per push and one result per item, so its memory
+//! Tracing keeps one sample per put and one result per item, so its memory
 //! grows with `--items`: it is meant for runs of thousands of items, not millions.
 
 use std::io::{self, Write};
@@ -15,12 +15,12 @@ use crate::item::WorkResult;
 use crate::run::Report;
 use crate::stats::SimulationStats;
 
-/// The queue's depth just after one push.
+/// The queue's depth just after one put.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct DepthSample {
     /// When, in milliseconds since the run started.
     pub at_ms: f64,
-    /// Items waiting in the queue just after the push. A consumer may take the
+    /// Items waiting in the queue just after the put. A consumer may take the
     /// item before the depth is read, so 0 is a possible sample.
     pub depth: usize,
 }
@@ -32,7 +32,7 @@ pub struct Trace<'a> {
     pub config: &'a SimConfig,
     /// Its totals.
     pub stats: &'a SimulationStats,
-    /// Depth after every push, in time order.
+    /// Depth after every put, in time order.
     pub depth: &'a [DepthSample],
     /// Every item's final result (worker, start, duration, status), by task id.
     pub results: &'a [WorkResult],

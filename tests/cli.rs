@@ -749,7 +749,7 @@ fn every_numeric_flag_refuses_every_kind_of_nonsense() {
 }
 
 #[test]
-fn a_trace_records_every_push_and_every_item() {
+fn a_trace_records_every_put_and_every_item() {
     let dir = std::env::temp_dir().join(format!("queue-sim-trace-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("trace.json");
@@ -782,7 +782,7 @@ fn a_trace_records_every_push_and_every_item() {
     );
 
     let depth = trace["depth"].as_array().expect("depth is a list");
-    assert_eq!(depth.len(), 60, "one depth sample per push");
+    assert_eq!(depth.len(), 60, "one depth sample per put");
     let times: Vec<f64> = depth
         .iter()
         .map(|s| s["at_ms"].as_f64().expect("at_ms"))
@@ -795,9 +795,9 @@ fn a_trace_records_every_push_and_every_item() {
         depth
             .iter()
             .all(|s| s["depth"].as_u64().expect("depth") <= 4),
-        // Not 1..=4: a consumer may take the item between the push and the
+        // Not 1..=4: a consumer may take the item between the put and the
         // reading of the depth, so 0 is a fair sample on a busy machine.
-        "a push never leaves more than the capacity waiting"
+        "a put never leaves more than the capacity waiting"
     );
 
     let results = trace["results"].as_array().expect("results is a list");

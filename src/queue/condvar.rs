@@ -18,11 +18,11 @@ impl<T> Default for Fifo<T> {
 }
 
 impl<T: Send> Buffer<T> for Fifo<T> {
-    fn push(&mut self, item: T) {
+    fn put(&mut self, item: T) {
         self.0.push_back(item);
     }
 
-    fn pop(&mut self) -> Option<T> {
+    fn get(&mut self) -> Option<T> {
         self.0.pop_front()
     }
 

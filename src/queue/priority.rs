@@ -74,7 +74,7 @@ impl<T> Default for ByPriority<T> {
 }
 
 impl<T: Prioritized + Send> Buffer<T> for ByPriority<T> {
-    fn push(&mut self, item: T) {
+    fn put(&mut self, item: T) {
         self.arrivals += 1;
         self.heap.push(Entry {
             priority: item.priority(),
@@ -83,7 +83,7 @@ impl<T: Prioritized + Send> Buffer<T> for ByPriority<T> {
         });
     }
 
-    fn pop(&mut self) -> Option<T> {
+    fn get(&mut self) -> Option<T> {
         self.heap.pop().map(|entry| entry.item)
     }
 
