@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use queue_sim::config::Choice;
 use queue_sim::{QueueKind, SimConfig};
 
 const ITEMS: u64 = 200_000;
@@ -16,7 +17,7 @@ fn simulator(c: &mut Criterion) {
         .throughput(Throughput::Elements(ITEMS))
         .sample_size(10)
         .measurement_time(Duration::from_secs(4));
-    for queue in [QueueKind::Channel, QueueKind::Condvar, QueueKind::Priority] {
+    for &queue in QueueKind::ALL {
         let config = SimConfig {
             items: ITEMS,
             consumers: 4,
@@ -27,10 +28,9 @@ fn simulator(c: &mut Criterion) {
             seed: 1,
             ..SimConfig::default()
         };
-        group.bench_function(
-            BenchmarkId::from_parameter(format!("{queue:?}").to_lowercase()),
-            |b| b.iter(|| queue_sim::run(&config).expect("a valid configuration")),
-        );
+        group.bench_function(BenchmarkId::from_parameter(queue.name()), |b| {
+            b.iter(|| queue_sim::run(&config).expect("a valid configuration"))
+        });
     }
     group.finish();
 }

@@ -6,14 +6,19 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::config::SimConfig;
 use crate::item::{TaskStatus, WorkItem, WorkResult, WorkerId};
 use crate::job::{self, Job};
 use crate::queue::{GetError, QueueReceiver};
-use crate::stats::{Recorder, WorkerClock, WorkerExit, WorkerStats, ms};
+use crate::stats::{Record, Recorder, WorkerClock, WorkerExit, WorkerStats, ms};
 use crate::stop::{StopReason, StopSignal};
 
 /// What every consumer shares.
 pub(crate) struct ConsumerSetup<'a, J: ?Sized> {
+    /// How much each consumer's recorder keeps.
+    pub(crate) record: Record,
+    /// Results kept in the sample.
+    pub(crate) sample: usize,
     pub(crate) job: &'a J,
     pub(crate) retries: u32,
     pub(crate) idle_timeout: Option<Duration>,
@@ -44,6 +49,43 @@ pub(crate) struct RetryLane {
 }
 // ANCHOR_END: retry_lane
 
+impl RetryLane {
+    pub(crate) fn new() -> Self {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        RetryLane { sender, receiver }
+    }
+
+    /// Hands every item still waiting for another attempt to `leftover`.
+    pub(crate) fn drain(&self, mut leftover: impl FnMut(WorkItem)) {
+        while let Ok(item) = self.receiver.try_recv() {
+            leftover(item);
+        }
+    }
+}
+
+impl<'a, J: Job + ?Sized> ConsumerSetup<'a, J> {
+    /// What the consumers of a run of `config` share.
+    pub(crate) fn new(
+        config: &SimConfig,
+        job: &'a J,
+        stop: &'a StopSignal,
+        record: Record,
+    ) -> Self {
+        let clock = quanta::Clock::new();
+        ConsumerSetup {
+            record,
+            sample: config.sample,
+            job,
+            retries: config.retries,
+            idle_timeout: config.timeout(),
+            stop,
+            retry_lane: RetryLane::new(),
+            run_started: clock.raw(),
+            clock,
+        }
+    }
+}
+
 /// What one consumer did.
 pub(crate) struct ConsumerReport {
     pub(crate) stats: WorkerStats,
@@ -56,7 +98,6 @@ pub(crate) fn consume<R, J>(
     setup: &ConsumerSetup<'_, J>,
     worker: WorkerId,
     queue: R,
-    mut recorder: Recorder,
     finished: &AtomicU64,
 ) -> ConsumerReport
 where
@@ -64,6 +105,7 @@ where
     J: Job + ?Sized,
 {
     let mut clock = WorkerClock::new();
+    let mut recorder = Recorder::new(setup.sample, setup.record);
     let exit = loop {
         if setup.stop.reason() == Some(StopReason::Interrupted) {
             break WorkerExit::Interrupted;
@@ -146,17 +188,13 @@ mod tests {
         idle_timeout: Option<Duration>,
         stop: &'a StopSignal,
     ) -> ConsumerSetup<'a, dyn Job + 'a> {
-        let (sender, receiver) = crossbeam_channel::unbounded();
-        let clock = quanta::Clock::new();
-        ConsumerSetup {
-            job,
+        let config = SimConfig {
             retries,
-            idle_timeout,
-            stop,
-            retry_lane: RetryLane { sender, receiver },
-            run_started: clock.raw(),
-            clock,
-        }
+            timeout_s: idle_timeout.map(|t| t.as_secs_f64()),
+            sample: 10,
+            ..SimConfig::default()
+        };
+        ConsumerSetup::new(&config, job, stop, Record::Sample)
     }
 
     fn queue_of(ids: std::ops::Range<u64>) -> <ChannelQueue as WorkQueue<WorkItem>>::Receiver {
@@ -178,13 +216,7 @@ mod tests {
         };
         let stop = StopSignal::new();
         let setup = setup(&fails_first_time, 1, None, &stop);
-        let report = consume(
-            &setup,
-            WorkerId(0),
-            queue_of(0..10),
-            Recorder::new(10, false),
-            &AtomicU64::new(0),
-        );
+        let report = consume(&setup, WorkerId(0), queue_of(0..10), &AtomicU64::new(0));
         assert_eq!(report.recorder.tally.completed, 10);
         assert_eq!(report.recorder.tally.retried, 10);
         assert_eq!((report.stats.processed, report.stats.failed), (20, 10));
@@ -199,13 +231,7 @@ mod tests {
         let ok = |_: &WorkItem| Ok(());
         let stop = StopSignal::new();
         let setup = setup(&ok, 0, Some(Duration::from_millis(20)), &stop);
-        let report = consume(
-            &setup,
-            WorkerId(3),
-            rx,
-            Recorder::new(0, false),
-            &AtomicU64::new(0),
-        );
+        let report = consume(&setup, WorkerId(3), rx, &AtomicU64::new(0));
         assert_eq!(report.stats.exit, WorkerExit::IdleTimeout);
     }
 
@@ -215,13 +241,7 @@ mod tests {
         let stop = StopSignal::new();
         stop.raise(StopReason::Interrupted);
         let setup = setup(&ok, 0, None, &stop);
-        let report = consume(
-            &setup,
-            WorkerId(0),
-            queue_of(0..5),
-            Recorder::new(0, false),
-            &AtomicU64::new(0),
-        );
+        let report = consume(&setup, WorkerId(0), queue_of(0..5), &AtomicU64::new(0));
         assert_eq!(report.stats.exit, WorkerExit::Interrupted);
         assert_eq!(report.stats.processed, 0);
     }
@@ -235,7 +255,6 @@ mod tests {
             &setup(&ok, 0, None, &stop),
             WorkerId(0),
             queue_of(0..7),
-            Recorder::new(0, false),
             &finished,
         );
         assert_eq!(finished.load(Ordering::Relaxed), 7);

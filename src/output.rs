@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use crate::config::{QueueKind, WorkKind};
-use crate::run::Report;
+use crate::config::WorkKind;
+use crate::report::Report;
 
 /// The report as pretty-printed JSON.
 pub fn to_json(report: &Report) -> String {
@@ -16,20 +16,16 @@ pub fn to_text(report: &Report) -> String {
     let config = &report.config;
     let stats = &report.stats;
     let mut out = String::new();
-    let queue = match config.queue {
-        QueueKind::Channel => "channel",
-        QueueKind::Condvar => "condvar",
-        QueueKind::Priority => "priority",
-    };
     let work = match config.work {
         WorkKind::Sleep => "sleeping",
         WorkKind::Spin => "spinning",
     };
     let _ = writeln!(
         out,
-        "{} items: {} producer(s) -> {queue} queue (capacity {}) -> {} consumer(s), {work} {} ms per attempt, failure rate {}, seed {}",
+        "{} items: {} producer(s) -> {} queue (capacity {}) -> {} consumer(s), {work} {} ms per attempt, failure rate {}, seed {}",
         config.items,
         config.producers,
+        config.queue,
         config.capacity,
         config.consumers,
         config.processing_time_s * 1e3,

@@ -4,11 +4,12 @@
 use std::time::{Duration, Instant};
 
 use crate::chance;
+use crate::config::SimConfig;
 use crate::item::WorkItem;
 use crate::queue::{PutError, QueueSender};
-use crate::stats::Recorder;
+use crate::report::DepthSample;
+use crate::stats::{Record, Recorder, ms};
 use crate::stop::{StopReason, StopSignal};
-use crate::trace::DepthSample;
 
 /// What one producer does: item ids `first, first + stride, …` below `items`.
 #[derive(Debug, Clone)]
@@ -21,8 +22,28 @@ pub(crate) struct ProducerPlan {
     pub(crate) priorities: u32,
     pub(crate) seed: u64,
     pub(crate) started: Instant,
-    /// Record the depth after every put.
-    pub(crate) trace: bool,
+    /// Results kept in the sample.
+    pub(crate) sample: usize,
+    /// How much the producer's recorder keeps, and whether it records the
+    /// depth after every put.
+    pub(crate) record: Record,
+}
+
+impl ProducerPlan {
+    /// Producer `index`'s share of `config`'s items, in a run started at `started`.
+    pub(crate) fn new(config: &SimConfig, index: usize, started: Instant, record: Record) -> Self {
+        ProducerPlan {
+            first: index as u64,
+            stride: config.producers as u64,
+            items: config.items,
+            rate_per_s: config.rate_per_s,
+            priorities: config.priorities,
+            seed: config.seed,
+            started,
+            sample: config.sample,
+            record,
+        }
+    }
 }
 
 /// What one producer did.
@@ -41,11 +62,11 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
     plan: &ProducerPlan,
     queue: S,
     stop: &StopSignal,
-    mut recorder: Recorder,
 ) -> ProducerReport {
+    let mut recorder = Recorder::new(plan.sample, plan.record);
     let mut produced = 0;
     let mut max_depth = 0;
-    let mut depth_trace = plan.trace.then(Vec::new);
+    let mut depth_trace = plan.record.keeps_depth().then(Vec::new);
     let mut id = plan.first;
     while id < plan.items {
         match stop.reason() {
@@ -74,7 +95,7 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
                 max_depth = max_depth.max(depth);
                 if let Some(samples) = &mut depth_trace {
                     samples.push(DepthSample {
-                        at_ms: crate::stats::ms(plan.started.elapsed()),
+                        at_ms: ms(plan.started.elapsed()),
                         depth,
                     });
                 }
@@ -126,7 +147,8 @@ mod tests {
             priorities: 1,
             seed: 0,
             started: Instant::now(),
-            trace: false,
+            sample: 0,
+            record: Record::Sample,
         }
     }
 
@@ -139,12 +161,7 @@ mod tests {
     #[test]
     fn a_producer_makes_every_stride_th_id_of_its_share() {
         let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
-        let report = produce(
-            &plan(1, 3, 11),
-            tx,
-            &StopSignal::new(),
-            Recorder::new(0, false),
-        );
+        let report = produce(&plan(1, 3, 11), tx, &StopSignal::new());
         assert_eq!(report.produced, 4);
         assert_eq!(drain(rx), [1, 4, 7, 10]);
         assert_eq!(report.max_depth, 4, "depth is measured at each put");
@@ -155,7 +172,7 @@ mod tests {
         let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
         let stop = StopSignal::new();
         stop.raise(StopReason::ConsumersGone);
-        let report = produce(&plan(0, 2, 9), tx, &stop, Recorder::new(0, false));
+        let report = produce(&plan(0, 2, 9), tx, &stop);
         assert_eq!((report.produced, report.recorder.tally.unprocessed), (5, 5));
         assert!(
             drain(rx).is_empty(),
@@ -168,7 +185,7 @@ mod tests {
         let (tx, _rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
         let stop = StopSignal::new();
         stop.raise(StopReason::Interrupted);
-        let report = produce(&plan(0, 1, 100), tx, &stop, Recorder::new(0, false));
+        let report = produce(&plan(0, 1, 100), tx, &stop);
         assert_eq!((report.produced, report.recorder.tally.unprocessed), (0, 0));
     }
 
@@ -186,7 +203,7 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(50));
                 stop.raise(StopReason::ConsumersGone);
             });
-            produce(&paced, tx, &stop, Recorder::new(0, false))
+            produce(&paced, tx, &stop)
         });
         assert!(
             started.elapsed() < Duration::from_secs(10),
@@ -204,12 +221,7 @@ mod tests {
     fn items_refused_by_a_disconnected_queue_are_counted() {
         let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(4);
         drop(rx);
-        let report = produce(
-            &plan(0, 1, 6),
-            tx,
-            &StopSignal::new(),
-            Recorder::new(0, false),
-        );
+        let report = produce(&plan(0, 1, 6), tx, &StopSignal::new());
         assert_eq!((report.produced, report.recorder.tally.unprocessed), (6, 6));
     }
 }

@@ -10,7 +10,36 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::config::SimConfig;
 use crate::item::{TaskId, TaskStatus, WorkItem, WorkResult, WorkerId};
+use crate::theory;
+
+/// How much of a run the report keeps beyond its counts and its sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Record {
+    /// The counts and `results_sample` only: memory stays flat however many
+    /// items run.
+    #[default]
+    Sample,
+    /// Also every item's final result, in [`Report::all_results`] — for tests;
+    /// memory grows with the number of items.
+    AllResults,
+    /// Every result and the queue's depth after every put: what a
+    /// [`Trace`](crate::trace::Trace) writes. Memory grows with the number of items.
+    Trace,
+}
+
+impl Record {
+    /// Whether every item's final result is kept.
+    pub(crate) fn keeps_all_results(self) -> bool {
+        self != Record::Sample
+    }
+
+    /// Whether the depth after every put is kept.
+    pub(crate) fn keeps_depth(self) -> bool {
+        self == Record::Trace
+    }
+}
 
 /// Final outcomes counted by one thread, plus the results it keeps.
 #[derive(Debug, Default)]
@@ -44,12 +73,13 @@ impl Tally {
 }
 
 impl Recorder {
-    /// A recorder keeping a sample of `sample_size` results, and every result if `keep_all`.
-    pub(crate) fn new(sample_size: usize, keep_all: bool) -> Self {
+    /// A recorder keeping a sample of `sample_size` results, and every result if
+    /// `record` asks for them.
+    pub(crate) fn new(sample_size: usize, record: Record) -> Self {
         Recorder {
             tally: Tally::default(),
             sample: Sample::new(sample_size),
-            all: keep_all.then(Vec::new),
+            all: record.keeps_all_results().then(Vec::new),
         }
     }
 
@@ -173,9 +203,8 @@ impl Sample {
     }
 }
 
-/// How a consumer's loop ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// How a consumer's loop ended; serialized by its [`name`](Self::name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkerExit {
     /// The queue closed and was empty: the normal end.
     Finished,
@@ -288,10 +317,102 @@ impl WorkerExit {
     }
 }
 
+impl Serialize for WorkerExit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 impl SimulationStats {
-    /// Whether every produced item is accounted for exactly once.
+    /// The first accounting identity: every produced item is accounted for
+    /// exactly once — `produced == consumed + failed + dead_lettered + unprocessed`.
     pub fn accounting_holds(&self) -> bool {
         self.produced == self.consumed + self.failed + self.dead_lettered + self.unprocessed
+    }
+
+    /// The second: every attempt is counted once, by the worker that ran it —
+    /// the `workers`' `processed` add up to `consumed + failed + dead_lettered + retried`.
+    pub fn attempts_add_up(&self, workers: &[WorkerStats]) -> bool {
+        let attempts: u64 = workers.iter().map(|w| w.processed).sum();
+        attempts == self.consumed + self.failed + self.dead_lettered + self.retried
+    }
+}
+
+/// A run's recorders, merged as its threads are joined, and what only the
+/// producers know.
+#[derive(Debug)]
+pub(crate) struct RunTotals {
+    recorder: Recorder,
+    produced: u64,
+    max_queue_depth: usize,
+}
+
+impl RunTotals {
+    /// Totals starting from `leftovers`: the items the run itself found unprocessed.
+    pub(crate) fn new(leftovers: Recorder) -> Self {
+        RunTotals {
+            recorder: leftovers,
+            produced: 0,
+            max_queue_depth: 0,
+        }
+    }
+
+    /// Folds in one producer: what it made, the deepest queue it saw, and the
+    /// items it could not deliver.
+    pub(crate) fn add_producer(&mut self, produced: u64, max_depth: usize, recorder: Recorder) {
+        self.produced += produced;
+        self.max_queue_depth = self.max_queue_depth.max(max_depth);
+        self.recorder.merge(recorder);
+    }
+
+    /// Folds in one consumer's outcomes.
+    pub(crate) fn add_consumer(&mut self, recorder: Recorder) {
+        self.recorder.merge(recorder);
+    }
+
+    /// The statistics of a run of `config` that took `elapsed`, with the
+    /// sample and, if they were kept, every result.
+    pub(crate) fn summarize(
+        self,
+        config: &SimConfig,
+        elapsed: Duration,
+        workers: &[WorkerStats],
+    ) -> (SimulationStats, Vec<WorkResult>, Option<Vec<WorkResult>>) {
+        let tally = self.recorder.tally;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let ended = tally.completed + tally.failed + tally.dead_lettered;
+        let elapsed_s = elapsed.as_secs_f64();
+        let throughput_per_s = if elapsed_s > 0.0 {
+            ended as f64 / elapsed_s
+        } else {
+            0.0
+        };
+        let ideal_throughput_per_s = theory::ideal_throughput_per_s(config, cores);
+        let stats = SimulationStats {
+            produced: self.produced,
+            consumed: tally.completed,
+            failed: tally.failed,
+            retried: tally.retried,
+            dead_lettered: tally.dead_lettered,
+            unprocessed: tally.unprocessed,
+            avg_processing_ms: mean_ms(tally.completed_time, tally.completed),
+            max_queue_depth: self.max_queue_depth,
+            elapsed_ms: ms(elapsed),
+            throughput_per_s: round_to(throughput_per_s, 2),
+            ideal_throughput_per_s: ideal_throughput_per_s.map(|ideal| round_to(ideal, 2)),
+            efficiency: ideal_throughput_per_s.map(|ideal| round_to(throughput_per_s / ideal, 4)),
+            available_cores: cores,
+            consumers_timed_out: workers
+                .iter()
+                .filter(|w| w.exit == WorkerExit::IdleTimeout)
+                .count(),
+        };
+        debug_assert!(
+            stats.accounting_holds() && stats.attempts_add_up(workers),
+            "accounting identity broken: {stats:?}"
+        );
+        let (sample, all) = self.recorder.into_results();
+        (stats, sample, all)
     }
 }
 
@@ -335,7 +456,7 @@ mod tests {
 
     #[test]
     fn the_sample_keeps_the_lowest_ids_whatever_the_order() {
-        let mut recorder = Recorder::new(3, false);
+        let mut recorder = Recorder::new(3, Record::Sample);
         for id in [9, 4, 7, 1, 8, 2, 6] {
             recorder.finish(result(id, TaskStatus::Completed));
         }
@@ -347,8 +468,8 @@ mod tests {
 
     #[test]
     fn merging_adds_tallies_and_keeps_the_lowest_ids_of_both() {
-        let mut a = Recorder::new(2, true);
-        let mut b = Recorder::new(2, true);
+        let mut a = Recorder::new(2, Record::AllResults);
+        let mut b = Recorder::new(2, Record::AllResults);
         a.finish(result(5, TaskStatus::Completed));
         a.finish(result(3, TaskStatus::Failed));
         b.finish(result(1, TaskStatus::DeadLettered));
@@ -373,7 +494,7 @@ mod tests {
 
     #[test]
     fn a_zero_sample_keeps_nothing() {
-        let mut recorder = Recorder::new(0, false);
+        let mut recorder = Recorder::new(0, Record::Sample);
         recorder.finish(result(1, TaskStatus::Completed));
         assert!(recorder.into_results().0.is_empty());
     }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::choice::Choice;
 use crate::item::WorkItem;
 use crate::queue::{QueueReceiver, QueueSender, WorkQueue};
 
@@ -142,16 +143,21 @@ where
 /// One way of moving items: a measuring function.
 pub type Measure = fn(Shape) -> Duration;
 
-/// Every way measured, by name: the two references first, then the backends.
+/// Every way measured, by name: the two references first, then the backends
+/// under the names reports give them.
 pub fn every_way() -> [(&'static str, Measure); 5] {
     use crate::queue::{ChannelQueue, CondvarQueue, PriorityQueue};
     [
         ("crossbeam", through_crossbeam),
         ("std_sync_channel", through_std_sync_channel),
-        ("channel", through_queue::<ChannelQueue>),
-        ("condvar", through_queue::<CondvarQueue>),
-        ("priority", through_queue::<PriorityQueue>),
+        backend::<ChannelQueue>(),
+        backend::<CondvarQueue>(),
+        backend::<PriorityQueue>(),
     ]
+}
+
+fn backend<Q: WorkQueue<WorkItem>>() -> (&'static str, Measure) {
+    (Q::KIND.name(), through_queue::<Q>)
 }
 
 /// Items per second for `items` moved in `elapsed`.

@@ -12,18 +12,8 @@ use serde::Serialize;
 
 use crate::config::SimConfig;
 use crate::item::WorkResult;
-use crate::run::Report;
+use crate::report::{DepthSample, Report};
 use crate::stats::SimulationStats;
-
-/// The queue's depth just after one put.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct DepthSample {
-    /// When, in milliseconds since the run started.
-    pub at_ms: f64,
-    /// Items waiting in the queue just after the put. A consumer may take the
-    /// item before the depth is read, so 0 is a possible sample.
-    pub depth: usize,
-}
 
 /// What `--trace FILE` writes.
 #[derive(Debug, Serialize)]
@@ -39,8 +29,8 @@ pub struct Trace<'a> {
 }
 
 impl<'a> Trace<'a> {
-    /// The trace of `report`, or `None` if the run was not traced
-    /// ([`RunOptions::trace`](crate::RunOptions::trace) was off).
+    /// The trace of `report`, or `None` if the run did not keep one
+    /// ([`Record::Trace`](crate::Record::Trace)).
     pub fn of(report: &'a Report) -> Option<Self> {
         Some(Trace {
             config: &report.config,

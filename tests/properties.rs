@@ -10,11 +10,11 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use queue_sim::{QueueKind, RunOptions, SimConfig, SimulatedJob, TaskStatus, run_with};
+use queue_sim::{QueueKind, SimConfig};
+use support::{assert_every_item_ends_once, run_keeping_all};
 
 /// How long one run may take here before it counts as hung (the slowest valid
 /// case, 200 items at 100 per second, takes 2 s).
@@ -86,31 +86,12 @@ proptest! {
     #[test]
     fn every_item_ends_exactly_once_and_every_run_ends(config in configs()) {
         let started = Instant::now();
-        let report = {
-            let config = config.clone();
-            support::within("a random configuration", move || {
-                let options = RunOptions { keep_all_results: true, ..RunOptions::default() };
-                run_with(&config, &SimulatedJob::new(&config), options).expect("the strategy makes only valid configurations")
-            })
-        };
+        let report = run_keeping_all(&config);
         prop_assert!(started.elapsed() < RUN_BOUND, "took {:?}", started.elapsed());
 
         let stats = &report.stats;
-        prop_assert!(stats.accounting_holds(), "accounting broken: {:?}", stats);
         prop_assert_eq!(stats.produced, config.items, "nothing interrupts these runs, so every item is produced");
-
-        let mut outcomes: HashMap<u64, TaskStatus> = HashMap::new();
-        for result in report.all_results.as_ref().unwrap() {
-            prop_assert!(
-                outcomes.insert(result.task_id.0, result.status).is_none(),
-                "{} has two final outcomes", result.task_id
-            );
-        }
-        prop_assert_eq!(outcomes.len() as u64, config.items, "every id has an outcome");
-        prop_assert!(outcomes.keys().all(|&id| id < config.items));
-
-        let attempts: u64 = report.workers.iter().map(|w| w.processed).sum();
-        prop_assert_eq!(attempts, stats.consumed + stats.failed + stats.dead_lettered + stats.retried);
+        assert_every_item_ends_once(&report, format!("{config:?}"));
         prop_assert!(stats.max_queue_depth <= config.capacity);
         if config.timeout_s.is_none() {
             prop_assert_eq!(stats.unprocessed, 0, "without a timeout nothing is left behind");

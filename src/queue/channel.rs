@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender};
 
-use super::{GetError, PutError, QueueReceiver, QueueSender, WorkQueue};
+use super::{GetError, PutError, QueueKind, QueueReceiver, QueueSender, WorkQueue};
 
 /// crossbeam-channel's bounded channel; capacity 0 is its rendezvous channel.
 #[derive(Debug)]
@@ -34,7 +34,7 @@ impl<T> Clone for ChannelReceiver<T> {
 impl<T: Send + 'static> WorkQueue<T> for ChannelQueue {
     type Sender = ChannelSender<T>;
     type Receiver = ChannelReceiver<T>;
-    const NAME: &'static str = "channel";
+    const KIND: QueueKind = QueueKind::Channel;
 
     fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver) {
         let (tx, rx) = crossbeam_channel::bounded(capacity);

@@ -47,7 +47,7 @@ fn fifo_with_one_consumer<Q: WorkQueue<WorkItem>>() {
         ids,
         (0..1_000).collect::<Vec<_>>(),
         "{}: one consumer must see items in put order",
-        Q::NAME
+        Q::KIND
     );
 }
 
@@ -93,13 +93,13 @@ fn no_loss_no_duplicates_with_many_producers_and_consumers<Q: WorkQueue<WorkItem
         unique.len(),
         seen.len(),
         "{}: an item was delivered twice",
-        Q::NAME
+        Q::KIND
     );
     assert_eq!(
         seen.len() as u64,
         PRODUCERS * PER_PRODUCER,
         "{}: items were lost",
-        Q::NAME
+        Q::KIND
     );
 }
 
@@ -118,12 +118,12 @@ fn put_blocks_while_full<Q: WorkQueue<WorkItem>>() {
             .recv_timeout(Duration::from_millis(100))
             .is_err(),
         "{}: a put into a full queue returned instead of waiting",
-        Q::NAME
+        Q::KIND
     );
     rx.get().unwrap();
     returned_rx
         .recv_timeout(WATCHDOG)
-        .unwrap_or_else(|_| panic!("{}: a get did not wake the blocked producer", Q::NAME));
+        .unwrap_or_else(|_| panic!("{}: a get did not wake the blocked producer", Q::KIND));
     assert_eq!(blocked.join().unwrap(), Ok(2));
 }
 
@@ -146,7 +146,7 @@ fn closing_wakes_every_waiting_consumer<Q: WorkQueue<WorkItem>>() {
     assert!(
         results.iter().all(Option::is_none),
         "{}: {results:?}",
-        Q::NAME
+        Q::KIND
     );
 }
 
@@ -168,7 +168,7 @@ fn get_timeout_times_out_then_sees_close<Q: WorkQueue<WorkItem>>() {
     assert!(
         started.elapsed() >= Duration::from_millis(30),
         "{}: timed out early",
-        Q::NAME
+        Q::KIND
     );
     tx.put(item(1, 0)).unwrap();
     assert_eq!(
@@ -200,18 +200,18 @@ fn put_timeout_gives_up_on_a_full_queue<Q: WorkQueue<WorkItem>>(capacity: usize)
     let refused = within("put_timeout", move || {
         tx.put_timeout(item(9, 0), Duration::from_millis(30))
     });
-    assert_eq!(refused, Err(PutError::Full(item(9, 0))), "{}", Q::NAME);
+    assert_eq!(refused, Err(PutError::Full(item(9, 0))), "{}", Q::KIND);
     assert!(
         started.elapsed() >= Duration::from_millis(30),
         "{}: gave up early",
-        Q::NAME
+        Q::KIND
     );
     let left: Vec<u64> = std::iter::from_fn(|| rx.get()).map(|i| i.id).collect();
     assert_eq!(
         left,
         (0..capacity as u64).collect::<Vec<_>>(),
         "{}: the refused item must not stay in the queue",
-        Q::NAME
+        Q::KIND
     );
 }
 
@@ -228,7 +228,7 @@ fn rendezvous_put_waits_for_a_taker<Q: WorkQueue<WorkItem>>() {
             .recv_timeout(Duration::from_millis(100))
             .is_err(),
         "{}: a rendezvous put returned before anyone took the item",
-        Q::NAME
+        Q::KIND
     );
     assert_eq!(
         within("rendezvous get", move || rx.get().map(|i| i.id)),
@@ -241,7 +241,7 @@ fn rendezvous_put_waits_for_a_taker<Q: WorkQueue<WorkItem>>() {
         producer.join().unwrap(),
         Ok(0),
         "{}: a rendezvous queue never holds a waiting item",
-        Q::NAME
+        Q::KIND
     );
 }
 

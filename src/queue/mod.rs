@@ -23,6 +23,7 @@ mod priority;
 use std::fmt;
 use std::time::Duration;
 
+pub use crate::choice::QueueKind;
 pub use channel::ChannelQueue;
 pub use condvar::CondvarQueue;
 pub use priority::{Prioritized, PriorityQueue};
@@ -33,8 +34,8 @@ pub trait WorkQueue<T: Send>: 'static {
     type Sender: QueueSender<T>;
     /// The consuming end.
     type Receiver: QueueReceiver<T>;
-    /// Short name used in reports (`channel`, `condvar`, `priority`).
-    const NAME: &'static str;
+    /// Which backend this is; its name in flags and reports is `KIND.name()`.
+    const KIND: QueueKind;
 
     /// A queue that holds at most `capacity` items; `0` makes every put wait
     /// until a consumer has taken the item (a rendezvous).

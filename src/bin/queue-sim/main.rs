@@ -1,4 +1,12 @@
 //! `queue-sim`: run a producer-consumer simulation and print its statistics.
+//!
+//! The binary is the simulator's user interface: the flags ([`cli`]), the
+//! progress bar ([`progress`]), Ctrl-C, and the exit statuses ([`exit`]). The
+//! simulation itself is the `queue_sim` library.
+
+mod cli;
+mod exit;
+mod progress;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -6,29 +14,27 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use queue_sim::cli::{self, Cli, Format};
 use queue_sim::trace::Trace;
 use queue_sim::{
-    RunError, RunOptions, SimulatedJob, StopReason, StopSignal, output, progress, run_with,
+    Record, RunError, RunOptions, SimulatedJob, StopReason, StopSignal, output, run_with,
 };
 
-/// Bad input: the flags could not be parsed or the configuration was refused.
-const EXIT_USAGE: u8 = 2;
-/// Interrupted by SIGINT, as shells expect (128 + 2).
-const EXIT_INTERRUPTED: u8 = 130;
+use crate::cli::{Cli, Format};
+use crate::exit::Exit;
+use crate::progress::ProgressBar;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             let _ = e.print();
-            return ExitCode::SUCCESS;
+            return Exit::Done.into();
         }
-        Err(e) => return fail(&cli::one_line(&e), EXIT_USAGE),
+        Err(e) => return fail(&cli::one_line(&e), Exit::BadInput),
     };
     let config = cli.to_config();
     if let Err(e) = config.validate() {
-        return fail(&format!("error: {e}"), EXIT_USAGE);
+        return fail(&format!("error: {e}"), Exit::BadInput);
     }
 
     let stop = StopSignal::new();
@@ -37,7 +43,7 @@ fn main() -> ExitCode {
     // A second one means "now": exit at once.
     let installed = ctrlc::set_handler(move || {
         if handler_stop.reason() == Some(StopReason::Interrupted) {
-            std::process::exit(i32::from(EXIT_INTERRUPTED));
+            std::process::exit(i32::from(Exit::Interrupted.code()));
         }
         handler_stop.raise(StopReason::Interrupted);
     });
@@ -45,17 +51,21 @@ fn main() -> ExitCode {
         eprintln!("warning: Ctrl-C will end the run without statistics ({e})");
     }
 
+    let bar = ProgressBar;
     let options = RunOptions {
         stop,
-        // A trace needs every result and every depth sample.
-        keep_all_results: cli.trace.is_some(),
-        progress: !cli.no_progress && progress::stderr_is_terminal(),
-        trace: cli.trace.is_some(),
+        record: if cli.trace.is_some() {
+            Record::Trace
+        } else {
+            Record::Sample
+        },
+        observer: (!cli.no_progress && progress::stderr_is_terminal())
+            .then_some(&bar as &dyn queue_sim::observe::Observer),
     };
     let report = match run_with(&config, &SimulatedJob::new(&config), options) {
         Ok(report) => report,
-        Err(e @ RunError::Config(_)) => return fail(&format!("error: {e}"), EXIT_USAGE),
-        Err(e) => return fail(&format!("error: {e}"), 1),
+        Err(e @ RunError::Config(_)) => return fail(&format!("error: {e}"), Exit::BadInput),
+        Err(e) => return fail(&format!("error: {e}"), Exit::Failed),
     };
     let text = match cli.format {
         Format::Json => output::to_json(&report),
@@ -73,18 +83,18 @@ fn main() -> ExitCode {
                     "error: could not write the trace to {}: {e}",
                     path.display()
                 ),
-                1,
+                Exit::Failed,
             );
         }
     }
     if report.interrupted {
-        ExitCode::from(EXIT_INTERRUPTED)
+        Exit::Interrupted.into()
     } else {
-        ExitCode::SUCCESS
+        Exit::Done.into()
     }
 }
 
-fn fail(message: &str, code: u8) -> ExitCode {
+fn fail(message: &str, exit: Exit) -> ExitCode {
     eprintln!("{message}");
-    ExitCode::from(code)
+    exit.into()
 }
