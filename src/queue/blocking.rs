@@ -9,9 +9,10 @@
 //! one producer and four consumers on two cores, the consumers drain the queue
 //! faster than it fills, so they are nearly always asleep: every put then pays
 //! a futex wake-up, a context switch, and a fight for the mutex with the thread
-//! it just woke. Lesson 09's `notify_cost` example measures that version at
-//! about a tenth of crossbeam-channel's throughput, with a thread going to
-//! sleep every second to fifth item. Two changes remove the difference:
+//! it just woke. Lesson 09's `notify_cost` example measures what that costs
+//! (`cargo run --release -p lesson-09 --example notify_cost`; the README's
+//! Performance section and chapter 09 give the figures). Two changes remove
+//! the difference:
 //!
 //! 1. **Spin briefly before sleeping.** An item usually arrives within a
 //!    microsecond; a short back-off (a few spins, then `yield_now`) catches it
