@@ -18,6 +18,9 @@ pub const MAX_THREADS: usize = 1024;
 pub const MAX_CAPACITY: usize = 1 << 20;
 /// Longest processing time per attempt, in seconds.
 pub const MAX_PROCESSING_TIME_S: f64 = 3600.0;
+/// Shortest idle timeout, in seconds: one tick of the clock, which counts whole
+/// nanoseconds. A positive timeout shorter than that would be no wait at all.
+pub const MIN_TIMEOUT_S: f64 = 1e-9;
 /// Longest idle timeout, in seconds.
 pub const MAX_TIMEOUT_S: f64 = 86_400.0;
 /// Highest producer rate, in items per second; beyond it pacing means nothing.
@@ -156,7 +159,7 @@ impl Setting {
             Setting::ProcessingTime => Range::between(0.0, MAX_PROCESSING_TIME_S, seconds),
             Setting::FailureRate => Range::between(0.0, 1.0, ""),
             Setting::Rate => Range::above_zero(MAX_RATE_PER_S, " items per second"),
-            Setting::Timeout => Range::above_zero(MAX_TIMEOUT_S, seconds),
+            Setting::Timeout => Range::between(MIN_TIMEOUT_S, MAX_TIMEOUT_S, seconds),
             _ => Range::between(f64::MIN, f64::MAX, ""),
         }
     }
@@ -361,6 +364,19 @@ impl SimConfig {
         Ok(())
     }
 
+    /// The settings as a run uses them, and as its report echoes them: times in
+    /// whole nanoseconds, the clock's resolution (`--processing-time 5e-324`
+    /// is 0), and no negative zero (`-0` is 0). Only meaningful on a validated config.
+    pub fn normalized(&self) -> SimConfig {
+        SimConfig {
+            processing_time_s: self.processing_time().as_secs_f64(),
+            // IEEE 754: -0 + 0 is +0, and every other value is unchanged.
+            failure_rate: self.failure_rate + 0.0,
+            timeout_s: self.timeout().map(|timeout| timeout.as_secs_f64()),
+            ..self.clone()
+        }
+    }
+
     /// The processing time of one attempt. Only meaningful on a validated config.
     pub fn processing_time(&self) -> Duration {
         Duration::from_secs_f64(self.processing_time_s)
@@ -472,6 +488,49 @@ mod tests {
     }
 
     #[test]
+    fn a_timeout_below_one_nanosecond_is_refused() {
+        for bad in [5e-324, 1e-10, -0.0] {
+            assert_eq!(
+                with(|c| c.timeout_s = Some(bad)).unwrap_err().setting(),
+                Setting::Timeout,
+                "{bad}"
+            );
+        }
+        assert_eq!(with(|c| c.timeout_s = Some(MIN_TIMEOUT_S)), Ok(()));
+    }
+
+    #[test]
+    fn normalized_times_are_whole_nanoseconds_and_never_negative_zero() {
+        let config = SimConfig {
+            processing_time_s: 5e-324,
+            failure_rate: -0.0,
+            timeout_s: Some(0.25),
+            ..SimConfig::default()
+        }
+        .normalized();
+        assert_eq!(config.processing_time_s.to_bits(), 0.0f64.to_bits());
+        assert_eq!(config.failure_rate.to_bits(), 0.0f64.to_bits());
+        assert_eq!(config.timeout_s, Some(0.25));
+        let minus_zero = SimConfig {
+            processing_time_s: -0.0,
+            ..SimConfig::default()
+        };
+        assert_eq!(minus_zero.validate(), Ok(()));
+        assert_eq!(minus_zero.normalized().processing_time_s.to_bits(), 0);
+        for decimal in [0.001, 0.01, 0.3, 1.5, 3600.0] {
+            let config = SimConfig {
+                processing_time_s: decimal,
+                ..SimConfig::default()
+            };
+            assert_eq!(
+                config.normalized().processing_time_s,
+                decimal,
+                "echoed as given"
+            );
+        }
+    }
+
+    #[test]
     fn capacity_zero_is_a_rendezvous_and_allowed() {
         assert_eq!(with(|c| c.capacity = 0), Ok(()));
         assert_eq!(
@@ -521,7 +580,7 @@ mod tests {
         );
         assert_eq!(
             message(|c| c.timeout_s = Some(0.0)),
-            "--timeout must be greater than 0 and at most 86400 seconds (got 0)"
+            "--timeout must be between 1e-9 and 86400 seconds (got 0)"
         );
         assert_eq!(
             message(|c| c.retries = 101),

@@ -30,6 +30,21 @@ pub(crate) struct ProducerPlan {
 }
 
 impl ProducerPlan {
+    /// The id after `id` in this producer's share, if there is one.
+    fn after(&self, id: u64) -> Option<u64> {
+        id.checked_add(self.stride)
+            .filter(|&next| next < self.items)
+    }
+
+    /// When item `id` is due at `rate` items per second: `id / rate` after the
+    /// start — computed from the start, so oversleeping once does not slow
+    /// every later item. `None` if that is later than the clock can count.
+    fn due(&self, id: u64, rate: f64) -> Option<Instant> {
+        Duration::try_from_secs_f64(id as f64 / rate)
+            .ok()
+            .and_then(|offset| self.started.checked_add(offset))
+    }
+
     /// Producer `index`'s share of `config`'s items, in a run started at `started`.
     pub(crate) fn new(config: &SimConfig, index: usize, started: Instant, record: Record) -> Self {
         ProducerPlan {
@@ -67,25 +82,32 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
     let mut produced = 0;
     let mut max_depth = 0;
     let mut depth_trace = plan.record.keeps_depth().then(Vec::new);
-    let mut id = plan.first;
-    while id < plan.items {
+    let mut next = (plan.first < plan.items).then_some(plan.first);
+    while let Some(id) = next {
         match stop.reason() {
             // Stop producing: items not yet made were never produced.
             Some(StopReason::Interrupted) => break,
             // Nobody is left to take items: account for the rest of the share.
             Some(StopReason::ConsumersGone) => {
-                produced += refuse_rest(plan, id, &mut recorder);
+                produced += refuse_rest(plan, Some(id), &mut recorder);
                 break;
             }
             None => {}
         }
         if let Some(rate) = plan.rate_per_s {
-            // Item n is due at start + n / rate: computed from the start, so
-            // oversleeping once does not slow every later item.
-            let due = plan.started + Duration::from_secs_f64(id as f64 / rate);
-            let now = Instant::now();
-            if due > now && !stop.sleep(due - now) {
-                continue; // woken by the stop signal: the top of the loop decides
+            match plan.due(id, rate) {
+                Some(due) => {
+                    let now = Instant::now();
+                    if due > now && !stop.sleep(due - now) {
+                        continue; // woken by the stop signal: the top of the loop decides
+                    }
+                }
+                // Due later than the clock can count (`--rate 1e-20`): in
+                // practice never. Only the stop signal ends the wait.
+                None => {
+                    stop.wait();
+                    continue;
+                }
             }
         }
         let item = WorkItem::new(id, chance::priority_of(plan.seed, id, plan.priorities));
@@ -103,11 +125,11 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
             Err(PutError::Closed(item) | PutError::Full(item)) => {
                 // Cannot happen while the run holds a receiver; counted, not dropped.
                 recorder.unprocessed(&item);
-                produced += refuse_rest(plan, id + plan.stride, &mut recorder);
+                produced += refuse_rest(plan, plan.after(id), &mut recorder);
                 break;
             }
         }
-        id += plan.stride;
+        next = plan.after(id);
     }
     // Dropping `queue` here is what closes it once every producer is done.
     ProducerReport {
@@ -118,19 +140,19 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
     }
 }
 
-/// Counts ids `from, from + stride, …` below `items` as produced but unprocessed.
-fn refuse_rest(plan: &ProducerPlan, from: u64, recorder: &mut Recorder) -> u64 {
-    let mut refused = 0;
-    let mut id = from;
-    while id < plan.items {
-        recorder.unprocessed(&WorkItem::new(
-            id,
-            chance::priority_of(plan.seed, id, plan.priorities),
-        ));
-        refused += 1;
-        id += plan.stride;
-    }
-    refused
+/// Counts ids `from, from + stride, …` below `items` as produced but
+/// unprocessed; returns how many. In O(1), unless every result is kept: then
+/// each id needs a result of its own.
+fn refuse_rest(plan: &ProducerPlan, from: Option<u64>, recorder: &mut Recorder) -> u64 {
+    let Some(from) = from.filter(|&from| from < plan.items) else {
+        return 0;
+    };
+    let count = (plan.items - 1 - from) / plan.stride + 1;
+    recorder.unprocessed_many(count, || {
+        std::iter::successors(Some(from), |&id| plan.after(id))
+            .map(|id| WorkItem::new(id, chance::priority_of(plan.seed, id, plan.priorities)))
+    });
+    count
 }
 
 #[cfg(test)]
@@ -215,6 +237,41 @@ mod tests {
             "item 0 delivered, items 1 and 2 refused"
         );
         assert_eq!(report.recorder.tally.unprocessed, 2);
+    }
+
+    #[test]
+    fn a_rate_too_slow_for_the_clock_waits_for_the_stop_signal() {
+        for rate in [1e-19, 1e-20, 5e-324] {
+            let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
+            let stop = StopSignal::new();
+            let paced = ProducerPlan {
+                rate_per_s: Some(rate),
+                ..plan(0, 1, 3)
+            };
+            let report = std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    std::thread::sleep(Duration::from_millis(50));
+                    stop.raise(StopReason::ConsumersGone);
+                });
+                produce(&paced, tx, &stop)
+            });
+            assert_eq!(
+                (report.produced, report.recorder.tally.unprocessed),
+                (3, 2),
+                "rate {rate}: item 0 is due at once, items 1 and 2 never"
+            );
+            assert_eq!(drain(rx), [0]);
+        }
+    }
+
+    #[test]
+    fn the_rest_of_a_huge_share_is_counted_at_once() {
+        let (tx, _rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
+        let stop = StopSignal::new();
+        stop.raise(StopReason::ConsumersGone);
+        let report = produce(&plan(1, 3, u64::MAX), tx, &stop);
+        assert_eq!(report.produced, (u64::MAX - 1 - 1) / 3 + 1);
+        assert_eq!(report.recorder.tally.unprocessed, report.produced);
     }
 
     #[test]

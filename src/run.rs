@@ -91,6 +91,7 @@ pub fn run_with<J: Job + ?Sized>(
     options: RunOptions<'_>,
 ) -> Result<Report, RunError> {
     config.validate()?;
+    let config = &config.normalized();
     match config.queue {
         QueueKind::Channel => drive::<ChannelQueue, J>(config, job, &options),
         QueueKind::Condvar => drive::<CondvarQueue, J>(config, job, &options),

@@ -128,6 +128,20 @@ impl Recorder {
         }
     }
 
+    /// Records `count` items that never reached an end. `items` makes them,
+    /// one by one, only if every result is kept; otherwise this is O(1).
+    pub(crate) fn unprocessed_many<I: Iterator<Item = WorkItem>>(
+        &mut self,
+        count: u64,
+        items: impl FnOnce() -> I,
+    ) {
+        if self.all.is_some() {
+            items().for_each(|item| self.finish(WorkResult::unprocessed(&item)));
+        } else {
+            self.tally.unprocessed += count;
+        }
+    }
+
     /// Folds another thread's recorder into this one.
     pub(crate) fn merge(&mut self, other: Recorder) {
         self.tally.add(&other.tally);
@@ -298,7 +312,9 @@ pub struct SimulationStats {
     /// What queueing theory predicts for this configuration; `null` when nothing
     /// limits it (zero processing time and no `--rate`).
     pub ideal_throughput_per_s: Option<f64>,
-    /// `throughput_per_s / ideal_throughput_per_s`; `null` when there is no ideal.
+    /// `throughput_per_s / ideal_throughput_per_s`; `null` when there is no
+    /// ideal, no item was produced (`--items 0`), or the ratio is too large to
+    /// be a number (an ideal next to zero, such as `--rate 5e-324`).
     pub efficiency: Option<f64>,
     /// Cores this machine offers: what limits spinning (CPU-bound) consumers.
     pub available_cores: usize,
@@ -398,9 +414,14 @@ impl RunTotals {
             avg_processing_ms: mean_ms(tally.completed_time, tally.completed),
             max_queue_depth: self.max_queue_depth,
             elapsed_ms: ms(elapsed),
-            throughput_per_s: round_to(throughput_per_s, 2),
-            ideal_throughput_per_s: ideal_throughput_per_s.map(|ideal| round_to(ideal, 2)),
-            efficiency: ideal_throughput_per_s.map(|ideal| round_to(throughput_per_s / ideal, 4)),
+            throughput_per_s: round_rate(throughput_per_s),
+            ideal_throughput_per_s: ideal_throughput_per_s.map(round_rate),
+            // With no item made there is nothing to compare with the ideal; an
+            // ideal next to nothing (`--rate 5e-324`) makes no finite ratio.
+            efficiency: ideal_throughput_per_s
+                .filter(|_| self.produced > 0)
+                .map(|ideal| round_to(throughput_per_s / ideal, 4))
+                .filter(|efficiency| efficiency.is_finite()),
             available_cores: cores,
             consumers_timed_out: workers
                 .iter()
@@ -426,6 +447,19 @@ pub(crate) fn ms(duration: Duration) -> f64 {
 pub(crate) fn round_to(value: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);
     (value * scale).round() / scale
+}
+
+/// A rate for reports: to the hundredth, but never rounded away entirely — a
+/// rate below one keeps three significant digits (`--rate 1e-19` reads
+/// `1e-19`, not `0.0`).
+pub(crate) fn round_rate(value: f64) -> f64 {
+    if value == 0.0 || !value.is_finite() || value.abs() >= 1.0 {
+        return round_to(value, 2);
+    }
+    let digits = 3 - value.abs().log10().ceil() as i32;
+    // 10^digits overflows for the smallest subnormals: there, the value is its own rounding.
+    let rounded = round_to(value, digits);
+    if rounded.is_finite() { rounded } else { value }
 }
 
 /// Mean of `total` over `count`, in milliseconds; 0 for no count rather than NaN.
@@ -497,6 +531,15 @@ mod tests {
         let mut recorder = Recorder::new(0, Record::Sample);
         recorder.finish(result(1, TaskStatus::Completed));
         assert!(recorder.into_results().0.is_empty());
+    }
+
+    #[test]
+    fn rates_keep_what_is_meaningful_and_never_round_to_zero() {
+        assert_eq!(round_rate(228.571_428), 228.57);
+        assert_eq!(round_rate(0.0), 0.0);
+        assert_eq!(round_rate(0.004_567_8), 0.004_57);
+        assert_eq!(round_rate(1.234e-19), 1.23e-19);
+        assert!(round_rate(5e-324) > 0.0);
     }
 
     #[test]

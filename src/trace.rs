@@ -3,10 +3,10 @@
 //! pictures from it).
 //!
 //! Tracing keeps one sample per put and one result per item, so its memory
-//! grows with `--items`: it is meant for runs of thousands of items, not millions.
+//! grows with `--items`: it is meant for runs of thousands of items, and refused
+//! above [`MAX_ITEMS`].
 
 use std::io::{self, Write};
-use std::path::Path;
 
 use serde::Serialize;
 
@@ -14,6 +14,10 @@ use crate::config::SimConfig;
 use crate::item::WorkResult;
 use crate::report::{DepthSample, Report};
 use crate::stats::SimulationStats;
+
+/// Most items a traced run may have: a trace keeps every item's result and a
+/// depth sample per put, about a hundred bytes each in memory and more on disk.
+pub const MAX_ITEMS: u64 = 1_000_000;
 
 /// What `--trace FILE` writes.
 #[derive(Debug, Serialize)]
@@ -40,10 +44,8 @@ impl<'a> Trace<'a> {
         })
     }
 
-    /// Writes the trace as JSON to `path`.
-    pub fn write(&self, path: &Path) -> io::Result<()> {
-        let mut file = io::BufWriter::new(std::fs::File::create(path)?);
-        serde_json::to_writer(&mut file, self)?;
-        file.flush()
+    /// Writes the trace as JSON to `out`.
+    pub fn write_to(&self, out: impl Write) -> io::Result<()> {
+        serde_json::to_writer(out, self).map_err(io::Error::from)
     }
 }

@@ -13,8 +13,8 @@ pub enum Exit {
     Failed,
     /// Bad input: the flags were refused before anything ran.
     BadInput,
-    /// Interrupted by Ctrl-C (SIGINT); the partial statistics were written.
-    /// 128 + SIGINT's number, as shells expect.
+    /// Interrupted by Ctrl-C (SIGINT), SIGTERM or SIGHUP; the partial
+    /// statistics were written. 128 + SIGINT's number, as shells expect.
     Interrupted,
 }
 
@@ -36,9 +36,16 @@ impl Exit {
     pub fn meaning(self) -> &'static str {
         match self {
             Exit::Done => "done",
-            Exit::Failed => "the run or its output failed (one line on stderr says which)",
+            Exit::Failed => {
+                "the run or its output failed: a thread could not start, or the report or \
+                 the trace could not be written (one line on stderr; a closed stdout pipe \
+                 is not a failure)"
+            }
             Exit::BadInput => "bad input, refused before anything ran (one line on stderr)",
-            Exit::Interrupted => "interrupted (Ctrl-C): partial statistics are printed",
+            Exit::Interrupted => {
+                "interrupted by Ctrl-C (SIGINT), SIGTERM or SIGHUP: partial statistics are \
+                 printed; a second signal ends the run at once"
+            }
         }
     }
 }
