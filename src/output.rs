@@ -57,11 +57,15 @@ pub fn to_text(report: &Report) -> String {
         "  accounting    produced = consumed + failed + dead-lettered + unprocessed: {verdict}"
     );
     let _ = writeln!(out);
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "  elapsed {:.1} ms, avg processing {:.2} ms, max queue depth {}",
-        stats.elapsed_ms, stats.avg_processing_ms, stats.max_queue_depth
+        "  elapsed {:.1} ms, avg processing {:.2} ms",
+        stats.elapsed_ms, stats.avg_processing_ms
     );
+    if let Some(oversleep) = stats.oversleep_ms {
+        let _ = write!(out, " ({oversleep:.3} ms oversleep per attempt)");
+    }
+    let _ = writeln!(out, ", max queue depth {}", stats.max_queue_depth);
     let _ = write!(out, "  throughput {:.1} items/s", stats.throughput_per_s);
     match (stats.ideal_throughput_per_s, stats.efficiency) {
         (Some(ideal), Some(efficiency)) => {

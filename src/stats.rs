@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::SimConfig;
+use crate::config::{SimConfig, WorkKind};
 use crate::item::{TaskId, TaskStatus, WorkItem, WorkResult, WorkerId};
 use crate::theory;
 
@@ -303,6 +303,11 @@ pub struct SimulationStats {
     pub unprocessed: u64,
     /// Mean duration of successful attempts, in milliseconds (0 if there were none).
     pub avg_processing_ms: f64,
+    /// Sleeping work: how much longer than `processing_time_s` an attempt lasted,
+    /// on average, in milliseconds — the host's timer and scheduler waking the
+    /// sleeper late, not the queue. `null` for spin work (its time is CPU time,
+    /// counted exactly), zero processing time, or no attempt.
+    pub oversleep_ms: Option<f64>,
     /// Most items waiting in the queue at once, measured at every put; never above the capacity.
     pub max_queue_depth: usize,
     /// Wall-clock time of the run, from the first thread started to the last joined.
@@ -312,9 +317,12 @@ pub struct SimulationStats {
     /// What queueing theory predicts for this configuration; `null` when nothing
     /// limits it (zero processing time and no `--rate`).
     pub ideal_throughput_per_s: Option<f64>,
-    /// `throughput_per_s / ideal_throughput_per_s`; `null` when there is no
-    /// ideal, no item was produced (`--items 0`), or the ratio is too large to
-    /// be a number (an ideal next to zero, such as `--rate 5e-324`).
+    /// How close the run came to its ideal, as a share: `throughput_per_s` over
+    /// the ideal for attempts as long as they really lasted (for sleeping work,
+    /// `processing_time_s` plus `oversleep_ms`), so that it measures queueing,
+    /// not the host's timer. `null` when there is no ideal, no item was produced
+    /// (`--items 0`), or the ratio is too large to be a number (an ideal next to
+    /// zero, such as `--rate 5e-324`).
     pub efficiency: Option<f64>,
     /// Cores this machine offers: what limits spinning (CPU-bound) consumers.
     pub available_cores: usize,
@@ -404,6 +412,17 @@ impl RunTotals {
             0.0
         };
         let ideal_throughput_per_s = theory::ideal_throughput_per_s(config, cores);
+        let oversleep_s = oversleep_s(config, workers);
+        // Measured against the attempts as the host really timed them, so the
+        // timer's oversleep does not pass for a queueing loss.
+        let ideal_as_timed = match oversleep_s {
+            Some(oversleep_s) => theory::ideal_with_attempts_of(
+                config,
+                cores,
+                config.processing_time_s + oversleep_s,
+            ),
+            None => ideal_throughput_per_s,
+        };
         let stats = SimulationStats {
             produced: self.produced,
             consumed: tally.completed,
@@ -412,13 +431,14 @@ impl RunTotals {
             dead_lettered: tally.dead_lettered,
             unprocessed: tally.unprocessed,
             avg_processing_ms: mean_ms(tally.completed_time, tally.completed),
+            oversleep_ms: oversleep_s.map(|s| round_to(s * 1e3, 3)),
             max_queue_depth: self.max_queue_depth,
             elapsed_ms: ms(elapsed),
             throughput_per_s: round_rate(throughput_per_s),
             ideal_throughput_per_s: ideal_throughput_per_s.map(round_rate),
             // With no item made there is nothing to compare with the ideal; an
             // ideal next to nothing (`--rate 5e-324`) makes no finite ratio.
-            efficiency: ideal_throughput_per_s
+            efficiency: ideal_as_timed
                 .filter(|_| self.produced > 0)
                 .map(|ideal| round_to(throughput_per_s / ideal, 4))
                 .filter(|efficiency| efficiency.is_finite()),
@@ -435,6 +455,18 @@ impl RunTotals {
         let (sample, all) = self.recorder.into_results();
         (stats, sample, all)
     }
+}
+
+/// The mean time a sleeping attempt lasted beyond the processing time, in
+/// seconds; `None` where that means nothing (see `oversleep_ms`).
+fn oversleep_s(config: &SimConfig, workers: &[WorkerStats]) -> Option<f64> {
+    let attempts: u64 = workers.iter().map(|w| w.processed).sum();
+    if config.work != WorkKind::Sleep || config.processing_time_s == 0.0 || attempts == 0 {
+        return None;
+    }
+    let busy_s: f64 = workers.iter().map(|w| w.busy_ms).sum::<f64>() / 1e3;
+    // Sleep never wakes early; the max guards against rounding.
+    Some((busy_s / attempts as f64 - config.processing_time_s).max(0.0))
 }
 
 /// Milliseconds, for reports, to the microsecond.

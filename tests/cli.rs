@@ -106,6 +106,7 @@ fn the_readme_command_prints_the_documented_json() {
             "dead_lettered",
             "unprocessed",
             "avg_processing_ms",
+            "oversleep_ms",
             "max_queue_depth",
             "elapsed_ms",
             "throughput_per_s",

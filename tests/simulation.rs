@@ -382,6 +382,47 @@ fn sleeping_work_reaches_most_of_its_ideal_throughput() {
 }
 
 #[test]
+fn efficiency_measures_queueing_not_how_late_sleepers_wake() {
+    // Each attempt sleeps three times the 2 ms it should, as a badly loaded
+    // host's timer might: throughput falls to about a third of the ideal, but
+    // the queue kept every consumer busy, and efficiency says so.
+    let config = SimConfig {
+        consumers: 4,
+        processing_time_s: 0.002,
+        ..config(200)
+    };
+    let late = |_: &WorkItem| -> Result<(), String> {
+        std::thread::sleep(Duration::from_millis(6));
+        Ok(())
+    };
+    let report = run_job_keeping_all(&config, late);
+    let stats = &report.stats;
+    let oversleep = stats
+        .oversleep_ms
+        .expect("sleeping work reports its oversleep");
+    assert!(oversleep >= 3.9, "{stats:#?}");
+    let ideal = stats.ideal_throughput_per_s.unwrap();
+    assert_eq!(ideal, 2000.0);
+    assert!(stats.throughput_per_s / ideal < 0.4, "{stats:#?}");
+    let efficiency = stats.efficiency.unwrap();
+    assert!(
+        efficiency > 0.6 && efficiency <= 1.05,
+        "efficiency {efficiency} should discount the oversleep: {stats:#?}"
+    );
+}
+
+#[test]
+fn spin_and_zero_time_work_report_no_oversleep() {
+    let spin = run_keeping_all(&SimConfig {
+        processing_time_s: 0.001,
+        work: queue_sim::WorkKind::Spin,
+        ..config(20)
+    });
+    assert_eq!(spin.stats.oversleep_ms, None);
+    assert_eq!(run_keeping_all(&config(20)).stats.oversleep_ms, None);
+}
+
+#[test]
 fn an_invalid_configuration_starts_nothing() {
     let err = queue_sim::run(&SimConfig {
         consumers: 0,
