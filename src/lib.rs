@@ -9,10 +9,10 @@
 //! | work items, results, statistics | [`item`], [`stats`], [`report`] |
 //! | settings, validated before any thread starts | [`config`], [`choice`] |
 //! | bounded queues and backpressure; three backends behind one trait | [`queue`] |
-//! | shutdown by dropping senders, not sentinels | [`run`], `producer` |
+//! | shutdown by dropping senders, not sentinels | [`run`](mod@run), `producer` |
 //! | failures, panics caught per item, retries, dead letters | [`job`], `consumer` |
 //! | per-worker statistics merged at join | [`stats`] |
-//! | idle timeouts and what happens to the items left | [`run`], [`stop`] |
+//! | idle timeouts and what happens to the items left | [`run`](mod@run), [`stop`] |
 //! | what queueing theory predicts | [`theory`] |
 //! | watching a run without slowing it | [`observe`] |
 //!

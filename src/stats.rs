@@ -1,4 +1,4 @@
-//! Counting outcomes without sharing: every thread keeps its own [`Recorder`],
+//! Counting outcomes without sharing: every thread keeps its own `Recorder`,
 //! and the recorders are merged once the threads have been joined.
 //!
 //! No counter is touched by two threads, so there is no lock on the hot path and
@@ -21,7 +21,7 @@ pub enum Record {
     /// items run.
     #[default]
     Sample,
-    /// Also every item's final result, in [`Report::all_results`] — for tests;
+    /// Also every item's final result, in [`Report::all_results`](crate::report::Report::all_results) — for tests;
     /// memory grows with the number of items.
     AllResults,
     /// Every result and the queue's depth after every put: what a
