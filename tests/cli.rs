@@ -675,6 +675,22 @@ fn a_second_ctrl_c_ends_the_run_at_once() {
     assert!(took < Duration::from_secs(4), "took {took:?}");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_producer_waiting_for_an_item_never_due_stops_on_ctrl_c() {
+    let args = ["--items", "5", "--rate", "1e-20", "--processing-time", "0"];
+    let (output, _) = signalled(&args, &["INT"], Duration::from_millis(300));
+    assert_eq!(output.status.code(), Some(130));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("partial statistics");
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(
+        stat(&report, "produced"),
+        1,
+        "item 0 was due at once, item 1 never"
+    );
+    assert_accounting(&report);
+}
+
 #[test]
 fn rates_too_slow_for_the_clock_end_by_the_timeout_without_a_panic() {
     // Item 1 would be due in 10^19 s or more: later than a Duration can hold.
