@@ -47,7 +47,7 @@ pub fn to_text(report: &Report) -> String {
     for (name, value) in rows {
         let _ = writeln!(out, "  {name:<14}{value:>10}");
     }
-    let verdict = if stats.accounting_holds() {
+    let verdict = if report.accounting_holds() {
         "holds"
     } else {
         "BROKEN"
