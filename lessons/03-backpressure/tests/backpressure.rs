@@ -194,7 +194,9 @@ fn depth_is_the_peak_measured_at_each_put() {
     let (sender, receiver) = queue(Some(8));
     let tracked = tracker_after(sender, &[0, 1, 2, 3, 4]);
     for _ in 0..5 {
-        receiver.recv().unwrap();
+        receiver
+            .recv_timeout(BUDGET)
+            .expect("items 0 to 4 were sent: they are in the queue");
     }
     // Now empty; two more puts leave 2 in the queue, and 2 is what a look
     // "now" (or "the latest") would say.
@@ -261,7 +263,7 @@ fn send_waits_while_the_queue_is_full() {
         !producer.is_finished(),
         "the second send returned while the queue was full: did it drop the item instead of waiting?"
     );
-    assert_eq!(receiver.recv(), Ok(1));
+    assert_eq!(receiver.recv_timeout(BUDGET), Ok(1));
     let tracked = join_all(
         vec![producer],
         "producer",
