@@ -279,6 +279,8 @@ fn a_panicking_task_reports_through_its_handle_and_the_worker_goes_on() {
         Ok(1),
         "the pool's only worker must survive the panics and run the next task"
     );
+    let shown = outcomes[0].as_ref().map_err(ToString::to_string);
+    assert_eq!(shown, Err("the task panicked: bad input 7".to_string()));
 }
 
 #[test]
