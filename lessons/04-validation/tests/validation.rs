@@ -63,6 +63,11 @@ fn running_with_zero_consumers_errors_instead_of_hanging() {
         run(&config, process)
     });
     assert_eq!(result, Err(ConfigError::NoConsumers));
+    let told = ConfigError::NoConsumers.to_string();
+    assert!(
+        told.contains("--consumers"),
+        "the error's message names the setting to fix, got {told:?}"
+    );
 }
 
 #[test]
