@@ -515,12 +515,14 @@ fn with_capacity_zero_nothing_ever_waits_in_the_queue() {
 
 #[test]
 fn an_unbounded_queue_grows_with_a_fast_producer() {
-    // Seed, "Break it": a producer faster than the consumers. Watch the backlog grow.
-    let (seen, calls) = observe(200, None, 2, |_| thread::sleep(ms(2)));
-    assert_eq!(calls.len(), 200, "every item is processed");
+    // Seed, "Break it": a producer faster than the consumers. Watch the backlog
+    // grow. Sending 120 items takes microseconds; 2 consumers at 10 ms an item
+    // would need 300 ms to take 60 of them.
+    let (seen, calls) = observe(120, None, 2, |_| thread::sleep(ms(10)));
+    assert_eq!(calls.len(), 120, "every item is processed");
     assert!(
-        (100..=200).contains(&seen.max_depth),
-        "with no bound, nearly all 200 items should pile up while 2 consumers take 2 ms each; the deepest \
+        (60..=120).contains(&seen.max_depth),
+        "with no bound, nearly all 120 items should pile up while 2 consumers take 10 ms each; the deepest \
          was {}",
         seen.max_depth
     );

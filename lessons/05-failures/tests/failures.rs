@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use lesson_05::{Job, Report, fails, flaky_job, run_one, run_pool};
@@ -276,26 +277,47 @@ fn every_consumer_asked_for_runs_jobs_at_the_same_time() {
 
 #[test]
 fn every_workers_failures_are_merged_and_sorted_by_item() {
-    // Items 0, 3, 6, … fail, and item 6 panics. Whoever takes item 6 holds it
-    // until the other worker has done every other item, so each worker has
-    // failures of its own, and 6 sits in the middle: merged worker by worker,
-    // the list is out of order whichever worker is joined first.
-    let others_done = Arc::new((Mutex::new(0_u64), Condvar::new()));
+    // Items 0, 3, 6, 9 and 12 fail (6 by panicking). The worker that takes
+    // item 0 holds it until the other has done 7 items (3 and 6 among them);
+    // then the other waits at its next item from 8 on until the first has
+    // failed 9 or 12. So each worker ends with failures below and above the
+    // other's: merged worker by worker, the list is out of order whichever
+    // worker is joined first — in every run.
+    #[derive(Default)]
+    struct Turns {
+        first: Option<ThreadId>,
+        done_by_other: u64,
+        first_failed_late: bool,
+    }
+    let turns = Arc::new((Mutex::new(Turns::default()), Condvar::new()));
     let job: Job = Arc::new(move |id| {
-        let (count, changed) = &*others_done;
-        if id == 6 {
-            let count = count.lock().unwrap();
-            let _ = changed.wait_timeout_while(count, Duration::from_secs(3), |done| *done < 13);
-            panic!("item 6 jammed");
+        let (state, changed) = &*turns;
+        let me = thread::current().id();
+        let mut state = state.lock().unwrap();
+        if id == 0 {
+            state.first = Some(me);
+            state = changed
+                .wait_timeout_while(state, Duration::from_secs(3), |s| s.done_by_other < 7)
+                .unwrap()
+                .0;
+        } else if id >= 8 && state.first != Some(me) {
+            state = changed
+                .wait_timeout_while(state, Duration::from_secs(3), |s| !s.first_failed_late)
+                .unwrap()
+                .0;
         }
-        let outcome = if id % 3 == 0 {
-            Err(format!("item {id} is a multiple of 3"))
+        if state.first == Some(me) {
+            state.first_failed_late |= id >= 9 && id % 3 == 0;
         } else {
-            Ok(())
-        };
-        *count.lock().unwrap() += 1;
+            state.done_by_other += 1;
+        }
         changed.notify_all();
-        outcome
+        drop(state); // a panic below must not poison the lock
+        match id {
+            6 => panic!("item 6 jammed"),
+            _ if id % 3 == 0 => Err(format!("item {id} is a multiple of 3")),
+            _ => Ok(()),
+        }
     });
     let report = pool(14, 2, job);
     let expected: Vec<(u64, String)> = (0..14)
