@@ -10,6 +10,8 @@
 //! - a lesson where the learner writes locks, condvars or atomics imports them
 //!   through [`sync`], so its **loom models** ([`models`], [`run_models!`]) can
 //!   try every interleaving of the learner's own code;
+//! - [`Overlap`] shows how many workers were inside the work at once (a
+//!   worker count ignored, a lock held across the work);
 //! - **accounting checks** ([`assert_each_exactly_once`], [`assert_sequence`])
 //!   and **measurements** ([`thread_cpu_time`], [`times_slept`]) keep failure
 //!   messages short and specific.
@@ -21,12 +23,14 @@ mod accounting;
 pub mod broker;
 mod measure;
 pub mod models;
+mod overlap;
 mod process;
 pub mod sync;
 mod watchdog;
 
 pub use accounting::{Log, assert_each_exactly_once, assert_sequence, preview, shorten};
 pub use measure::{skipped, thread_cpu_time, thread_times_slept, times_slept};
+pub use overlap::Overlap;
 pub use watchdog::{
     BUDGET, TimingSection, finishes, finishes_within, join_all, join_all_within, join_finished,
     panic_message, wait_for_or_exit, wait_until,

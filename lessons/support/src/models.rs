@@ -40,8 +40,11 @@ pub struct ModelCrate {
 /// dependencies in release mode (about 30 s here; slow laptops take longer).
 pub const BUILD_LIMIT: Duration = Duration::from_secs(600);
 
-/// The most the models may take to run. Correct code needs a second or two.
-pub const RUN_LIMIT: Duration = Duration::from_secs(90);
+/// The most the models may take to run, all together. Correct code needs a
+/// second or two; the limit leaves a loaded machine room, and stays inside
+/// `cargo xtask verify`'s 20 s per test, so a model that sleeps or spins is
+/// reported by name instead of as a hung test.
+pub const RUN_LIMIT: Duration = Duration::from_secs(15);
 
 /// How many times loom may preempt a thread in one interleaving (unless
 /// `LOOM_MAX_PREEMPTIONS` says otherwise): 2 is the least that catches the
@@ -100,6 +103,7 @@ pub fn run(krate: &ModelCrate) {
         Ok(models) => models,
         Err(why) => panic!("{why}"),
     };
+    let names = model_names(&models);
     let mut command = Command::new(&models);
     command
         .arg("--test-threads=2")
@@ -109,7 +113,7 @@ pub fn run(krate: &ModelCrate) {
         Ok(finished) => finished,
         Err(e) => panic!("could not run the models ({}): {e}", models.display()),
     };
-    if let Some(verdict) = verdict(krate, &finished) {
+    if let Some(verdict) = verdict(krate, &names, &finished) {
         panic!("{verdict}");
     }
 }
@@ -176,13 +180,20 @@ fn executable_of(line: &str) -> Option<String> {
 }
 
 /// `None` when every model passed; otherwise what to tell the learner.
-fn verdict(krate: &ModelCrate, finished: &Finished) -> Option<String> {
+fn verdict(krate: &ModelCrate, names: &[String], finished: &Finished) -> Option<String> {
     let out = &finished.stdout;
     let Some(status) = finished.status else {
+        let running = unfinished(names, out);
         return Some(format!(
-            "the models were still running after {RUN_LIMIT:?} and were stopped.\n  \
-             Likely cause: a loop that never waits — spinning on a condition or a passed \
-             deadline instead of blocking on the condvar."
+            "the models were still running after {RUN_LIMIT:?} and were stopped{}.\n  \
+             Likely cause: something in them that never returns — a real sleep (loom's \
+             timed waits stand in for sleeping), or a loop that spins on a condition or a \
+             passed deadline instead of blocking on the condvar.",
+            if running.is_empty() {
+                String::new()
+            } else {
+                format!(" (still running: {})", running.join(", "))
+            }
         ));
     };
     let failed = failures(out);
@@ -223,6 +234,33 @@ fn verdict(krate: &ModelCrate, finished: &Finished) -> Option<String> {
         krate.target
     ));
     Some(text)
+}
+
+/// The models in the `models` executable, by name.
+fn model_names(models: &Path) -> Vec<String> {
+    let listed = Command::new(models)
+        .args(["--list", "--format", "terse"])
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        .unwrap_or_default();
+    listed
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The models in `names` that libtest's output gives no verdict for.
+fn unfinished(names: &[String], out: &str) -> Vec<String> {
+    names
+        .iter()
+        .filter(|name| {
+            !out.lines()
+                .filter_map(|line| line.strip_prefix("test "))
+                .any(|rest| rest.starts_with(&format!("{name} ... ")))
+        })
+        .cloned()
+        .collect()
 }
 
 /// (model name, its last panic message) for each failed model in libtest's output.
@@ -344,6 +382,13 @@ mod tests {
             where_blocked(report),
             "  the model's main thread waits at tests/model.rs:40\n  thread 1 waits at src/lib.rs:131\n"
         );
+    }
+
+    #[test]
+    fn models_without_a_verdict_are_named() {
+        let names = ["a", "b", "c"].map(String::from);
+        let out = "running 3 tests\ntest a ... ok\ntest c ... FAILED\n";
+        assert_eq!(unfinished(&names, out), ["b"]);
     }
 
     #[test]
