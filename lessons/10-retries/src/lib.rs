@@ -19,7 +19,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, bounded, select, unbounded};
-use parking_lot::{Condvar, Mutex};
+// parking_lot's Mutex and Condvar — or loom's, when the lesson's models check every interleaving.
+use lesson_support::sync::parking_lot::{Condvar, Mutex};
 
 /// One piece of work and the number of attempts made on it so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +78,8 @@ pub fn flaky_job(seed: u64, rate: f64) -> Job {
 ///
 /// Call [`add`](Pending::add) before the work can be picked up and
 /// [`done`](Pending::done) once it is finished for good; [`wait`](Pending::wait)
-/// returns when every added item is done.
+/// returns when every added item is done — that is, when the count is zero,
+/// however many threads wait.
 #[derive(Debug, Default)]
 pub struct Pending {
     count: Mutex<u64>,
@@ -141,7 +143,8 @@ pub enum Settled {
 /// when it succeeded, sent to `retries` when it failed and has retries left
 /// (at most `max_retries` after the first attempt), otherwise sent to `dead`
 /// as a [`DeadLetter`]. Keeps `pending` right: the item stays pending for as
-/// long as any attempt on it is still to come.
+/// long as any attempt on it is still to come, and until its dead letter has
+/// been sent — once `wait` returns, every dead letter is in `dead`.
 pub fn settle(
     item: Item,
     result: Result<(), String>,

@@ -15,7 +15,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, bounded, select, unbounded};
-use parking_lot::{Condvar, Mutex};
+// parking_lot's Mutex and Condvar — or loom's, when the lesson's models check every interleaving.
+use lesson_support::sync::parking_lot::{Condvar, Mutex};
 
 /// One piece of work and the number of attempts made on it so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +74,8 @@ pub fn flaky_job(seed: u64, rate: f64) -> Job {
 ///
 /// Call [`add`](Pending::add) before the work can be picked up and
 /// [`done`](Pending::done) once it is finished for good; [`wait`](Pending::wait)
-/// returns when every added item is done.
+/// returns when every added item is done — that is, when the count is zero,
+/// however many threads wait.
 #[derive(Debug, Default)]
 pub struct Pending {
     count: Mutex<u64>,
@@ -126,7 +128,11 @@ impl Pending {
     /// Blocks until nothing is pending or `timeout` has passed; returns whether
     /// nothing is pending.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        // A timeout too long to have a deadline (Duration::MAX, say) is no limit.
+        let Some(deadline) = Instant::now().checked_add(timeout) else {
+            self.wait();
+            return true;
+        };
         let mut count = self.count.lock();
         while *count > 0 {
             if self.zero.wait_until(&mut count, deadline).timed_out() {
@@ -154,7 +160,8 @@ pub enum Settled {
 /// when it succeeded, sent to `retries` when it failed and has retries left
 /// (at most `max_retries` after the first attempt), otherwise sent to `dead`
 /// as a [`DeadLetter`]. Keeps `pending` right: the item stays pending for as
-/// long as any attempt on it is still to come.
+/// long as any attempt on it is still to come, and until its dead letter has
+/// been sent — once `wait` returns, every dead letter is in `dead`.
 pub fn settle(
     item: Item,
     result: Result<(), String>,
