@@ -1,6 +1,7 @@
 //! The kit's own tooling, run as `cargo xtask <command>`.
 //!
 //! - `verify [NN …]` — prove the lesson contract (maintainers, CI);
+//! - `mutants [NN …]` — mutation testing of the lesson tests (cargo-mutants);
 //! - `progress` — a learner's progress through the lessons;
 //! - `grade PATH [--json]` — an instructor's view of a learner's copy of the kit;
 //! - `bench` — the queues and the simulator against their speed targets;
@@ -10,12 +11,16 @@
 
 mod bench;
 mod book;
+mod break_it;
 mod browser;
 mod figures;
 mod grade;
 mod kit;
+mod models;
+mod mutants;
 mod progress;
 mod runner;
+mod skeleton;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -50,6 +55,22 @@ enum Command {
         /// Run every test against each mistake and list all that catch it
         #[arg(long)]
         catches: bool,
+        /// Run the solution's tests and each mistake's this many times: every
+        /// test must pass and every mistake be caught on every run
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
+        /// Lessons verified at once, each in a scratch copy with its own build
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        jobs: usize,
+    },
+    /// Mutation testing: cargo-mutants over each solution; every missed mutant
+    /// must be listed, with its reason, in solutions/NN-slug/mutants-allowed.txt
+    Mutants {
+        /// Lesson numbers (e.g. 02 03); all when none given
+        lessons: Vec<String>,
+        /// Only check that the allow-lists name real mutants (no tests run; seconds)
+        #[arg(long)]
+        check_allowed: bool,
     },
     /// Show how far you are: each lesson's tests passed, and what to do next
     Progress,
@@ -82,9 +103,30 @@ fn main() -> ExitCode {
     let work_dir = |command: &str| target_dir.join("xtask").join(command);
     let limit = Duration::from_secs(cli.limit.max(1));
     let result = match cli.command {
-        Command::Verify { lessons, catches } => {
-            run_verify(&root, &lessons, &work_dir("verify"), limit, catches)
-        }
+        Command::Verify {
+            lessons,
+            catches,
+            repeat,
+            jobs,
+        } => run_verify(&verify::Options {
+            root: &root,
+            only: &lessons,
+            work_dir: &work_dir("verify"),
+            limit,
+            all_catches: catches,
+            repeat,
+            jobs,
+        }),
+        Command::Mutants {
+            lessons,
+            check_allowed,
+        } => run_mutants(&mutants::Options {
+            root: &root,
+            only: &lessons,
+            work_dir: &work_dir("mutants"),
+            limit,
+            check_allowed,
+        }),
         Command::Bench => bench::bench(&root).map(|text| {
             print!("{text}");
             ExitCode::SUCCESS
@@ -139,29 +181,27 @@ fn main() -> ExitCode {
     })
 }
 
-fn run_verify(
-    root: &Path,
-    lessons: &[String],
-    work_dir: &Path,
-    limit: Duration,
-    catches: bool,
-) -> Result<ExitCode, String> {
-    let options = verify::Options {
-        root,
-        only: lessons,
-        work_dir,
-        limit,
-        all_catches: catches,
-    };
-    let reports = verify::verify(&options)?;
+fn run_verify(options: &verify::Options<'_>) -> Result<ExitCode, String> {
+    let reports = verify::verify(options).map_err(|e| format!("{e:#}"))?;
     print!("{}", verify::render(&reports));
-    if catches {
+    if options.all_catches {
         print!(
             "\nwhich test caught each mistake:\n{}",
             verify::render_catches(&reports)
         );
     }
     let clean = reports.iter().all(|r| r.breaches.is_empty());
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn run_mutants(options: &mutants::Options<'_>) -> Result<ExitCode, String> {
+    let reports = mutants::mutants(options).map_err(|e| format!("{e:#}"))?;
+    print!("{}", mutants::render(&reports, options.check_allowed));
+    let clean = reports.iter().all(|r| r.problems.is_empty());
     Ok(if clean {
         ExitCode::SUCCESS
     } else {

@@ -83,6 +83,25 @@ impl Scratch {
         })
     }
 
+    /// The scratch copy's `Cargo.toml` (its workspace manifest).
+    pub fn manifest(&self) -> PathBuf {
+        self.root.join("Cargo.toml")
+    }
+
+    /// Where the scratch copy builds.
+    pub fn target_dir(&self) -> &Path {
+        &self.target_dir
+    }
+
+    /// `lesson`'s folder in the scratch copy.
+    pub fn lesson_dir(&self, lesson: &Lesson) -> PathBuf {
+        let relative = lesson
+            .dir
+            .strip_prefix(&self.kit_root)
+            .unwrap_or(&lesson.dir);
+        self.root.join(relative)
+    }
+
     /// Resets `lesson`'s `src/` to the kit's starter, lays `overlays` over it in
     /// order (each a folder holding `src/…`), then applies `patch`, if any.
     pub fn prepare(
@@ -218,6 +237,11 @@ pub fn run_all(
         }
     }
     Ok(runs)
+}
+
+/// Runs test `name` of `binary` alone, killed at `limit`.
+pub fn run_test(binary: &TestBinary, name: &str, limit: Duration) -> Result<TestRun, String> {
+    run_one(binary, name, limit)
 }
 
 fn run_one(binary: &TestBinary, name: &str, limit: Duration) -> Result<TestRun, String> {
