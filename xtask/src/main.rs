@@ -127,14 +127,18 @@ fn main() -> ExitCode {
             limit,
             check_allowed,
         }),
-        Command::Bench => bench::bench(&root).map(|text| {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }),
-        Command::Figures => figures::figures(&root).map(|text| {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }),
+        Command::Bench => bench::bench(&root)
+            .map_err(|e| format!("{e:#}"))
+            .map(|text| {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }),
+        Command::Figures => figures::figures(&root)
+            .map_err(|e| format!("{e:#}"))
+            .map(|text| {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }),
         Command::Book => book::check(&root, &work_dir("book")).map(|text| {
             print!("{text}");
             ExitCode::SUCCESS
