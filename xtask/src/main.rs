@@ -80,8 +80,9 @@ enum Command {
     Figures,
     /// Check the book against the code, build it with mdBook, check its links
     Book,
-    /// Build the book, then try it in headless Chromium: pages, figures, search;
-    /// screenshots in target/xtask/browser (skipped, saying so, without Chromium)
+    /// Build the book, then read it in headless Chromium at 390 px and 1280 px:
+    /// no sideways scrolling, readable figures, search; screenshots in
+    /// target/xtask/browser (skipped, saying so, without Chromium)
     Browser,
     /// Grade a learner's copy of the kit: tests per lesson, distance from the solution
     Grade {
@@ -139,28 +140,13 @@ fn main() -> ExitCode {
                 print!("{text}");
                 ExitCode::SUCCESS
             }),
-        Command::Book => book::check(&root, &work_dir("book")).map(|text| {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }),
-        Command::Browser => {
-            if browser::available() {
-                book::check(&root, &work_dir("book")).and_then(|_| {
-                    let html = work_dir("book").join("html");
-                    browser::browse(&html, &work_dir("browser")).map(|text| {
-                        print!("{text}");
-                        ExitCode::SUCCESS
-                    })
-                })
-            } else {
-                println!(
-                    "browser test skipped: {} or {} is missing (Debian packages chromium and chromium-driver)",
-                    browser::CHROMIUM,
-                    browser::CHROMEDRIVER
-                );
-                Ok(ExitCode::SUCCESS)
-            }
-        }
+        Command::Book => book::check(&root, &work_dir("book"))
+            .map_err(|e| format!("{e:#}"))
+            .map(|text| {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }),
+        Command::Browser => run_browser(&root, &work_dir("book"), &work_dir("browser")),
         Command::Progress => progress::progress(&root, &target_dir, limit).map(|text| {
             print!("{text}");
             ExitCode::SUCCESS
@@ -200,6 +186,22 @@ fn run_verify(options: &verify::Options<'_>) -> Result<ExitCode, String> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn run_browser(root: &Path, book_dir: &Path, shots: &Path) -> Result<ExitCode, String> {
+    if !browser::available() {
+        println!(
+            "browser test skipped: {} or {} is missing (Debian packages chromium and chromium-driver)",
+            browser::CHROMIUM,
+            browser::CHROMEDRIVER
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let checked = book::check(root, book_dir)
+        .and_then(|_| browser::browse(&root.join("book"), &book_dir.join("html"), shots));
+    let text = checked.map_err(|e| format!("{e:#}"))?;
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_mutants(options: &mutants::Options<'_>) -> Result<ExitCode, String> {
