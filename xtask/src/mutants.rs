@@ -248,15 +248,9 @@ fn run_cargo_mutants(
 ) -> Result<Outcomes> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let output = Command::new(kit_cargo())
-        .args([
-            "mutants",
-            "--in-place",
-            "--no-shuffle",
-            "--colors",
-            "never",
-            "--jobs",
-            "1",
-        ])
+        // In place, one mutant at a time, in the scratch copy: each mutant
+        // rebuilds only the lesson in the warm target dir.
+        .args(["mutants", "--in-place", "--no-shuffle", "--colors", "never"])
         .args(["--package", &lesson.package])
         .arg("--dir")
         .arg(

@@ -66,7 +66,11 @@ pub fn verify(options: &Options<'_>) -> Result<Vec<LessonReport>> {
             options.root.join("lessons").display()
         );
     }
-    let pending = Mutex::new(lessons.iter().collect::<VecDeque<&Lesson>>());
+    // The lessons with the most mistakes (the most builds) first, so that no
+    // lane is left with a long lesson while the other has finished.
+    let mut order: Vec<&Lesson> = lessons.iter().collect();
+    order.sort_by_key(|lesson| std::cmp::Reverse(lesson.mistakes().map_or(0, |m| m.len())));
+    let pending = Mutex::new(order.into_iter().collect::<VecDeque<&Lesson>>());
     let reports = Mutex::new(Vec::new());
     let lanes = options.jobs.clamp(1, lessons.len());
     thread::scope(|scope| {
