@@ -35,7 +35,7 @@ pub fn check(root: &Path, out: &Path) -> Result<String> {
     let lessons = kit::lessons(root, &[]).context("cannot read the lessons")?;
     check_chapters_exist(&book, &lessons, &mut problems)?;
     let includes = check_includes(&texts, &mut problems);
-    check_todo_sections(root, &lessons, &mut problems)?;
+    check_todo_sections(&lessons, &mut problems)?;
     check_packages(root, &lessons, &texts, &mut problems);
     check_racy_example(root, out, &mut problems);
 
@@ -146,12 +146,11 @@ fn headings(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn check_todo_sections(root: &Path, lessons: &[Lesson], problems: &mut Vec<String>) -> Result<()> {
+fn check_todo_sections(lessons: &[Lesson], problems: &mut Vec<String>) -> Result<()> {
     let pointer = Regex::new(r#"book chapter (\d\d), \\"([^"\\]+)\\""#).expect("regex");
     for lesson in lessons {
         let slug = &lesson.slug;
-        let chapter = root.join("book/src/lessons").join(format!("{slug}.md"));
-        let sections = headings(&std::fs::read_to_string(&chapter).unwrap_or_default());
+        let sections = headings(&std::fs::read_to_string(&lesson.chapter).unwrap_or_default());
         let src = lesson.dir.join("src");
         for file in kit::files_under(&src, Path::new(""))
             .with_context(|| format!("cannot list {}", src.display()))?
@@ -186,7 +185,7 @@ fn check_packages(
     problems: &mut Vec<String>,
 ) {
     let mut packages: BTreeSet<String> = lessons.iter().map(|l| l.package.clone()).collect();
-    if let Some(support) = package_name(&root.join("lessons/support/Cargo.toml")) {
+    if let Ok(support) = kit::package_name(&root.join("lessons/support/Cargo.toml")) {
         packages.insert(support);
     }
     let mention = Regex::new(r"(?:-p|--package)\s+(lesson-[0-9a-z-]+)").expect("regex");
@@ -201,12 +200,6 @@ fn check_packages(
             }
         }
     }
-}
-
-/// The `[package] name` of the manifest at `path`, if it reads.
-fn package_name(path: &Path) -> Option<String> {
-    let manifest: toml::Table = std::fs::read_to_string(path).ok()?.parse().ok()?;
-    Some(manifest.get("package")?.get("name")?.as_str()?.to_string())
 }
 
 /// The book says the compiler rejects this file with E0499; hold it to that.

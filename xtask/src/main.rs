@@ -1,9 +1,11 @@
 //! The kit's own tooling, run as `cargo xtask <command>`.
 //!
+//! - `progress [NN]` — a learner's progress through the lessons;
+//! - `watch [NN]` — re-run the lesson in progress on every save;
+//! - `hint NN [K]` — a lesson's hints, gentlest first, from its chapter;
 //! - `verify [NN …]` — prove the lesson contract (maintainers, CI);
 //! - `mutants [NN …]` — mutation testing of the lesson tests (cargo-mutants);
-//! - `progress` — a learner's progress through the lessons;
-//! - `grade PATH [--json]` — an instructor's view of a learner's copy of the kit;
+//! - `grade DIR… [--json | --csv]` — an instructor's view of learners' copies;
 //! - `bench` — the queues and the simulator against their speed targets;
 //! - `figures` — the book's pictures, drawn from traced simulator runs;
 //! - `book` — the book agrees with the code, builds, and its links resolve;
@@ -13,21 +15,35 @@ mod bench;
 mod book;
 mod break_it;
 mod browser;
+mod chapter;
+mod compile;
 mod figures;
 mod grade;
+mod hint;
 mod kit;
+mod libtest;
 mod models;
 mod mutants;
+mod process;
 mod progress;
 mod runner;
+mod sandbox;
 mod skeleton;
+mod submission;
+mod tree;
 mod verify;
+mod watch;
+mod workspace;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
+
+/// The longest `--limit` (one test) and `--total-limit` (a whole grading) accepted.
+const MAX_LIMIT_SECS: u64 = 24 * 3600;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,7 +55,8 @@ struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     root: Option<PathBuf>,
     /// Hard limit for one test, in seconds: a test still running then is killed
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 20)]
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_LIMIT_SECS))]
     limit: u64,
     #[command(subcommand)]
     command: Command,
@@ -72,8 +89,26 @@ enum Command {
         #[arg(long)]
         check_allowed: bool,
     },
-    /// Show how far you are: each lesson's tests passed, and what to do next
-    Progress,
+    /// Show how far you are: each lesson's tests passed, the lesson in
+    /// progress with its failing tests, and what to read next
+    Progress {
+        /// One lesson only (e.g. 03)
+        lesson: Option<String>,
+    },
+    /// Re-run the lesson in progress (or lesson NN) on every save, with a
+    /// one-screen summary: tests passed, the first failure, what to read
+    Watch {
+        /// The lesson to watch (e.g. 03) [default: the first one not green]
+        lesson: Option<String>,
+    },
+    /// Show hint K (1, 2, …; gentlest first) of lesson NN, from its book chapter
+    Hint {
+        /// The lesson (e.g. 03)
+        lesson: String,
+        /// Which hint [default: 1]
+        #[arg(value_parser = clap::value_parser!(u64).range(1..=99))]
+        k: Option<u64>,
+    },
     /// Measure the queues and the simulator against their targets (about a minute)
     Bench,
     /// Draw the book's figures from traced simulator runs into book/src/figures (about 15 s)
@@ -84,26 +119,65 @@ enum Command {
     /// no sideways scrolling, readable figures, search; screenshots in
     /// target/xtask/browser (skipped, saying so, without Chromium)
     Browser,
-    /// Grade a learner's copy of the kit: tests per lesson, distance from the solution
+    /// Grade learners' copies of the kit: one row per learner and lesson, each
+    /// kit test run alone in a sandbox (bubblewrap) under a hard limit
     Grade {
-        /// The learner's copy of the kit
-        path: PathBuf,
+        /// The learners' copies of the kit (one folder each)
+        #[arg(required = true, value_name = "DIR")]
+        copies: Vec<PathBuf>,
+        /// Grade only these lessons (e.g. --lesson 03 --lesson 09)
+        #[arg(long = "lesson", value_name = "NN")]
+        lessons: Vec<String>,
         /// Print JSON for scripts
-        #[arg(long)]
+        #[arg(long, conflicts_with = "csv")]
         json: bool,
+        /// Print CSV for a spreadsheet: one row per learner and lesson
+        #[arg(long)]
+        csv: bool,
+        /// Tests run at once [default: the number of cores]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+        jobs: Option<u64>,
+        /// Hard limit for the whole grading, in seconds: what is not graded by
+        /// then is reported as not_graded
+        #[arg(long, value_name = "SECS",
+              value_parser = clap::value_parser!(u64).range(1..=MAX_LIMIT_SECS))]
+        total_limit: Option<u64>,
+        /// Run the learners' code without bubblewrap even where it is
+        /// available: the code then runs with your permissions
+        #[arg(long)]
+        no_sandbox: bool,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The tests and builds run in process groups of their own, which Ctrl-C
+    // does not reach: end them with us.
+    let _ = ctrlc::set_handler(|| {
+        process::kill_all();
+        std::process::exit(130);
+    });
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
     let root = cli.root.clone().unwrap_or_else(workspace_root);
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace_root().join("target"), PathBuf::from);
-    // Each scratch copy of the kit builds in a folder of its own (see
-    // `runner::Scratch::create`); kept between runs, so dependencies build once.
-    let work_dir = |command: &str| target_dir.join("xtask").join(command);
-    let limit = Duration::from_secs(cli.limit.max(1));
-    let result = match cli.command {
+    // The kit's tooling keeps its scratch work in the target dir of the
+    // workspace it belongs to, one folder per command.
+    let xtask_dir = kit::target_dir(&workspace_root())?.join("xtask");
+    let work_dir = |command: &str| xtask_dir.join(command);
+    let limit = Duration::from_secs(cli.limit);
+    let printed = |text: String| {
+        print!("{text}");
+        ExitCode::SUCCESS
+    };
+    Ok(match cli.command {
         Command::Verify {
             lessons,
             catches,
@@ -117,7 +191,7 @@ fn main() -> ExitCode {
             all_catches: catches,
             repeat,
             jobs,
-        }),
+        })?,
         Command::Mutants {
             lessons,
             check_allowed,
@@ -127,52 +201,50 @@ fn main() -> ExitCode {
             work_dir: &work_dir("mutants"),
             limit,
             check_allowed,
-        }),
-        Command::Bench => bench::bench(&root)
-            .map_err(|e| format!("{e:#}"))
-            .map(|text| {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }),
-        Command::Figures => figures::figures(&root)
-            .map_err(|e| format!("{e:#}"))
-            .map(|text| {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }),
-        Command::Book => book::check(&root, &work_dir("book"))
-            .map_err(|e| format!("{e:#}"))
-            .map(|text| {
-                print!("{text}");
-                ExitCode::SUCCESS
-            }),
-        Command::Browser => run_browser(&root, &work_dir("book"), &work_dir("browser")),
-        Command::Progress => progress::progress(&root, &target_dir, limit).map(|text| {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }),
-        Command::Grade { path, json } => {
-            grade::grade(&root, &path, &work_dir("grade"), limit).map(|grades| {
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&grades).expect("grades serialize")
-                    );
-                } else {
-                    print!("{}", grade::render(&grades));
-                }
-                ExitCode::SUCCESS
-            })
+        })?,
+        Command::Bench => printed(bench::bench(&root)?),
+        Command::Figures => printed(figures::figures(&root)?),
+        Command::Book => printed(book::check(&root, &work_dir("book"))?),
+        Command::Browser => run_browser(&root, &work_dir("book"), &work_dir("browser"))?,
+        Command::Progress { lesson } => {
+            printed(progress::progress(&root, lesson.as_deref(), limit)?)
         }
-    };
-    result.unwrap_or_else(|message| {
-        eprintln!("error: {message}");
-        ExitCode::from(2)
+        Command::Watch { lesson } => watch::watch(&root, lesson.as_deref(), limit)?,
+        Command::Hint { lesson, k } => printed(hint::hint(&root, &lesson, k.map(|k| k as usize))?),
+        Command::Grade {
+            copies,
+            lessons,
+            json,
+            csv,
+            jobs,
+            total_limit,
+            no_sandbox,
+        } => {
+            let cores = std::thread::available_parallelism().map_or(2, usize::from);
+            let options = grade::Options {
+                kit_root: &root,
+                copies: &copies,
+                only: &lessons,
+                work_dir: &work_dir("grade"),
+                limit,
+                total_limit: total_limit.map(Duration::from_secs),
+                jobs: jobs.map_or(cores, |j| j as usize),
+                sandbox: !no_sandbox,
+            };
+            let class = grade::grade(&options)?;
+            if json {
+                printed(serde_json::to_string_pretty(&class).context("grades serialize")? + "\n")
+            } else if csv {
+                printed(grade::render_csv(&class)?)
+            } else {
+                printed(grade::render(&class))
+            }
+        }
     })
 }
 
-fn run_verify(options: &verify::Options<'_>) -> Result<ExitCode, String> {
-    let reports = verify::verify(options).map_err(|e| format!("{e:#}"))?;
+fn run_verify(options: &verify::Options<'_>) -> Result<ExitCode> {
+    let reports = verify::verify(options)?;
     print!("{}", verify::render(&reports));
     if options.all_catches {
         print!(
@@ -188,7 +260,18 @@ fn run_verify(options: &verify::Options<'_>) -> Result<ExitCode, String> {
     })
 }
 
-fn run_browser(root: &Path, book_dir: &Path, shots: &Path) -> Result<ExitCode, String> {
+fn run_mutants(options: &mutants::Options<'_>) -> Result<ExitCode> {
+    let reports = mutants::mutants(options)?;
+    print!("{}", mutants::render(&reports, options.check_allowed));
+    let clean = reports.iter().all(|r| r.problems.is_empty());
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn run_browser(root: &Path, book_dir: &Path, shots: &Path) -> Result<ExitCode> {
     if !browser::available() {
         println!(
             "browser test skipped: {} or {} is missing (Debian packages chromium and chromium-driver)",
@@ -197,22 +280,12 @@ fn run_browser(root: &Path, book_dir: &Path, shots: &Path) -> Result<ExitCode, S
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let checked = book::check(root, book_dir)
-        .and_then(|_| browser::browse(&root.join("book"), &book_dir.join("html"), shots));
-    let text = checked.map_err(|e| format!("{e:#}"))?;
-    print!("{text}");
+    book::check(root, book_dir)?;
+    print!(
+        "{}",
+        browser::browse(&root.join("book"), &book_dir.join("html"), shots)?
+    );
     Ok(ExitCode::SUCCESS)
-}
-
-fn run_mutants(options: &mutants::Options<'_>) -> Result<ExitCode, String> {
-    let reports = mutants::mutants(options).map_err(|e| format!("{e:#}"))?;
-    print!("{}", mutants::render(&reports, options.check_allowed));
-    let clean = reports.iter().all(|r| r.problems.is_empty());
-    Ok(if clean {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }
 
 /// The workspace this xtask belongs to: the parent of its own manifest's folder.

@@ -206,7 +206,12 @@ fn warm(scratch: &Scratch, lesson: &Lesson) -> Result<()> {
         .build(&lesson.package)
         .map_err(anyhow::Error::msg)
         .context("the solution does not build")?;
-    models::warm(scratch, lesson)?;
+    models::warm(
+        lesson,
+        &scratch.lesson_dir(lesson),
+        scratch.target_dir(),
+        || (),
+    )?;
     Ok(())
 }
 

@@ -1,88 +1,294 @@
-//! `cargo xtask progress`: the learner's view. Runs every lesson's tests on the
-//! learner's own files, just now — nothing is stored, so it cannot go stale.
+//! `cargo xtask progress [NN]`: the learner's view. Builds and runs every
+//! lesson's tests on the learner's own files, just now — nothing is stored, so
+//! it cannot go stale — and says which lesson is in progress (the first one not
+//! green), which of its tests fail and why, and what to read.
+//!
+//! The builds go to the target dir of the copy being reported on (see
+//! [`target_dir`]): never to one another copy of the kit has filled, whose
+//! artefacts cargo could take for this copy's.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::hash::{DefaultHasher, Hash as _, Hasher as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::kit;
-use crate::runner::{self, Status};
+use anyhow::{Context as _, Result};
+use indicatif::{ProgressBar, ProgressStyle};
 
-/// Where one lesson stands.
-enum Standing {
-    Passed { passed: usize, total: usize },
-    DoesNotCompile,
+use crate::chapter::Chapter;
+use crate::compile::{self, Built};
+use crate::kit::{self, Lesson};
+use crate::models;
+use crate::runner::{self, Job, Place, Status, TestRun};
+
+/// Tests run at once: the cores (two on the kit's machines).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
 }
 
-/// Runs every lesson's tests in the kit at `root`; returns the text to show.
-pub fn progress(root: &Path, target_dir: &Path, limit: Duration) -> Result<String, String> {
-    let lessons = kit::lessons(root, &[]).map_err(|e| format!("cannot read the lessons: {e}"))?;
+/// Where one lesson stands.
+#[derive(Debug)]
+pub enum Standing {
+    /// Its tests ran.
+    Tested(Vec<TestRun>),
+    /// It does not compile: the compiler's first error.
+    DoesNotCompile(String),
+}
+
+impl Standing {
+    /// (passed, total); `None` when it does not compile.
+    pub fn score(&self) -> Option<(usize, usize)> {
+        match self {
+            Standing::Tested(runs) => Some((
+                runs.iter().filter(|r| r.status == Status::Passed).count(),
+                runs.len(),
+            )),
+            Standing::DoesNotCompile(_) => None,
+        }
+    }
+
+    /// Every test ran and passed.
+    pub fn green(&self) -> bool {
+        self.score()
+            .is_some_and(|(passed, total)| passed == total && total > 0)
+    }
+
+    /// Not one test passes yet.
+    fn untouched(&self) -> bool {
+        self.score().is_some_and(|(passed, _)| passed == 0)
+    }
+
+    /// The tests that did not pass.
+    pub fn failures(&self) -> Vec<&TestRun> {
+        match self {
+            Standing::Tested(runs) => runs.iter().filter(|r| r.status != Status::Passed).collect(),
+            Standing::DoesNotCompile(_) => Vec::new(),
+        }
+    }
+}
+
+/// The target dir for the copy of the kit at `root`: cargo's own for it when
+/// that lies inside the copy (the usual `root/target`, shared with the
+/// learner's `cargo test`); otherwise a folder of its own under it, named after
+/// the copy, so two copies never share artefacts.
+pub fn target_dir(root: &Path) -> Result<PathBuf> {
+    let cargo_s = kit::target_dir(root)?;
+    let root = root
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", root.display()))?;
+    if cargo_s.starts_with(&root) {
+        return Ok(cargo_s);
+    }
+    let mut hasher = DefaultHasher::new();
+    root.hash(&mut hasher);
+    let name = root
+        .file_name()
+        .map_or_else(|| "kit".into(), |n| n.to_string_lossy().into_owned());
+    Ok(cargo_s
+        .join("xtask")
+        .join("progress")
+        .join(format!("{name}-{:016x}", hasher.finish())))
+}
+
+/// Builds `lessons` of the kit at `root` in one cargo run (one lesson that does
+/// not compile does not stop the others).
+pub fn build(root: &Path, target_dir: &Path, lessons: &[Lesson]) -> Result<Built> {
+    let mut command = Place::here().command(kit::cargo());
+    command
+        .args(["build", "--keep-going", "--test", "*"])
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir);
+    for lesson in lessons {
+        command.args(["--package", &lesson.package]);
+    }
+    compile::build(command, Duration::MAX)
+}
+
+/// Runs `lesson`'s tests, built in `built`, each in its own process killed at
+/// `limit`, in the lesson's folder (as `cargo test` does); calls `each` as each
+/// ends. Lessons with loom models run one test at a time: the models' nested
+/// build would take the cores from tests that measure time.
+pub fn test_lesson(
+    lesson: &Lesson,
+    built: &Built,
+    target_dir: &Path,
+    limit: Duration,
+    each: impl Fn(&TestRun) + Sync,
+) -> Result<Standing> {
+    if let Some(errors) = built.errors.get(&lesson.slug) {
+        return Ok(Standing::DoesNotCompile(compile::first_error(errors)));
+    }
+    let place = Place::in_dir(&lesson.dir);
+    if lesson.has_models() {
+        // Ahead of the tests, so no test's limit includes a cold nested build;
+        // a failure is left for the models test to report, in the learner's terms.
+        let _ = models::warm(lesson, &lesson.dir, target_dir, || {
+            eprintln!(
+                "  building {}'s loom models (the first time takes about 30 s)",
+                lesson.slug
+            );
+        });
+    }
+    let binaries = built
+        .binaries
+        .get(&lesson.slug)
+        .cloned()
+        .unwrap_or_default();
+    let mut names = Vec::new();
+    for binary in &binaries {
+        for name in runner::list_tests(&place, binary)? {
+            names.push((binary, name));
+        }
+    }
+    let jobs: Vec<Job<'_>> = names
+        .iter()
+        .map(|(binary, name)| Job {
+            place: &place,
+            binary,
+            name,
+        })
+        .collect();
+    let parallel = if lesson.has_models() { 1 } else { cores() };
+    let runs = runner::run_tests(&jobs, limit, None, parallel, each)?;
+    Ok(Standing::Tested(runs.into_iter().flatten().collect()))
+}
+
+/// Builds and tests the kit at `root` (only lesson `only`, if given); returns
+/// the text to show.
+pub fn progress(root: &Path, only: Option<&str>, limit: Duration) -> Result<String> {
+    let only: Vec<String> = only.map(str::to_string).into_iter().collect();
+    let lessons = kit::lessons(root, &only)?;
+    anyhow::ensure!(
+        !lessons.is_empty(),
+        "no lesson {} under {}",
+        only.join(""),
+        root.join("lessons").display()
+    );
+    let target_dir = target_dir(root)?;
+    let bar = ProgressBar::new_spinner()
+        .with_style(ProgressStyle::with_template("  {spinner} {msg}").expect("a valid template"));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar.set_message(format!(
+        "building {} lesson(s) — the first time takes a minute or two, later a few seconds",
+        lessons.len()
+    ));
+    let built = build(root, &target_dir, &lessons)?;
+    bar.set_style(
+        ProgressStyle::with_template("  [{bar:26}] {pos}/{len} lessons · {msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_length(lessons.len() as u64);
     let mut rows = Vec::new();
     for lesson in &lessons {
-        eprint!("\r  testing {} …   ", lesson.slug);
-        let standing =
-            match runner::build_tests(&root.join("Cargo.toml"), &lesson.package, target_dir) {
-                Err(_) => Standing::DoesNotCompile,
-                Ok(binaries) => {
-                    let runs = runner::run_all(&binaries, limit, false)?;
-                    Standing::Passed {
-                        passed: runs.iter().filter(|r| r.status == Status::Passed).count(),
-                        total: runs.len(),
-                    }
-                }
-            };
+        let ended = AtomicUsize::new(0);
+        bar.set_message(format!("testing {}", lesson.slug));
+        let standing = test_lesson(lesson, &built, &target_dir, limit, |_| {
+            let ended = ended.fetch_add(1, Ordering::Relaxed) + 1;
+            bar.set_message(format!("testing {} ({ended} tests run)", lesson.slug));
+        })?;
+        bar.inc(1);
         rows.push((lesson, standing));
     }
-    eprint!("\r{:40}\r", "");
+    bar.finish_and_clear();
+    Ok(render(root, &rows, only.is_empty()))
+}
 
-    let mut out = String::from("Your progress (every lesson's tests, run just now):\n\n");
-    for (lesson, standing) in &rows {
-        let _ = match standing {
-            Standing::Passed { passed, total } if passed == total && *total > 0 => {
+/// The table, the lesson in progress with its failures, and what to do next.
+fn render(root: &Path, rows: &[(&Lesson, Standing)], all: bool) -> String {
+    let mut out = String::from(if all {
+        "Your progress (every lesson's tests, run just now):\n\n"
+    } else {
+        "Your progress (this lesson's tests, run just now):\n\n"
+    });
+    let current = rows.iter().position(|(_, standing)| !standing.green());
+    for (i, (lesson, standing)) in rows.iter().enumerate() {
+        let _ = match standing.score() {
+            Some((passed, total)) if standing.green() => {
                 writeln!(out, "  {:<22} {passed:>3}/{total:<3} done", lesson.slug)
             }
-            Standing::Passed { passed, total } => {
-                let filled = if *total == 0 { 0 } else { passed * 10 / total };
+            Some((passed, total)) => {
+                let filled = (passed * 10).checked_div(total).unwrap_or(0);
                 writeln!(
                     out,
-                    "  {:<22} {passed:>3}/{total:<3} {}{}",
+                    "  {:<22} {passed:>3}/{total:<3} {}{}{}",
                     lesson.slug,
                     "#".repeat(filled),
-                    ".".repeat(10 - filled)
+                    ".".repeat(10 - filled),
+                    if standing.untouched() {
+                        "  not started"
+                    } else {
+                        ""
+                    }
                 )
             }
-            Standing::DoesNotCompile => writeln!(out, "  {:<22} does not compile yet", lesson.slug),
+            None => writeln!(out, "  {:<22} does not compile", lesson.slug),
         };
+        // Failures are listed for the lesson in progress and for any lesson
+        // begun but not finished; lessons not started would only be noise.
+        if Some(i) == current || !all || !standing.untouched() {
+            write_failures(&mut out, standing);
+        }
     }
-    let next = rows.iter().find(
-        |(_, s)| !matches!(s, Standing::Passed { passed, total } if passed == total && *total > 0),
-    );
-    match next {
-        Some((lesson, standing)) => {
-            let why = if matches!(standing, Standing::DoesNotCompile) {
-                " (the compiler says why)"
-            } else {
-                ""
-            };
-            let chapter = format!("book/src/lessons/{}.md", lesson.slug);
-            let read = if root.join(&chapter).is_file() {
-                format!("read {chapter}, then run{why}")
-            } else {
-                format!("read its book chapter, then run{why}")
-            };
+    match current {
+        Some(i) => {
+            let (lesson, standing) = &rows[i];
+            let _ = write!(out, "\nIn progress: lesson {}", lesson.slug);
+            let read = what_to_read(root, lesson, standing);
             let _ = write!(
                 out,
-                "\nNext: lesson {} — {read}\n  cargo test -p {}\n",
-                lesson.slug, lesson.package
+                " — {read}\n  cargo xtask watch {}    re-runs it on every save\n  cargo xtask hint {}     a hint, gentlest first\n  cargo test -p {}\n",
+                lesson.number, lesson.number, lesson.package
             );
         }
-        None if !rows.is_empty() => {
+        None if all => {
             let _ = write!(
                 out,
                 "\nEvery lesson is green. The capstone: read how queue-sim does it all (book, last chapter).\n"
             );
         }
-        None => {}
+        None => {
+            let _ = writeln!(out, "\nThis lesson is green.");
+        }
     }
-    Ok(out)
+    out
+}
+
+/// Each failing and timed-out test, by name, with the first line of its message.
+fn write_failures(out: &mut String, standing: &Standing) {
+    match standing {
+        Standing::DoesNotCompile(error) => {
+            for line in error.lines().take(12) {
+                let _ = writeln!(out, "      {line}");
+            }
+        }
+        Standing::Tested(_) => {
+            for run in standing.failures() {
+                let mark = if run.status == Status::TimedOut {
+                    "timed out"
+                } else {
+                    "failed"
+                };
+                let _ = writeln!(out, "      {mark:<9} {}: {}", run.name, runner::why(run));
+            }
+        }
+    }
+}
+
+/// "read book/src/lessons/03-backpressure.md, section "Measuring depth"".
+pub fn what_to_read(root: &Path, lesson: &Lesson, standing: &Standing) -> String {
+    let shown = lesson.chapter.strip_prefix(root).unwrap_or(&lesson.chapter);
+    let Ok(chapter) = Chapter::read(&lesson.chapter) else {
+        return "read its book chapter".to_string();
+    };
+    let section = standing
+        .failures()
+        .first()
+        .and_then(|run| chapter.section_for(&run.name, &runner::why(run)));
+    match section {
+        Some(section) => format!("read {}, section \"{section}\"", shown.display()),
+        None => format!("read {}", shown.display()),
+    }
 }

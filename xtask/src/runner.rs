@@ -1,28 +1,35 @@
 //! Building a lesson's tests and running each one in its own process, under a
-//! hard time limit.
+//! hard time limit (the build itself: see [`crate::compile`]).
 //!
 //! One process per test costs a few milliseconds and buys three things a single
 //! `cargo test` run cannot give: the outcome of every test even when one hangs,
 //! each test's own duration, and a kill that always works (a hung thread cannot
-//! be stopped from inside its process; a hung process can).
+//! be stopped from inside its process; a hung process can). A test passes only
+//! when libtest itself says so (see [`crate::libtest`]).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use anyhow::{Context as _, Result, bail};
+use serde::{Deserialize, Serialize};
 
+use crate::compile;
 use crate::kit::{self, Lesson};
+use crate::libtest::{self, Verdict};
+use crate::process;
+use crate::sandbox::{Bubblewrap, Mount};
 
 /// How a test ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// Exited successfully.
+    /// libtest ran it and reported it passed.
     Passed,
-    /// Exited with a failure (an assertion, a panic, a watchdog's verdict).
+    /// It failed (an assertion, a panic, a watchdog's verdict), or the process
+    /// ended without libtest's verdict on it.
     Failed,
     /// Still running at the hard limit, and killed.
     TimedOut,
@@ -38,7 +45,16 @@ pub struct TestRun {
     /// Wall-clock time until it exited or was killed.
     #[serde(serialize_with = "seconds")]
     pub duration: Duration,
-    /// What it printed (libtest prints a failing test's output and panic message).
+    /// Whether it ran a second time, alone, after failing beside other tests
+    /// (see `grade`); this is the second run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retried_alone: bool,
+    /// Why it did not pass, when the runner knows better than the output
+    /// (killed at the limit, no verdict from the harness).
+    #[serde(skip)]
+    pub reason: Option<String>,
+    /// What it printed, bounded (libtest prints a failing test's output and
+    /// panic message).
     #[serde(skip)]
     pub output: String,
 }
@@ -50,8 +66,63 @@ fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S
 /// A test executable and the name of its target (`shutdown` for `tests/shutdown.rs`).
 #[derive(Debug, Clone)]
 pub struct TestBinary {
-    target: String,
-    path: PathBuf,
+    /// The target's name, as libtest prefixes its tests.
+    pub target: String,
+    /// The executable, as the [`Place`] that runs it sees it.
+    pub path: PathBuf,
+}
+
+/// Where a program runs: on this machine as it is, or in a sandbox.
+#[derive(Debug, Clone, Default)]
+pub struct Place {
+    sandbox: Option<(Bubblewrap, Vec<Mount>)>,
+    cwd: Option<PathBuf>,
+    env: Vec<(String, String)>,
+}
+
+impl Place {
+    /// Directly on this machine, in the current directory.
+    pub fn here() -> Self {
+        Place::default()
+    }
+
+    /// Directly on this machine, with `dir` as the working directory.
+    pub fn in_dir(dir: &Path) -> Self {
+        Place {
+            cwd: Some(dir.to_path_buf()),
+            ..Place::default()
+        }
+    }
+
+    /// In a bubblewrap sandbox that sees `mounts`.
+    pub fn sandboxed(bwrap: &Bubblewrap, mounts: Vec<Mount>) -> Self {
+        Place {
+            sandbox: Some((bwrap.clone(), mounts)),
+            ..Place::default()
+        }
+    }
+
+    /// The same place, with `key=value` in every program's environment.
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// A command running `program` here.
+    pub fn command(&self, program: impl AsRef<Path>) -> Command {
+        let mut command = match &self.sandbox {
+            Some((bwrap, mounts)) => bwrap.command(mounts, program.as_ref()),
+            None => Command::new(program.as_ref()),
+        };
+        if let Some(dir) = &self.cwd {
+            command.current_dir(dir);
+        }
+        command
+            .env("RUST_BACKTRACE", "0")
+            .env("CARGO_TERM_COLOR", "never")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
 }
 
 /// A scratch copy of a kit, where starters, solutions and mistakes are laid out
@@ -70,12 +141,14 @@ impl Scratch {
     /// member's artifacts by its path *relative to the workspace root*, so two
     /// copies of the kit (or a copy and the kit itself) sharing a target dir
     /// share artifact names, and cargo calls one copy's build fresh for the other.
-    pub fn create(kit_root: &Path, base: &Path) -> std::io::Result<Self> {
+    pub fn create(kit_root: &Path, base: &Path) -> Result<Self> {
         let root = base.join("kit");
         if root.exists() {
-            std::fs::remove_dir_all(&root)?;
+            std::fs::remove_dir_all(&root)
+                .with_context(|| format!("cannot remove {}", root.display()))?;
         }
-        kit::copy_tree(kit_root, &root)?;
+        kit::copy_tree(kit_root, &root)
+            .with_context(|| format!("cannot copy the kit to {}", root.display()))?;
         Ok(Scratch {
             kit_root: kit_root.to_path_buf(),
             root,
@@ -104,25 +177,21 @@ impl Scratch {
 
     /// Resets `lesson`'s `src/` to the kit's starter, lays `overlays` over it in
     /// order (each a folder holding `src/…`), then applies `patch`, if any.
-    pub fn prepare(
-        &self,
-        lesson: &Lesson,
-        overlays: &[&Path],
-        patch: Option<&Path>,
-    ) -> Result<(), String> {
+    pub fn prepare(&self, lesson: &Lesson, overlays: &[&Path], patch: Option<&Path>) -> Result<()> {
         let relative = lesson
             .dir
             .strip_prefix(&self.kit_root)
             .unwrap_or(&lesson.dir);
         let lesson_dir = self.root.join(relative);
         let src = lesson_dir.join("src");
-        let io = |e: std::io::Error| e.to_string();
         if src.exists() {
-            std::fs::remove_dir_all(&src).map_err(io)?;
+            std::fs::remove_dir_all(&src)
+                .with_context(|| format!("cannot remove {}", src.display()))?;
         }
-        kit::copy_tree(&lesson.dir.join("src"), &src).map_err(io)?;
+        kit::copy_tree(&lesson.dir.join("src"), &src).context("cannot copy the starter")?;
         for overlay in overlays {
-            kit::lay_over(overlay, &lesson_dir).map_err(io)?;
+            kit::lay_over(overlay, &lesson_dir)
+                .with_context(|| format!("cannot lay {} over the starter", overlay.display()))?;
         }
         match patch {
             Some(patch) => kit::apply_patch(patch, &lesson_dir),
@@ -131,176 +200,148 @@ impl Scratch {
     }
 
     /// Builds `package`'s tests in the scratch copy.
-    pub fn build(&self, package: &str) -> Result<Vec<TestBinary>, String> {
-        build_tests(&self.root.join("Cargo.toml"), package, &self.target_dir)
+    pub fn build(&self, package: &str) -> Result<Vec<TestBinary>> {
+        compile::build_tests(&self.root.join("Cargo.toml"), package, &self.target_dir)
     }
 
     /// Builds and runs `package`'s example `name` in the scratch copy (debug
     /// profile: it must work, not measure well), killed after `limit`.
-    pub fn run_example(
-        &self,
-        package: &str,
-        name: &str,
-        limit: Duration,
-    ) -> Result<TestRun, String> {
-        let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    pub fn run_example(&self, package: &str, name: &str, limit: Duration) -> Result<TestRun> {
+        let mut command = Place::here().command(kit::cargo());
         command
             .args(["run", "--quiet", "--package", package, "--example", name])
             .arg("--manifest-path")
             .arg(self.root.join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &self.target_dir)
-            .env("CARGO_TERM_COLOR", "never");
-        run_limited(command, format!("example {name}"), limit)
-    }
-}
-
-/// Builds the tests of `package` in the workspace of `manifest`; returns its
-/// test executables, or the compiler's messages.
-pub fn build_tests(
-    manifest: &Path,
-    package: &str,
-    target_dir: &Path,
-) -> Result<Vec<TestBinary>, String> {
-    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args([
-            "test",
-            "--no-run",
-            "--quiet",
-            "--message-format=json-render-diagnostics",
-            "--package",
-            package,
-        ])
-        .arg("--manifest-path")
-        .arg(manifest)
-        .env("CARGO_TARGET_DIR", target_dir)
-        .env("CARGO_TERM_COLOR", "never")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(stderr.trim().to_string());
-    }
-    let mut binaries = Vec::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
+            .env("CARGO_TARGET_DIR", &self.target_dir);
+        let finished = process::run_limited(command, limit, Duration::MAX, || ())?;
+        let status = match finished.status {
+            None => Status::TimedOut,
+            Some(status) if status.success() => Status::Passed,
+            Some(_) => Status::Failed,
         };
-        let is_test = message["profile"]["test"].as_bool() == Some(true);
-        if let (true, Some(path)) = (
-            is_test && message["reason"] == "compiler-artifact",
-            message["executable"].as_str(),
-        ) {
-            binaries.push(TestBinary {
-                target: message["target"]["name"]
-                    .as_str()
-                    .unwrap_or("?")
-                    .replace('-', "_"),
-                path: PathBuf::from(path),
-            });
-        }
+        Ok(TestRun {
+            name: format!("example {name}"),
+            status,
+            duration: finished.duration,
+            retried_alone: false,
+            reason: None,
+            output: finished.stdout.text() + &finished.stderr.text(),
+        })
     }
-    binaries.sort_by(|a, b| a.target.cmp(&b.target));
-    Ok(binaries)
 }
 
-/// The tests in `binary`, by name.
-pub fn list_tests(binary: &TestBinary) -> Result<Vec<String>, String> {
-    let output = Command::new(&binary.path)
-        .args(["--list", "--format", "terse"])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("could not list the tests of {}: {e}", binary.path.display()))?;
-    Ok(String::from_utf8_lossy(&output.stdout)
+/// The tests in `binary`, by name, as libtest lists them in `place`.
+pub fn list_tests(place: &Place, binary: &TestBinary) -> Result<Vec<String>> {
+    let mut command = place.command(&binary.path);
+    command.args(["--list", "--format", "terse"]);
+    let finished = process::run_limited(command, Duration::from_secs(60), Duration::MAX, || ())?;
+    if !finished.status.is_some_and(|s| s.success()) {
+        bail!(
+            "could not list the tests of {}: {}",
+            binary.path.display(),
+            finished.stderr.text().trim()
+        );
+    }
+    Ok(finished
+        .stdout
+        .text()
         .lines()
         .filter_map(|line| line.strip_suffix(": test"))
         .map(str::to_string)
         .collect())
 }
 
-/// Runs every test of `binaries`, one process each, each killed at `limit`.
-/// With `until_first_failure`, stops at the first test that does not pass.
-pub fn run_all(
-    binaries: &[TestBinary],
+/// One test to run: where, which binary, which test.
+#[derive(Debug, Clone, Copy)]
+pub struct Job<'a> {
+    /// Where its process runs.
+    pub place: &'a Place,
+    /// The test executable.
+    pub binary: &'a TestBinary,
+    /// The test's name, as libtest lists it.
+    pub name: &'a str,
+}
+
+/// Runs `jobs`, `parallel` at a time, each test in its own process killed at
+/// `limit` (or at `deadline`, if sooner); calls `each` as each one ends.
+/// Returns the runs in the order of `jobs`; `None` for a test not started
+/// because the deadline had passed.
+pub fn run_tests(
+    jobs: &[Job<'_>],
     limit: Duration,
-    until_first_failure: bool,
-) -> Result<Vec<TestRun>, String> {
-    let mut runs = Vec::new();
-    for binary in binaries {
-        for name in list_tests(binary)? {
-            let run = run_one(binary, &name, limit)?;
-            let stop = until_first_failure && run.status != Status::Passed;
-            runs.push(run);
-            if stop {
-                return Ok(runs);
-            }
+    deadline: Option<Instant>,
+    parallel: usize,
+    each: impl Fn(&TestRun) + Sync,
+) -> Result<Vec<Option<TestRun>>> {
+    let next = Mutex::new(0..jobs.len());
+    let runs: Mutex<Vec<Option<Result<TestRun>>>> = Mutex::new(jobs.iter().map(|_| None).collect());
+    thread::scope(|scope| {
+        for _ in 0..parallel.clamp(1, jobs.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let Some(i) = next.lock().unwrap_or_else(PoisonError::into_inner).next() else {
+                        break;
+                    };
+                    let limit = match deadline {
+                        Some(deadline) => {
+                            limit.min(deadline.saturating_duration_since(Instant::now()))
+                        }
+                        None => limit,
+                    };
+                    if limit.is_zero() {
+                        continue;
+                    }
+                    let job = jobs[i];
+                    let run = run_test(job.place, job.binary, job.name, limit);
+                    if let Ok(run) = &run {
+                        each(run);
+                    }
+                    runs.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(run);
+                }
+            });
         }
-    }
-    Ok(runs)
-}
-
-/// Runs test `name` of `binary` alone, killed at `limit`.
-pub fn run_test(binary: &TestBinary, name: &str, limit: Duration) -> Result<TestRun, String> {
-    run_one(binary, name, limit)
-}
-
-fn run_one(binary: &TestBinary, name: &str, limit: Duration) -> Result<TestRun, String> {
-    let mut command = Command::new(&binary.path);
-    command.args([name, "--exact", "--test-threads=1"]);
-    run_limited(command, format!("{}::{name}", binary.target), limit)
-}
-
-/// Runs `command` to the end or until `limit`, keeping what it printed.
-fn run_limited(mut command: Command, name: String, limit: Duration) -> Result<TestRun, String> {
-    let started = Instant::now();
-    let mut child = command
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not start {name}: {e}"))?;
-    // Read both pipes while it runs, or a chatty program would block on a full pipe.
-    let readers = [drain(child.stdout.take()), drain(child.stderr.take())];
-    let status = wait_or_kill(&mut child, limit);
-    let duration = started.elapsed();
-    let output: String = readers
+    });
+    runs.into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
         .into_iter()
-        .map(|r| r.join().unwrap_or_default())
-        .collect();
+        .map(Option::transpose)
+        .collect()
+}
+
+/// Runs test `name` of `binary` alone in `place`, killed at `limit`.
+pub fn run_test(
+    place: &Place,
+    binary: &TestBinary,
+    name: &str,
+    limit: Duration,
+) -> Result<TestRun> {
+    let mut command = place.command(&binary.path);
+    command.args([name, "--exact", "--test-threads=1", "--color", "never"]);
+    let finished = process::run_limited(command, limit, Duration::MAX, || ())?;
+    let stdout = finished.stdout.text();
+    let output = stdout.clone() + &finished.stderr.text();
+    let (status, reason) = match finished.status {
+        None => (
+            Status::TimedOut,
+            Some(format!("killed at the time limit ({limit:?})")),
+        ),
+        Some(exit) => match libtest::verdict(name, &stdout, exit.success()) {
+            Verdict::Passed => (Status::Passed, None),
+            Verdict::Failed => (Status::Failed, None),
+            Verdict::Missing => (
+                Status::Failed,
+                Some(libtest::missing_verdict(&exit.to_string())),
+            ),
+        },
+    };
     Ok(TestRun {
-        name,
+        name: format!("{}::{name}", binary.target),
         status,
-        duration,
+        duration: finished.duration,
+        retried_alone: false,
+        reason,
         output,
     })
-}
-
-fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_string(&mut text);
-        }
-        text
-    })
-}
-
-fn wait_or_kill(child: &mut Child, limit: Duration) -> Status {
-    let deadline = Instant::now() + limit;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Status::Passed,
-            Ok(Some(_)) => return Status::Failed,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Status::TimedOut;
-            }
-            Ok(None) => thread::sleep(Duration::from_millis(5)),
-            Err(_) => return Status::Failed,
-        }
-    }
 }
 
 /// The line of a failing test's output that says why, shortened: the message of
@@ -308,6 +349,9 @@ fn wait_or_kill(child: &mut Child, limit: Duration) -> Status {
 /// the test provoked on purpose, caught and reported); with no panic, the last
 /// line it printed.
 pub fn why(run: &TestRun) -> String {
+    if let Some(reason) = &run.reason {
+        return reason.clone();
+    }
     let lines: Vec<&str> = run.output.lines().collect();
     let reason = lines
         .iter()
@@ -320,4 +364,39 @@ pub fn why(run: &TestRun) -> String {
         short.push('…');
     }
     short
+}
+
+/// The whole message of a failing test's last panic (every line of it), for a
+/// learner reading one failure in full.
+pub fn panic_message(run: &TestRun) -> String {
+    if let Some(reason) = &run.reason {
+        return reason.clone();
+    }
+    let lines: Vec<&str> = run.output.lines().collect();
+    let Some(at) = lines.iter().rposition(|line| line.contains("panicked at")) else {
+        return why(run);
+    };
+    lines[at + 1..]
+        .iter()
+        .take_while(|line| {
+            !line.starts_with("note: ")
+                && !line.starts_with("stack backtrace:")
+                && !line.starts_with("failures:")
+                && !line.starts_with("---- ")
+        })
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_end()
+        .to_string()
+}
+
+/// Where the last panic happened: `lessons/03-backpressure/tests/backpressure.rs:61:5`.
+pub fn panic_location(run: &TestRun) -> Option<String> {
+    let line = run
+        .output
+        .lines()
+        .rfind(|line| line.contains("panicked at "))?;
+    let at = line.split("panicked at ").nth(1)?;
+    Some(at.trim_end_matches(':').to_string())
 }

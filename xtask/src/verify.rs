@@ -30,9 +30,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 
 pub use self::report::{LessonReport, render, render_catches};
+use crate::compile;
 use crate::kit::{self, Lesson, Mistake};
 use crate::models;
-use crate::runner::{self, Scratch, Status, TestBinary, TestRun};
+use crate::runner::{self, Place, Scratch, Status, TestBinary, TestRun};
 
 /// An example may build and run this many times as long as one test: it is a
 /// whole program (the lesson's measurements), built on first use.
@@ -182,23 +183,34 @@ fn build_variant(
 ) -> Option<Vec<Test>> {
     let what = variant.what;
     if let Err(e) = scratch.prepare(lesson, variant.overlays, variant.patch) {
-        report.breaches.push(format!("cannot lay out {what}: {e}"));
+        report
+            .breaches
+            .push(format!("cannot lay out {what}: {e:#}"));
         return None;
     }
     let binaries = match scratch.build(&lesson.package) {
         Ok(binaries) => binaries,
-        Err(messages) => {
-            let first_error = messages
-                .lines()
-                .find(|l| l.starts_with("error"))
-                .unwrap_or("(see cargo's output)");
+        Err(e) => {
+            let first_error = match e.downcast_ref::<compile::CompileError>() {
+                Some(failed) => compile::first_error(&failed.messages)
+                    .lines()
+                    .next()
+                    .unwrap_or("(see cargo's output)")
+                    .to_string(),
+                None => format!("{e:#}"),
+            };
             report
                 .breaches
                 .push(format!("{what} does not compile: {first_error}"));
             return None;
         }
     };
-    match models::warm(scratch, lesson) {
+    match models::warm(
+        lesson,
+        &scratch.lesson_dir(lesson),
+        scratch.target_dir(),
+        || (),
+    ) {
         Ok(Some(took)) => {
             report.models_built.get_or_insert(took);
         }
@@ -209,7 +221,7 @@ fn build_variant(
     }
     let mut tests = Vec::new();
     for binary in binaries {
-        match runner::list_tests(&binary) {
+        match runner::list_tests(&Place::here(), &binary) {
             Ok(names) => tests.extend(names.into_iter().map(|name| Test {
                 binary: binary.clone(),
                 name,
@@ -227,7 +239,7 @@ fn build_variant(
 
 /// Runs one test; a failure to start it at all is a breach and no run.
 fn run(test: &Test, limit: Duration, report: &mut LessonReport) -> Option<TestRun> {
-    match runner::run_test(&test.binary, &test.name, limit) {
+    match runner::run_test(&Place::here(), &test.binary, &test.name, limit) {
         Ok(run) => Some(run),
         Err(e) => {
             report

@@ -164,9 +164,15 @@ impl Lab {
         let _: u64 = self.command(redis::cmd("XDEL").arg(&s.items).arg(entry));
     }
 
+    /// The stream's length, read with XINFO so that the server's count of XLEN
+    /// calls is the code under test's alone. 0 while there is no stream.
     fn xlen(&mut self) -> u64 {
         let key = self.streams.items.clone();
-        self.command(redis::cmd("XLEN").arg(&key))
+        redis::cmd("XINFO")
+            .arg("STREAM")
+            .arg(&key)
+            .query::<redis::streams::StreamInfoStreamReply>(&mut self.raw)
+            .map_or(0, |info| info.length as u64)
     }
 
     /// Every pending entry: (entry, owner, deliveries).
@@ -917,6 +923,13 @@ fn the_producer_waits_for_room_instead_of_trimming() {
         "{produced:?}: the producer ran {took:?} with poll 20 ms and found the stream full for \
          at least 300 ms: `waits` counts each time it found the stream full and slept (between \
          5 and {most_waits} here)"
+    );
+    let looks = lab.calls("xlen");
+    assert!(
+        produced.waits <= looks && looks <= produced.waits + 12,
+        "{produced:?}, and the producer asked XLEN {looks} times: `waits` counts the looks that \
+         found the stream full (each one followed by a sleep) — one per look, not one per item \
+         that had to wait"
     );
 }
 

@@ -42,10 +42,12 @@ impl StageStats {
 }
 
 // ANCHOR: stage
-/// Starts a stage on its own thread: it takes items from `input` until that is
-/// closed and empty, passes each through `work`, and sends the result to
-/// `output`. When it returns it drops `output`, which closes the next stage's
-/// input behind the last item. The thread's result is the stage's statistics.
+/// Starts a stage on its own thread and returns at once: the thread takes
+/// items from `input` until that is closed and empty, passes each through
+/// `work`, and sends the result to `output`. When it returns it drops
+/// `output`, which closes the next stage's input behind the last item. If a
+/// send fails — the next stage is gone, which only a panic there does — it
+/// stops, quietly. The thread's result is the stage's statistics.
 pub fn stage<I, O, F>(
     name: &str,
     input: Receiver<I>,
@@ -98,9 +100,10 @@ pub struct PipelineReport<T> {
 
 // ANCHOR: run_pipeline
 /// Runs `inputs` through three stages — `prepare`, `assemble`, `inspect` — with
-/// a bounded channel of `capacity` before, between and after them. A feeder
-/// thread sends the inputs; this thread collects the outputs until the last
-/// stage closes its output, then joins every thread.
+/// a bounded channel of `capacity` (0: a rendezvous) before, between and after
+/// them. A feeder thread sends the inputs; this thread collects the outputs
+/// until the last stage closes its output, then joins every thread. A stage
+/// that panicked makes this panic too, with that stage's own panic.
 pub fn run_pipeline<A, B, C, D>(
     inputs: Vec<A>,
     capacity: usize,

@@ -15,7 +15,7 @@ pub fn check(root: &Path, lesson: &Lesson, breaches: &mut Vec<String>) {
     solution_mirrors_starter(lesson, &starter_files, breaches);
     should_panic_names_its_panic(lesson, breaches);
     takes_the_kits_lints(root, lesson, breaches);
-    break_it_names_its_patches(root, lesson, breaches);
+    break_it_names_its_patches(lesson, breaches);
     allow_list_reads(lesson, breaches);
 }
 
@@ -147,11 +147,8 @@ fn takes_the_kits_lints(root: &Path, lesson: &Lesson, breaches: &mut Vec<String>
 
 /// Every "Break it" bullet of the lesson's chapter names a mistake patch the
 /// lesson has. A missing chapter is `cargo xtask book`'s to report.
-fn break_it_names_its_patches(root: &Path, lesson: &Lesson, breaches: &mut Vec<String>) {
-    let chapter = root
-        .join("book/src/lessons")
-        .join(format!("{}.md", lesson.slug));
-    let Ok(text) = std::fs::read_to_string(&chapter) else {
+fn break_it_names_its_patches(lesson: &Lesson, breaches: &mut Vec<String>) {
+    let Ok(text) = std::fs::read_to_string(&lesson.chapter) else {
         return;
     };
     let mistakes: Vec<String> = lesson

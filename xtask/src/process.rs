@@ -1,0 +1,327 @@
+//! Running a child process that may misbehave — hang, flood its output, leave
+//! children behind holding its pipes — without letting it stop or exhaust the
+//! caller.
+//!
+//! - The child leads a process group of its own, and the whole group is killed
+//!   at the limit (a test's helper processes and cargo's rustc go with it).
+//! - Its pipes are read by threads into bounded buffers: the first
+//!   [`HEAD_BYTES`] and the last [`TAIL_BYTES`] of each stream are kept, the
+//!   middle is counted and dropped, so 300 MB of output costs nothing.
+//! - Once the child has exited (or been killed), its pipes get a short grace
+//!   period to drain, no more: a grandchild that escaped the group and still
+//!   holds them cannot keep the caller waiting.
+//! - On Unix, resource limits are set in the child before it starts: no core
+//!   dumps, and no single file larger than [`MAX_FILE_BYTES`].
+
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+
+/// The start of each stream that is kept: where libtest names the test it runs.
+pub const HEAD_BYTES: usize = 16 << 10;
+
+/// The end of each stream that is kept: where the verdicts are.
+pub const TAIL_BYTES: usize = 256 << 10;
+
+/// The largest file a limited process may write (a runaway log, a full disk).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// How long the pipes may stay open after the child has gone.
+const DRAIN_GRACE: Duration = Duration::from_millis(300);
+
+/// How a limited run ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// The exit status; `None` when the run was killed at its limit.
+    pub status: Option<ExitStatus>,
+    /// What it wrote to stdout (head and tail, see [`Output`]).
+    pub stdout: Output,
+    /// What it wrote to stderr.
+    pub stderr: Output,
+    /// Wall-clock time until it exited or was killed.
+    pub duration: Duration,
+}
+
+/// What a process wrote to one stream, bounded: the first [`HEAD_BYTES`], the
+/// last [`TAIL_BYTES`], and how much was dropped between them.
+#[derive(Debug, Default, Clone)]
+pub struct Output {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    dropped: u64,
+}
+
+impl Output {
+    fn push(&mut self, mut bytes: &[u8]) {
+        let room = HEAD_BYTES.saturating_sub(self.head.len());
+        let into_head = room.min(bytes.len());
+        self.head.extend_from_slice(&bytes[..into_head]);
+        bytes = &bytes[into_head..];
+        self.tail.extend_from_slice(bytes);
+        if self.tail.len() > TAIL_BYTES * 2 {
+            // Trim in big steps so a flood costs amortized O(1) per byte.
+            let excess = self.tail.len() - TAIL_BYTES;
+            self.tail.drain(..excess);
+            self.dropped += excess as u64;
+        }
+    }
+
+    /// Bytes written that were not kept.
+    pub fn dropped(&self) -> u64 {
+        let excess = self.tail.len().saturating_sub(TAIL_BYTES);
+        self.dropped + excess as u64
+    }
+
+    /// The kept text; a line saying how much was left out stands where it was.
+    pub fn text(&self) -> String {
+        let tail = &self.tail[self.tail.len().saturating_sub(TAIL_BYTES)..];
+        let mut text = String::from_utf8_lossy(&self.head).into_owned();
+        let dropped = self.dropped();
+        if dropped > 0 {
+            text.push_str(&format!("\n[… {dropped} bytes of output left out …]\n"));
+        }
+        text.push_str(&String::from_utf8_lossy(tail));
+        text
+    }
+}
+
+/// Runs `command` to its end or until `limit`, whichever comes first, with its
+/// output bounded. `when_slow` is called once if it is still running after
+/// `slow_after` (to say why the caller waits).
+pub fn run_limited(
+    mut command: Command,
+    limit: Duration,
+    slow_after: Duration,
+    when_slow: impl FnOnce(),
+) -> Result<Finished> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    isolate_group(&mut command);
+    let started = Instant::now();
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("could not start {program}"))?;
+    let _live = Live::register(&child);
+    let stdout = keep_bounded(child.stdout.take());
+    let stderr = keep_bounded(child.stderr.take());
+    let status = wait_or_kill(&mut child, limit, slow_after, when_slow);
+    let duration = started.elapsed();
+    let grace = Instant::now() + DRAIN_GRACE;
+    while !(stdout.1.is_finished() && stderr.1.is_finished()) && Instant::now() < grace {
+        thread::sleep(Duration::from_millis(2));
+    }
+    // Readers still blocked here belong to an escaped grandchild: leave them.
+    Ok(Finished {
+        status,
+        stdout: snapshot(&stdout.0),
+        stderr: snapshot(&stderr.0),
+        duration,
+    })
+}
+
+/// The process groups of the children running now, so that an interrupt can
+/// end them: each leads its own group, which Ctrl-C does not reach.
+static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// A child's entry in [`LIVE`], removed when dropped.
+struct Live(u32);
+
+impl Live {
+    fn register(child: &Child) -> Self {
+        LIVE.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(child.id());
+        Live(child.id())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|id| *id != self.0);
+    }
+}
+
+/// Kills every child running now, with its group: for an interrupted command,
+/// which would otherwise leave them running until their limits.
+pub fn kill_all() {
+    for id in LIVE.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+        kill_group_of(*id);
+    }
+}
+
+/// Gives the child a process group of its own and its resource limits.
+fn isolate_group(command: &mut Command) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+        // SAFETY: the closure runs in the child between fork and exec and only
+        // calls setrlimit, which is async-signal-safe; it touches no memory of
+        // the parent's that another thread could hold locked.
+        unsafe {
+            command.pre_exec(|| {
+                let no_core = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                let file_size = libc::rlimit {
+                    rlim_cur: MAX_FILE_BYTES as libc::rlim_t,
+                    rlim_max: MAX_FILE_BYTES as libc::rlim_t,
+                };
+                libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+                libc::setrlimit(libc::RLIMIT_FSIZE, &file_size);
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = command;
+}
+
+type Shared = Arc<Mutex<Output>>;
+
+fn keep_bounded(pipe: Option<impl Read + Send + 'static>) -> (Shared, thread::JoinHandle<()>) {
+    let kept: Shared = Arc::default();
+    let writer = Arc::clone(&kept);
+    let reader = thread::spawn(move || {
+        let Some(mut pipe) = pipe else { return };
+        let mut chunk = vec![0u8; 64 << 10];
+        while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+            writer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(&chunk[..n]);
+        }
+    });
+    (kept, reader)
+}
+
+fn snapshot(kept: &Shared) -> Output {
+    kept.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+fn wait_or_kill(
+    child: &mut Child,
+    limit: Duration,
+    slow_after: Duration,
+    when_slow: impl FnOnce(),
+) -> Option<ExitStatus> {
+    let started = Instant::now();
+    let mut when_slow = Some(when_slow);
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                // The child is gone; whatever it left in its group goes too.
+                kill_group(child);
+                return Some(status);
+            }
+            Ok(None) => {}
+            Err(_) => {
+                kill_group(child);
+                let _ = child.wait();
+                return None;
+            }
+        }
+        let waited = started.elapsed();
+        if waited >= limit {
+            kill_group(child);
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        if waited >= slow_after
+            && let Some(tell) = when_slow.take()
+        {
+            tell();
+        }
+        thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Kills every process left in the child's group (the child leads it, so its
+/// pid is the group's id).
+fn kill_group(child: &Child) {
+    kill_group_of(child.id());
+}
+
+fn kill_group_of(id: u32) {
+    #[cfg(unix)]
+    if let Ok(pid) = libc::pid_t::try_from(id) {
+        // SAFETY: kill() with a negative pid signals that process group; no
+        // memory is involved. While the group has members its id cannot be
+        // reused, so this reaches our group or, when it is empty, nobody.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = id;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_keeps_its_head_and_tail_and_counts_the_rest() {
+        let mut output = Output::default();
+        output.push(b"running 1 test\n");
+        for _ in 0..10_000 {
+            output.push(&[b'x'; 1000]);
+        }
+        output.push(b"\ntest result: ok.\n");
+        let text = output.text();
+        assert!(text.starts_with("running 1 test\n"));
+        assert!(text.ends_with("test result: ok.\n"));
+        assert!(text.len() < HEAD_BYTES + TAIL_BYTES + 100);
+        assert_eq!(
+            output.dropped(),
+            15 + 10_000_000 + 18 - (HEAD_BYTES + TAIL_BYTES) as u64
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_background_child_holding_the_pipes_does_not_keep_the_caller_waiting() {
+        let mut command = Command::new("sh");
+        // setsid puts the sleeper outside the group: only the pipe deadline helps.
+        command.args(["-c", "setsid sleep 30 & echo started"]);
+        let started = Instant::now();
+        let finished =
+            run_limited(command, Duration::from_secs(10), Duration::MAX, || ()).expect("sh runs");
+        assert!(finished.status.is_some_and(|s| s.success()));
+        assert!(finished.stdout.text().contains("started"));
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_whole_group_is_killed_at_the_limit() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "sleep 30 & sleep 30"]);
+        let started = Instant::now();
+        let finished = run_limited(command, Duration::from_millis(300), Duration::MAX, || ())
+            .expect("sh runs");
+        assert!(finished.status.is_none(), "killed at the limit");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
