@@ -111,7 +111,7 @@ enum Command {
     },
     /// Measure the queues and the simulator against their targets (about a minute)
     Bench,
-    /// Draw the book's figures from traced simulator runs into book/src/figures (about 15 s)
+    /// Draw the book's figures from traced simulator runs into book/src/figures
     Figures,
     /// Check the book against the code, build it with mdBook, check its links
     Book,

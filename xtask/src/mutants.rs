@@ -106,9 +106,7 @@ fn require_cargo_mutants() -> Result<()> {
         .stderr(Stdio::null())
         .status();
     if !found.is_ok_and(|s| s.success()) {
-        bail!(
-            "cargo-mutants is not installed: cargo install --locked cargo-mutants (about 2 minutes)"
-        );
+        bail!("cargo-mutants is not installed: cargo install --locked cargo-mutants");
     }
     Ok(())
 }
