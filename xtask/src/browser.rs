@@ -60,15 +60,22 @@ pub fn available() -> bool {
     Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file()
 }
 
-/// Serves the book at `book_dir` (built into `html`), tours it at both
-/// widths, keeps screenshots in `shots`; returns what it found.
-pub fn browse(book_dir: &Path, html: &Path, shots: &Path) -> Result<String> {
+/// Serves the book at `book_dir`, tours it at both widths, keeps screenshots
+/// in `shots`; returns what it found.
+pub fn browse(book_dir: &Path, shots: &Path) -> Result<String> {
     let pages = chapter_pages(book_dir)?;
-    let figures = figure_files(html)?;
     std::fs::create_dir_all(shots).with_context(|| format!("cannot create {}", shots.display()))?;
-    let server = Server::start(book_dir, html)?;
+    // A folder only the server writes: it answers once its own build is
+    // done, and never reloads a page under the tour for a rebuild.
+    let html = shots.join("site");
+    if html.exists() {
+        std::fs::remove_dir_all(&html)
+            .with_context(|| format!("cannot remove {}", html.display()))?;
+    }
+    let server = Server::start(book_dir, &html)?;
+    let figures = figure_files(&html)?;
     let driver = Driver::start(&shots.join("chromium-profile"))?;
-    let result = tour(&driver, &server.address, html, &pages, &figures, shots);
+    let result = tour(&driver, &server.address, &html, &pages, &figures, shots);
     driver.quit();
     drop(server);
     result
@@ -206,6 +213,11 @@ return {
 };
 "#;
 
+/// True once the page has loaded and every code block has its text.
+const READY: &str = "return document.readyState === 'complete' \
+    && [...document.querySelectorAll('pre code')].every(c => c.textContent.length > 0) \
+    && (document.querySelector('main') || {textContent: ''}).textContent.length > 0";
+
 /// Everything the tour found, to report and to judge.
 #[derive(Default)]
 struct Findings {
@@ -229,6 +241,9 @@ fn tour(
         let mut smallest: Option<(f64, String)> = None;
         for (index, page) in pages.iter().enumerate() {
             driver.open(&format!("{site}/{page}"))?;
+            // Seen once: a page measured right after opening had its code
+            // blocks still empty. Wait until it has loaded and shows text.
+            driver.wait_for(READY, |ready| ready == true)?;
             let layout: Layout = serde_json::from_value(driver.script(LAYOUT)?)
                 .with_context(|| format!("{page}: the layout script's answer"))?;
             let shot = shots.join(screen.name).join(format!(
@@ -266,7 +281,8 @@ fn tour(
             }
             if page.starts_with("lessons/") && !layout.code.contains("fn ") {
                 found.problems.push(format!(
-                    "{page}: shows no Rust code (an include that resolved to nothing?)"
+                    "{page} at {} px: shows no Rust code (an include that resolved to nothing?)",
+                    screen.width
                 ));
             }
         }

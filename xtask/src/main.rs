@@ -281,10 +281,7 @@ fn run_browser(root: &Path, book_dir: &Path, shots: &Path) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     book::check(root, book_dir)?;
-    print!(
-        "{}",
-        browser::browse(&root.join("book"), &book_dir.join("html"), shots)?
-    );
+    print!("{}", browser::browse(&root.join("book"), shots)?);
     Ok(ExitCode::SUCCESS)
 }
 
