@@ -65,6 +65,14 @@ pub fn available() -> bool {
 pub fn browse(book_dir: &Path, shots: &Path) -> Result<String> {
     let pages = chapter_pages(book_dir)?;
     std::fs::create_dir_all(shots).with_context(|| format!("cannot create {}", shots.display()))?;
+    // Last run's screenshots would be mistaken for this run's.
+    for screen in SCREENS {
+        let dir = shots.join(screen.name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot remove {}", dir.display()))?;
+        }
+    }
     // A folder only the server writes: it answers once its own build is
     // done, and never reloads a page under the tour for a rebuild.
     let html = shots.join("site");
