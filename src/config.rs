@@ -10,12 +10,17 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use crate::choice::{Choice, QueueKind, WorkKind};
+
 /// Most producer or consumer threads a run may start.
 pub const MAX_THREADS: usize = 1024;
 /// Largest queue capacity: the channel backend allocates its whole buffer up front.
 pub const MAX_CAPACITY: usize = 1 << 20;
 /// Longest processing time per attempt, in seconds.
 pub const MAX_PROCESSING_TIME_S: f64 = 3600.0;
+/// Shortest idle timeout, in seconds: one tick of the clock, which counts whole
+/// nanoseconds. A positive timeout shorter than that would be no wait at all.
+pub const MIN_TIMEOUT_S: f64 = 1e-9;
 /// Longest idle timeout, in seconds.
 pub const MAX_TIMEOUT_S: f64 = 86_400.0;
 /// Highest producer rate, in items per second; beyond it pacing means nothing.
@@ -27,33 +32,12 @@ pub const MAX_RETRIES: u32 = 100;
 /// Largest `results_sample`.
 pub const MAX_SAMPLE: usize = 100_000;
 
-/// Which queue carries the work items from producers to consumers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum QueueKind {
-    /// crossbeam-channel's bounded channel (capacity 0 is a rendezvous channel).
-    Channel,
-    /// The hand-made bounded FIFO queue: a `parking_lot` mutex and two condvars.
-    Condvar,
-    /// The hand-made bounded priority queue: higher priority first, FIFO among equals.
-    Priority,
-}
-
-/// What processing an item costs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum WorkKind {
-    /// The worker sleeps: stands for I/O-bound work, which needs no CPU while it waits.
-    Sleep,
-    /// The worker burns its own CPU time: CPU-bound work, limited by the number of cores.
-    Spin,
-}
-
 /// Every setting of one simulation run.
 ///
-/// `Default` gives the seed project's defaults (`--items 20 --consumers 3
-/// --capacity 10 --processing-time 0.01 --failure-rate 0.1`). Serialized as the
-/// `config` object of the JSON report, keeping the seed's key names.
+/// [`SimConfig::DEFAULT`] holds the seed project's defaults (`--items 20
+/// --consumers 3 --capacity 10 --processing-time 0.01 --failure-rate 0.1`), and
+/// the command line's defaults are read from it. Serialized as the `config`
+/// object of the JSON report, keeping the seed's key names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SimConfig {
     /// Work items the producers create together.
@@ -91,28 +75,34 @@ pub struct SimConfig {
     pub sample: usize,
 }
 
+impl SimConfig {
+    /// The seed project's defaults: the one place each default is written.
+    pub const DEFAULT: SimConfig = SimConfig {
+        items: 20,
+        producers: 1,
+        consumers: 3,
+        capacity: 10,
+        processing_time_s: 0.01,
+        failure_rate: 0.1,
+        rate_per_s: None,
+        priorities: 1,
+        timeout_s: None,
+        retries: 0,
+        queue: QueueKind::Channel,
+        work: WorkKind::Sleep,
+        seed: 0,
+        sample: 10,
+    };
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig {
-            items: 20,
-            producers: 1,
-            consumers: 3,
-            capacity: 10,
-            processing_time_s: 0.01,
-            failure_rate: 0.1,
-            rate_per_s: None,
-            priorities: 1,
-            timeout_s: None,
-            retries: 0,
-            queue: QueueKind::Channel,
-            work: WorkKind::Sleep,
-            seed: 0,
-            sample: 10,
-        }
+        SimConfig::DEFAULT
     }
 }
 
-/// A setting of [`SimConfig`], named as its command-line flag in messages.
+/// A setting of [`SimConfig`] that can be refused, named as its command-line
+/// flag in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)] // each variant is the flag of the same name
 pub enum Setting {
@@ -131,21 +121,122 @@ pub enum Setting {
 }
 
 impl Setting {
-    /// The command-line flag for this setting.
-    pub fn flag(self) -> &'static str {
+    /// The name of the setting's command-line flag, without the leading `--`:
+    /// the command line is declared with these, so the two cannot drift apart.
+    pub const fn long(self) -> &'static str {
         match self {
-            Setting::Items => "--items",
-            Setting::Producers => "--producers",
-            Setting::Consumers => "--consumers",
-            Setting::Capacity => "--capacity",
-            Setting::ProcessingTime => "--processing-time",
-            Setting::FailureRate => "--failure-rate",
-            Setting::Rate => "--rate",
-            Setting::Priorities => "--priorities",
-            Setting::Timeout => "--timeout",
-            Setting::Retries => "--retries",
-            Setting::Queue => "--queue",
-            Setting::Sample => "--sample",
+            Setting::Items => "items",
+            Setting::Producers => "producers",
+            Setting::Consumers => "consumers",
+            Setting::Capacity => "capacity",
+            Setting::ProcessingTime => "processing-time",
+            Setting::FailureRate => "failure-rate",
+            Setting::Rate => "rate",
+            Setting::Priorities => "priorities",
+            Setting::Timeout => "timeout",
+            Setting::Retries => "retries",
+            Setting::Queue => "queue",
+            Setting::Sample => "sample",
+        }
+    }
+
+    /// The smallest and largest count a counted setting accepts.
+    fn counts(self) -> (u64, u64) {
+        match self {
+            Setting::Producers | Setting::Consumers => (1, MAX_THREADS as u64),
+            Setting::Capacity => (0, MAX_CAPACITY as u64),
+            Setting::Priorities => (1, u64::from(MAX_PRIORITIES)),
+            Setting::Retries => (0, u64::from(MAX_RETRIES)),
+            Setting::Sample => (0, MAX_SAMPLE as u64),
+            _ => (0, u64::MAX),
+        }
+    }
+
+    /// The values a real-valued setting accepts.
+    fn range(self) -> Range {
+        let seconds = " seconds";
+        match self {
+            Setting::ProcessingTime => Range::between(0.0, MAX_PROCESSING_TIME_S, seconds),
+            Setting::FailureRate => Range::between(0.0, 1.0, ""),
+            Setting::Rate => Range::above_zero(MAX_RATE_PER_S, " items per second"),
+            Setting::Timeout => Range::between(MIN_TIMEOUT_S, MAX_TIMEOUT_S, seconds),
+            _ => Range::between(f64::MIN, f64::MAX, ""),
+        }
+    }
+}
+
+impl fmt::Display for Setting {
+    /// The flag as typed: `--processing-time`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "--{}", self.long())
+    }
+}
+
+/// The values a real-valued setting accepts, as people write them
+/// ("between 0 and 1", "greater than 0 and at most 86400 seconds").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Range {
+    /// The lower bound.
+    pub min: f64,
+    /// Whether `min` itself is accepted.
+    pub min_included: bool,
+    /// The upper bound, always accepted.
+    pub max: f64,
+    /// What the numbers count, with a leading space (" seconds"), or "".
+    pub unit: &'static str,
+}
+
+impl Range {
+    const fn between(min: f64, max: f64, unit: &'static str) -> Self {
+        Range {
+            min,
+            min_included: true,
+            max,
+            unit,
+        }
+    }
+
+    const fn above_zero(max: f64, unit: &'static str) -> Self {
+        Range {
+            min: 0.0,
+            min_included: false,
+            max,
+            unit,
+        }
+    }
+
+    /// Whether `value` is accepted; never NaN.
+    pub fn contains(&self, value: f64) -> bool {
+        let above_min = if self.min_included {
+            value >= self.min
+        } else {
+            value > self.min
+        };
+        above_min && value <= self.max
+    }
+}
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (min, max, unit) = (Number(self.min), Number(self.max), self.unit);
+        if self.min_included {
+            write!(f, "between {min} and {max}{unit}")
+        } else {
+            write!(f, "greater than {min} and at most {max}{unit}")
+        }
+    }
+}
+
+/// A limit as people write it: `3600`, `1e9`, `1e-9`.
+struct Number(f64);
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let magnitude = self.0.abs();
+        if magnitude != 0.0 && !(1e-3..1e6).contains(&magnitude) {
+            write!(f, "{:e}", self.0)
+        } else {
+            write!(f, "{}", self.0)
         }
     }
 }
@@ -182,8 +273,8 @@ pub enum ConfigError {
     OutOfRange {
         /// The offending setting.
         setting: Setting,
-        /// The accepted range, as people write it (e.g. "between 0 and 1").
-        range: &'static str,
+        /// The accepted range.
+        range: Range,
         /// The value given.
         got: f64,
     },
@@ -215,7 +306,7 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             ConfigError::TooFew { setting, min, got } => {
-                write!(f, "{} must be at least {min} (got {got})", setting.flag())?;
+                write!(f, "{setting} must be at least {min} (got {got})")?;
                 match setting {
                     Setting::Consumers => {
                         f.write_str(": with no consumer nothing drains the queue, and the producer would block forever")
@@ -225,26 +316,21 @@ impl fmt::Display for ConfigError {
                 }
             }
             ConfigError::TooMany { setting, max, got } => {
-                write!(f, "{} must be at most {max} (got {got})", setting.flag())
+                write!(f, "{setting} must be at most {max} (got {got})")
             }
             ConfigError::NotFinite { setting, got } => {
-                write!(f, "{} must be a finite number (got {got})", setting.flag())
+                write!(f, "{setting} must be a finite number (got {got})")
             }
             ConfigError::OutOfRange {
                 setting,
                 range,
                 got,
-            } => write!(f, "{} must be {range} (got {got})", setting.flag()),
+            } => write!(f, "{setting} must be {range} (got {got})"),
             ConfigError::Conflict {
                 setting,
                 with,
                 reason,
-            } => write!(
-                f,
-                "{} cannot be combined with {}: {reason}",
-                setting.flag(),
-                with.flag()
-            ),
+            } => write!(f, "{setting} cannot be combined with {with}: {reason}"),
         }
     }
 }
@@ -254,68 +340,20 @@ impl std::error::Error for ConfigError {}
 impl SimConfig {
     /// Checks every setting; the first problem found is returned.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        count_in(
-            Setting::Producers,
-            self.producers as u64,
-            1,
-            MAX_THREADS as u64,
-        )?;
-        count_in(
-            Setting::Consumers,
-            self.consumers as u64,
-            1,
-            MAX_THREADS as u64,
-        )?;
-        count_in(
-            Setting::Capacity,
-            self.capacity as u64,
-            0,
-            MAX_CAPACITY as u64,
-        )?;
-        seconds_in(
-            Setting::ProcessingTime,
-            self.processing_time_s,
-            0.0,
-            MAX_PROCESSING_TIME_S,
-            "between 0 and 3600 seconds",
-        )?;
-        finite(Setting::FailureRate, self.failure_rate)?;
-        if !(0.0..=1.0).contains(&self.failure_rate) {
-            return Err(ConfigError::OutOfRange {
-                setting: Setting::FailureRate,
-                range: "between 0 and 1",
-                got: self.failure_rate,
-            });
-        }
+        count(Setting::Producers, self.producers as u64)?;
+        count(Setting::Consumers, self.consumers as u64)?;
+        count(Setting::Capacity, self.capacity as u64)?;
+        real(Setting::ProcessingTime, self.processing_time_s)?;
+        real(Setting::FailureRate, self.failure_rate)?;
         if let Some(rate) = self.rate_per_s {
-            positive_at_most(
-                Setting::Rate,
-                rate,
-                MAX_RATE_PER_S,
-                "greater than 0 and at most 1e9 items per second",
-            )?;
+            real(Setting::Rate, rate)?;
         }
-        count_in(
-            Setting::Priorities,
-            u64::from(self.priorities),
-            1,
-            u64::from(MAX_PRIORITIES),
-        )?;
+        count(Setting::Priorities, u64::from(self.priorities))?;
         if let Some(timeout) = self.timeout_s {
-            positive_at_most(
-                Setting::Timeout,
-                timeout,
-                MAX_TIMEOUT_S,
-                "greater than 0 and at most 86400 seconds",
-            )?;
+            real(Setting::Timeout, timeout)?;
         }
-        count_in(
-            Setting::Retries,
-            u64::from(self.retries),
-            0,
-            u64::from(MAX_RETRIES),
-        )?;
-        count_in(Setting::Sample, self.sample as u64, 0, MAX_SAMPLE as u64)?;
+        count(Setting::Retries, u64::from(self.retries))?;
+        count(Setting::Sample, self.sample as u64)?;
         if self.priorities > 1 && self.queue != QueueKind::Priority {
             return Err(ConfigError::Conflict {
                 setting: Setting::Priorities,
@@ -324,6 +362,19 @@ impl SimConfig {
             });
         }
         Ok(())
+    }
+
+    /// The settings as a run uses them, and as its report echoes them: times in
+    /// whole nanoseconds, the clock's resolution (`--processing-time 5e-324`
+    /// is 0), and no negative zero (`-0` is 0). Only meaningful on a validated config.
+    pub fn normalized(&self) -> SimConfig {
+        SimConfig {
+            processing_time_s: self.processing_time().as_secs_f64(),
+            // IEEE 754: -0 + 0 is +0, and every other value is unchanged.
+            failure_rate: self.failure_rate + 0.0,
+            timeout_s: self.timeout().map(|timeout| timeout.as_secs_f64()),
+            ..self.clone()
+        }
     }
 
     /// The processing time of one attempt. Only meaningful on a validated config.
@@ -337,7 +388,8 @@ impl SimConfig {
     }
 }
 
-fn count_in(setting: Setting, got: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+fn count(setting: Setting, got: u64) -> Result<(), ConfigError> {
+    let (min, max) = setting.counts();
     if got < min {
         Err(ConfigError::TooFew { setting, min, got })
     } else if got > max {
@@ -347,48 +399,18 @@ fn count_in(setting: Setting, got: u64, min: u64, max: u64) -> Result<(), Config
     }
 }
 
-fn finite(setting: Setting, got: f64) -> Result<(), ConfigError> {
-    if got.is_finite() {
-        Ok(())
-    } else {
+fn real(setting: Setting, got: f64) -> Result<(), ConfigError> {
+    let range = setting.range();
+    if !got.is_finite() {
         Err(ConfigError::NotFinite { setting, got })
-    }
-}
-
-fn seconds_in(
-    setting: Setting,
-    got: f64,
-    min: f64,
-    max: f64,
-    range: &'static str,
-) -> Result<(), ConfigError> {
-    finite(setting, got)?;
-    if (min..=max).contains(&got) {
-        Ok(())
-    } else {
+    } else if !range.contains(got) {
         Err(ConfigError::OutOfRange {
             setting,
             range,
             got,
         })
-    }
-}
-
-fn positive_at_most(
-    setting: Setting,
-    got: f64,
-    max: f64,
-    range: &'static str,
-) -> Result<(), ConfigError> {
-    finite(setting, got)?;
-    if got > 0.0 && got <= max {
-        Ok(())
     } else {
-        Err(ConfigError::OutOfRange {
-            setting,
-            range,
-            got,
-        })
+        Ok(())
     }
 }
 
@@ -466,6 +488,49 @@ mod tests {
     }
 
     #[test]
+    fn a_timeout_below_one_nanosecond_is_refused() {
+        for bad in [5e-324, 1e-10, -0.0] {
+            assert_eq!(
+                with(|c| c.timeout_s = Some(bad)).unwrap_err().setting(),
+                Setting::Timeout,
+                "{bad}"
+            );
+        }
+        assert_eq!(with(|c| c.timeout_s = Some(MIN_TIMEOUT_S)), Ok(()));
+    }
+
+    #[test]
+    fn normalized_times_are_whole_nanoseconds_and_never_negative_zero() {
+        let config = SimConfig {
+            processing_time_s: 5e-324,
+            failure_rate: -0.0,
+            timeout_s: Some(0.25),
+            ..SimConfig::default()
+        }
+        .normalized();
+        assert_eq!(config.processing_time_s.to_bits(), 0.0f64.to_bits());
+        assert_eq!(config.failure_rate.to_bits(), 0.0f64.to_bits());
+        assert_eq!(config.timeout_s, Some(0.25));
+        let minus_zero = SimConfig {
+            processing_time_s: -0.0,
+            ..SimConfig::default()
+        };
+        assert_eq!(minus_zero.validate(), Ok(()));
+        assert_eq!(minus_zero.normalized().processing_time_s.to_bits(), 0);
+        for decimal in [0.001, 0.01, 0.3, 1.5, 3600.0] {
+            let config = SimConfig {
+                processing_time_s: decimal,
+                ..SimConfig::default()
+            };
+            assert_eq!(
+                config.normalized().processing_time_s,
+                decimal,
+                "echoed as given"
+            );
+        }
+    }
+
+    #[test]
     fn capacity_zero_is_a_rendezvous_and_allowed() {
         assert_eq!(with(|c| c.capacity = 0), Ok(()));
         assert_eq!(
@@ -499,6 +564,27 @@ mod tests {
         assert_eq!(
             with(|c| c.priorities = 0).unwrap_err().setting(),
             Setting::Priorities
+        );
+    }
+
+    #[test]
+    fn limits_in_messages_are_formatted_from_the_constants() {
+        let message = |change: fn(&mut SimConfig)| with(change).unwrap_err().to_string();
+        assert_eq!(
+            message(|c| c.processing_time_s = -1.0),
+            "--processing-time must be between 0 and 3600 seconds (got -1)"
+        );
+        assert_eq!(
+            message(|c| c.rate_per_s = Some(2e9)),
+            "--rate must be greater than 0 and at most 1e9 items per second (got 2000000000)"
+        );
+        assert_eq!(
+            message(|c| c.timeout_s = Some(0.0)),
+            "--timeout must be between 1e-9 and 86400 seconds (got 0)"
+        );
+        assert_eq!(
+            message(|c| c.retries = 101),
+            "--retries must be at most 100 (got 101)"
         );
     }
 

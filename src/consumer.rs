@@ -6,14 +6,19 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::config::SimConfig;
 use crate::item::{TaskStatus, WorkItem, WorkResult, WorkerId};
 use crate::job::{self, Job};
-use crate::queue::{PopTimeoutError, QueueReceiver};
-use crate::stats::{Recorder, WorkerClock, WorkerExit, WorkerStats, ms};
+use crate::queue::{GetError, QueueReceiver};
+use crate::stats::{Record, Recorder, WorkerClock, WorkerExit, WorkerStats, ms};
 use crate::stop::{StopReason, StopSignal};
 
 /// What every consumer shares.
 pub(crate) struct ConsumerSetup<'a, J: ?Sized> {
+    /// How much each consumer's recorder keeps.
+    pub(crate) record: Record,
+    /// Results kept in the sample.
+    pub(crate) sample: usize,
     pub(crate) job: &'a J,
     pub(crate) retries: u32,
     pub(crate) idle_timeout: Option<Duration>,
@@ -22,7 +27,8 @@ pub(crate) struct ConsumerSetup<'a, J: ?Sized> {
     pub(crate) retry_lane: RetryLane,
     /// Times attempts. Two clock reads per item are a consumer's biggest fixed cost
     /// at zero processing time: quanta's raw reads take the CPU's time-stamp
-    /// counter (a few ns) instead of calling `clock_gettime` (about 35 ns here).
+    /// counter instead of making a `clock_gettime` call (the README's Performance
+    /// section has both costs, measured).
     pub(crate) clock: quanta::Clock,
     /// `clock.raw()` when the run started.
     pub(crate) run_started: u64,
@@ -31,10 +37,10 @@ pub(crate) struct ConsumerSetup<'a, J: ?Sized> {
 // ANCHOR: retry_lane
 /// Where failed items wait for another attempt.
 ///
-/// Why not push them back into the main queue? A consumer that held a sender of
+/// Why not put them back into the main queue? A consumer that held a sender of
 /// the queue it reads would keep it open forever (it never closes while a sender
-/// lives), and with a full bounded queue every consumer could block pushing while
-/// nobody pops: a deadlock. The lane is unbounded but cannot grow past the number
+/// lives), and with a full bounded queue every consumer could block putting while
+/// nobody gets: a deadlock. The lane is unbounded but cannot grow past the number
 /// of consumers: each consumer checks it before the main queue, so a consumer
 /// that puts an item in takes one out on its very next turn.
 #[derive(Clone)]
@@ -43,6 +49,43 @@ pub(crate) struct RetryLane {
     pub(crate) receiver: Receiver<WorkItem>,
 }
 // ANCHOR_END: retry_lane
+
+impl RetryLane {
+    pub(crate) fn new() -> Self {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        RetryLane { sender, receiver }
+    }
+
+    /// Hands every item still waiting for another attempt to `leftover`.
+    pub(crate) fn drain(&self, mut leftover: impl FnMut(WorkItem)) {
+        while let Ok(item) = self.receiver.try_recv() {
+            leftover(item);
+        }
+    }
+}
+
+impl<'a, J: Job + ?Sized> ConsumerSetup<'a, J> {
+    /// What the consumers of a run of `config` share.
+    pub(crate) fn new(
+        config: &SimConfig,
+        job: &'a J,
+        stop: &'a StopSignal,
+        record: Record,
+    ) -> Self {
+        let clock = quanta::Clock::new();
+        ConsumerSetup {
+            record,
+            sample: config.sample,
+            job,
+            retries: config.retries,
+            idle_timeout: config.timeout(),
+            stop,
+            retry_lane: RetryLane::new(),
+            run_started: clock.raw(),
+            clock,
+        }
+    }
+}
 
 /// What one consumer did.
 pub(crate) struct ConsumerReport {
@@ -56,7 +99,6 @@ pub(crate) fn consume<R, J>(
     setup: &ConsumerSetup<'_, J>,
     worker: WorkerId,
     queue: R,
-    mut recorder: Recorder,
     finished: &AtomicU64,
 ) -> ConsumerReport
 where
@@ -64,6 +106,7 @@ where
     J: Job + ?Sized,
 {
     let mut clock = WorkerClock::new();
+    let mut recorder = Recorder::new(setup.sample, setup.record);
     let exit = loop {
         if setup.stop.reason() == Some(StopReason::Interrupted) {
             break WorkerExit::Interrupted;
@@ -127,10 +170,10 @@ where
         return Ok(item);
     }
     match setup.idle_timeout {
-        None => queue.pop().map_err(|_| WorkerExit::Finished),
-        Some(timeout) => queue.pop_timeout(timeout).map_err(|e| match e {
-            PopTimeoutError::TimedOut => WorkerExit::IdleTimeout,
-            PopTimeoutError::Closed => WorkerExit::Finished,
+        None => queue.get().ok_or(WorkerExit::Finished),
+        Some(timeout) => queue.get_timeout(timeout).map_err(|e| match e {
+            GetError::Empty => WorkerExit::IdleTimeout,
+            GetError::Closed => WorkerExit::Finished,
         }),
     }
 }
@@ -146,23 +189,19 @@ mod tests {
         idle_timeout: Option<Duration>,
         stop: &'a StopSignal,
     ) -> ConsumerSetup<'a, dyn Job + 'a> {
-        let (sender, receiver) = crossbeam_channel::unbounded();
-        let clock = quanta::Clock::new();
-        ConsumerSetup {
-            job,
+        let config = SimConfig {
             retries,
-            idle_timeout,
-            stop,
-            retry_lane: RetryLane { sender, receiver },
-            run_started: clock.raw(),
-            clock,
-        }
+            timeout_s: idle_timeout.map(|t| t.as_secs_f64()),
+            sample: 10,
+            ..SimConfig::default()
+        };
+        ConsumerSetup::new(&config, job, stop, Record::Sample)
     }
 
     fn queue_of(ids: std::ops::Range<u64>) -> <ChannelQueue as WorkQueue<WorkItem>>::Receiver {
         let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(64);
         for id in ids {
-            tx.push(WorkItem::new(id, 0)).unwrap();
+            tx.put(WorkItem::new(id, 0)).unwrap();
         }
         rx // `tx` is dropped: the queue is closed behind the items
     }
@@ -178,13 +217,7 @@ mod tests {
         };
         let stop = StopSignal::new();
         let setup = setup(&fails_first_time, 1, None, &stop);
-        let report = consume(
-            &setup,
-            WorkerId(0),
-            queue_of(0..10),
-            Recorder::new(10, false),
-            &AtomicU64::new(0),
-        );
+        let report = consume(&setup, WorkerId(0), queue_of(0..10), &AtomicU64::new(0));
         assert_eq!(report.recorder.tally.completed, 10);
         assert_eq!(report.recorder.tally.retried, 10);
         assert_eq!((report.stats.processed, report.stats.failed), (20, 10));
@@ -199,13 +232,7 @@ mod tests {
         let ok = |_: &WorkItem| Ok(());
         let stop = StopSignal::new();
         let setup = setup(&ok, 0, Some(Duration::from_millis(20)), &stop);
-        let report = consume(
-            &setup,
-            WorkerId(3),
-            rx,
-            Recorder::new(0, false),
-            &AtomicU64::new(0),
-        );
+        let report = consume(&setup, WorkerId(3), rx, &AtomicU64::new(0));
         assert_eq!(report.stats.exit, WorkerExit::IdleTimeout);
     }
 
@@ -215,13 +242,7 @@ mod tests {
         let stop = StopSignal::new();
         stop.raise(StopReason::Interrupted);
         let setup = setup(&ok, 0, None, &stop);
-        let report = consume(
-            &setup,
-            WorkerId(0),
-            queue_of(0..5),
-            Recorder::new(0, false),
-            &AtomicU64::new(0),
-        );
+        let report = consume(&setup, WorkerId(0), queue_of(0..5), &AtomicU64::new(0));
         assert_eq!(report.stats.exit, WorkerExit::Interrupted);
         assert_eq!(report.stats.processed, 0);
     }
@@ -235,7 +256,6 @@ mod tests {
             &setup(&ok, 0, None, &stop),
             WorkerId(0),
             queue_of(0..7),
-            Recorder::new(0, false),
             &finished,
         );
         assert_eq!(finished.load(Ordering::Relaxed), 7);

@@ -97,13 +97,15 @@ pub fn attempt<J: Job + ?Sized>(job: &J, item: &WorkItem) -> Result<(), AttemptE
 }
 // ANCHOR_END: attempt
 
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
+/// A panic's payload as text: the message of a `panic!` with a `&str` or a
+/// `String`; any other payload reads "a panic with a non-text payload".
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(message) = payload.downcast_ref::<&str>() {
-        message
+        (*message).to_string()
     } else if let Some(message) = payload.downcast_ref::<String>() {
-        message
+        message.clone()
     } else {
-        "(a panic payload that is not a string)"
+        "a panic with a non-text payload".to_string()
     }
 }
 
@@ -170,6 +172,15 @@ mod tests {
         let err = attempt(&job, &WorkItem::new(4, 0)).unwrap_err();
         assert!(err.panicked);
         assert_eq!(err.message, "job panicked: bad item 4");
+    }
+
+    #[test]
+    fn a_panic_with_a_non_text_payload_still_has_a_message() {
+        let payload = std::panic::catch_unwind(|| std::panic::panic_any(42u8)).unwrap_err();
+        assert_eq!(
+            panic_message(payload.as_ref()),
+            "a panic with a non-text payload"
+        );
     }
 
     #[test]

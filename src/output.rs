@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use crate::config::{QueueKind, WorkKind};
-use crate::run::Report;
+use crate::config::WorkKind;
+use crate::report::Report;
 
 /// The report as pretty-printed JSON.
 pub fn to_json(report: &Report) -> String {
@@ -16,20 +16,16 @@ pub fn to_text(report: &Report) -> String {
     let config = &report.config;
     let stats = &report.stats;
     let mut out = String::new();
-    let queue = match config.queue {
-        QueueKind::Channel => "channel",
-        QueueKind::Condvar => "condvar",
-        QueueKind::Priority => "priority",
-    };
     let work = match config.work {
         WorkKind::Sleep => "sleeping",
         WorkKind::Spin => "spinning",
     };
     let _ = writeln!(
         out,
-        "{} items: {} producer(s) -> {queue} queue (capacity {}) -> {} consumer(s), {work} {} ms per attempt, failure rate {}, seed {}",
+        "{} items: {} producer(s) -> {} queue (capacity {}) -> {} consumer(s), {work} {} ms per attempt, failure rate {}, seed {}",
         config.items,
         config.producers,
+        config.queue,
         config.capacity,
         config.consumers,
         config.processing_time_s * 1e3,
@@ -51,7 +47,7 @@ pub fn to_text(report: &Report) -> String {
     for (name, value) in rows {
         let _ = writeln!(out, "  {name:<14}{value:>10}");
     }
-    let verdict = if stats.accounting_holds() {
+    let verdict = if report.accounting_holds() {
         "holds"
     } else {
         "BROKEN"
@@ -61,11 +57,15 @@ pub fn to_text(report: &Report) -> String {
         "  accounting    produced = consumed + failed + dead-lettered + unprocessed: {verdict}"
     );
     let _ = writeln!(out);
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "  elapsed {:.1} ms, avg processing {:.2} ms, max queue depth {}",
-        stats.elapsed_ms, stats.avg_processing_ms, stats.max_queue_depth
+        "  elapsed {:.1} ms, avg processing {:.2} ms",
+        stats.elapsed_ms, stats.avg_processing_ms
     );
+    if let Some(oversleep) = stats.oversleep_ms {
+        let _ = write!(out, " ({oversleep:.3} ms oversleep per attempt)");
+    }
+    let _ = writeln!(out, ", max queue depth {}", stats.max_queue_depth);
     let _ = write!(out, "  throughput {:.1} items/s", stats.throughput_per_s);
     match (stats.ideal_throughput_per_s, stats.efficiency) {
         (Some(ideal), Some(efficiency)) => {

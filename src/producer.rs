@@ -1,14 +1,15 @@
-//! Producers: make items lazily, pace them, push them, and account for the ones
+//! Producers: make items lazily, pace them, put them, and account for the ones
 //! they could not deliver.
 
 use std::time::{Duration, Instant};
 
 use crate::chance;
+use crate::config::SimConfig;
 use crate::item::WorkItem;
-use crate::queue::{Disconnected, QueueSender};
-use crate::stats::Recorder;
+use crate::queue::{PutError, QueueSender};
+use crate::report::DepthSample;
+use crate::stats::{Record, Recorder, ms};
 use crate::stop::{StopReason, StopSignal};
-use crate::trace::DepthSample;
 
 /// What one producer does: item ids `first, first + stride, …` below `items`.
 #[derive(Debug, Clone)]
@@ -21,8 +22,43 @@ pub(crate) struct ProducerPlan {
     pub(crate) priorities: u32,
     pub(crate) seed: u64,
     pub(crate) started: Instant,
-    /// Record the depth after every push.
-    pub(crate) trace: bool,
+    /// Results kept in the sample.
+    pub(crate) sample: usize,
+    /// How much the producer's recorder keeps, and whether it records the
+    /// depth after every put.
+    pub(crate) record: Record,
+}
+
+impl ProducerPlan {
+    /// The id after `id` in this producer's share, if there is one.
+    fn after(&self, id: u64) -> Option<u64> {
+        id.checked_add(self.stride)
+            .filter(|&next| next < self.items)
+    }
+
+    /// When item `id` is due at `rate` items per second: `id / rate` after the
+    /// start — computed from the start, so oversleeping once does not slow
+    /// every later item. `None` if that is later than the clock can count.
+    fn due(&self, id: u64, rate: f64) -> Option<Instant> {
+        Duration::try_from_secs_f64(id as f64 / rate)
+            .ok()
+            .and_then(|offset| self.started.checked_add(offset))
+    }
+
+    /// Producer `index`'s share of `config`'s items, in a run started at `started`.
+    pub(crate) fn new(config: &SimConfig, index: usize, started: Instant, record: Record) -> Self {
+        ProducerPlan {
+            first: index as u64,
+            stride: config.producers as u64,
+            items: config.items,
+            rate_per_s: config.rate_per_s,
+            priorities: config.priorities,
+            seed: config.seed,
+            started,
+            sample: config.sample,
+            record,
+        }
+    }
 }
 
 /// What one producer did.
@@ -32,7 +68,7 @@ pub(crate) struct ProducerReport {
     pub(crate) max_depth: usize,
     /// Items it made but could not deliver (counted as unprocessed).
     pub(crate) recorder: Recorder,
-    /// The depth after each of its pushes, if the plan asked for it.
+    /// The depth after each of its puts, if the plan asked for it.
     pub(crate) depth_trace: Option<Vec<DepthSample>>,
 }
 
@@ -41,52 +77,59 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
     plan: &ProducerPlan,
     queue: S,
     stop: &StopSignal,
-    mut recorder: Recorder,
 ) -> ProducerReport {
+    let mut recorder = Recorder::new(plan.sample, plan.record);
     let mut produced = 0;
     let mut max_depth = 0;
-    let mut depth_trace = plan.trace.then(Vec::new);
-    let mut id = plan.first;
-    while id < plan.items {
+    let mut depth_trace = plan.record.keeps_depth().then(Vec::new);
+    let mut next = (plan.first < plan.items).then_some(plan.first);
+    while let Some(id) = next {
         match stop.reason() {
             // Stop producing: items not yet made were never produced.
             Some(StopReason::Interrupted) => break,
             // Nobody is left to take items: account for the rest of the share.
             Some(StopReason::ConsumersGone) => {
-                produced += refuse_rest(plan, id, &mut recorder);
+                produced += refuse_rest(plan, Some(id), &mut recorder);
                 break;
             }
             None => {}
         }
         if let Some(rate) = plan.rate_per_s {
-            // Item n is due at start + n / rate: computed from the start, so
-            // oversleeping once does not slow every later item.
-            let due = plan.started + Duration::from_secs_f64(id as f64 / rate);
-            let now = Instant::now();
-            if due > now && !stop.sleep(due - now) {
-                continue; // woken by the stop signal: the top of the loop decides
+            match plan.due(id, rate) {
+                Some(due) => {
+                    let now = Instant::now();
+                    if due > now && !stop.sleep(due - now) {
+                        continue; // woken by the stop signal: the top of the loop decides
+                    }
+                }
+                // Due later than the clock can count (`--rate 1e-20`): in
+                // practice never. Only the stop signal ends the wait.
+                None => {
+                    stop.wait();
+                    continue;
+                }
             }
         }
         let item = WorkItem::new(id, chance::priority_of(plan.seed, id, plan.priorities));
         produced += 1;
-        match queue.push(item) {
+        match queue.put(item) {
             Ok(depth) => {
                 max_depth = max_depth.max(depth);
                 if let Some(samples) = &mut depth_trace {
                     samples.push(DepthSample {
-                        at_ms: crate::stats::ms(plan.started.elapsed()),
+                        at_ms: ms(plan.started.elapsed()),
                         depth,
                     });
                 }
             }
-            Err(Disconnected(item)) => {
+            Err(PutError::Closed(item) | PutError::Full(item)) => {
                 // Cannot happen while the run holds a receiver; counted, not dropped.
                 recorder.unprocessed(&item);
-                produced += refuse_rest(plan, id + plan.stride, &mut recorder);
+                produced += refuse_rest(plan, plan.after(id), &mut recorder);
                 break;
             }
         }
-        id += plan.stride;
+        next = plan.after(id);
     }
     // Dropping `queue` here is what closes it once every producer is done.
     ProducerReport {
@@ -97,19 +140,19 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
     }
 }
 
-/// Counts ids `from, from + stride, …` below `items` as produced but unprocessed.
-fn refuse_rest(plan: &ProducerPlan, from: u64, recorder: &mut Recorder) -> u64 {
-    let mut refused = 0;
-    let mut id = from;
-    while id < plan.items {
-        recorder.unprocessed(&WorkItem::new(
-            id,
-            chance::priority_of(plan.seed, id, plan.priorities),
-        ));
-        refused += 1;
-        id += plan.stride;
-    }
-    refused
+/// Counts ids `from, from + stride, …` below `items` as produced but
+/// unprocessed; returns how many. In O(1), unless every result is kept: then
+/// each id needs a result of its own.
+fn refuse_rest(plan: &ProducerPlan, from: Option<u64>, recorder: &mut Recorder) -> u64 {
+    let Some(from) = from.filter(|&from| from < plan.items) else {
+        return 0;
+    };
+    let count = (plan.items - 1 - from) / plan.stride + 1;
+    recorder.unprocessed_many(count, || {
+        std::iter::successors(Some(from), |&id| plan.after(id))
+            .map(|id| WorkItem::new(id, chance::priority_of(plan.seed, id, plan.priorities)))
+    });
+    count
 }
 
 #[cfg(test)]
@@ -126,12 +169,13 @@ mod tests {
             priorities: 1,
             seed: 0,
             started: Instant::now(),
-            trace: false,
+            sample: 0,
+            record: Record::Sample,
         }
     }
 
     fn drain(receiver: impl QueueReceiver<WorkItem>) -> Vec<u64> {
-        std::iter::from_fn(|| receiver.pop().ok())
+        std::iter::from_fn(|| receiver.get())
             .map(|item| item.id)
             .collect()
     }
@@ -139,15 +183,10 @@ mod tests {
     #[test]
     fn a_producer_makes_every_stride_th_id_of_its_share() {
         let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
-        let report = produce(
-            &plan(1, 3, 11),
-            tx,
-            &StopSignal::new(),
-            Recorder::new(0, false),
-        );
+        let report = produce(&plan(1, 3, 11), tx, &StopSignal::new());
         assert_eq!(report.produced, 4);
         assert_eq!(drain(rx), [1, 4, 7, 10]);
-        assert_eq!(report.max_depth, 4, "depth is measured at each push");
+        assert_eq!(report.max_depth, 4, "depth is measured at each put");
     }
 
     #[test]
@@ -155,11 +194,11 @@ mod tests {
         let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
         let stop = StopSignal::new();
         stop.raise(StopReason::ConsumersGone);
-        let report = produce(&plan(0, 2, 9), tx, &stop, Recorder::new(0, false));
+        let report = produce(&plan(0, 2, 9), tx, &stop);
         assert_eq!((report.produced, report.recorder.tally.unprocessed), (5, 5));
         assert!(
             drain(rx).is_empty(),
-            "nothing is pushed into a queue nobody reads"
+            "nothing is put into a queue nobody reads"
         );
     }
 
@@ -168,7 +207,7 @@ mod tests {
         let (tx, _rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
         let stop = StopSignal::new();
         stop.raise(StopReason::Interrupted);
-        let report = produce(&plan(0, 1, 100), tx, &stop, Recorder::new(0, false));
+        let report = produce(&plan(0, 1, 100), tx, &stop);
         assert_eq!((report.produced, report.recorder.tally.unprocessed), (0, 0));
     }
 
@@ -186,7 +225,7 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(50));
                 stop.raise(StopReason::ConsumersGone);
             });
-            produce(&paced, tx, &stop, Recorder::new(0, false))
+            produce(&paced, tx, &stop)
         });
         assert!(
             started.elapsed() < Duration::from_secs(10),
@@ -201,15 +240,45 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_too_slow_for_the_clock_waits_for_the_stop_signal() {
+        for rate in [1e-19, 1e-20, 5e-324] {
+            let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
+            let stop = StopSignal::new();
+            let paced = ProducerPlan {
+                rate_per_s: Some(rate),
+                ..plan(0, 1, 3)
+            };
+            let report = std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    std::thread::sleep(Duration::from_millis(50));
+                    stop.raise(StopReason::ConsumersGone);
+                });
+                produce(&paced, tx, &stop)
+            });
+            assert_eq!(
+                (report.produced, report.recorder.tally.unprocessed),
+                (3, 2),
+                "rate {rate}: item 0 is due at once, items 1 and 2 never"
+            );
+            assert_eq!(drain(rx), [0]);
+        }
+    }
+
+    #[test]
+    fn the_rest_of_a_huge_share_is_counted_at_once() {
+        let (tx, _rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(16);
+        let stop = StopSignal::new();
+        stop.raise(StopReason::ConsumersGone);
+        let report = produce(&plan(1, 3, u64::MAX), tx, &stop);
+        assert_eq!(report.produced, (u64::MAX - 1 - 1) / 3 + 1);
+        assert_eq!(report.recorder.tally.unprocessed, report.produced);
+    }
+
+    #[test]
     fn items_refused_by_a_disconnected_queue_are_counted() {
         let (tx, rx) = <ChannelQueue as WorkQueue<WorkItem>>::bounded(4);
         drop(rx);
-        let report = produce(
-            &plan(0, 1, 6),
-            tx,
-            &StopSignal::new(),
-            Recorder::new(0, false),
-        );
+        let report = produce(&plan(0, 1, 6), tx, &StopSignal::new());
         assert_eq!((report.produced, report.recorder.tally.unprocessed), (6, 6));
     }
 }

@@ -1,5 +1,5 @@
-//! One simulation run: start consumers and producers, shut down cleanly, account
-//! for every item, and report.
+//! One simulation run: start consumers and producers, shut down cleanly, and
+//! hand what every thread did to the report.
 //!
 //! # Shutdown, in order
 //!
@@ -13,61 +13,43 @@
 //!    is dropped — so a producer blocked on a full queue is freed, never stuck.
 //! 4. What is left in the retry lane is unprocessed too.
 
+use std::any::Any;
 use std::panic;
-use std::sync::atomic::AtomicU64;
-use std::thread::{self, ScopedJoinHandle};
-use std::time::Instant;
-
-use crossbeam_utils::CachePadded;
-use serde::Serialize;
+use std::thread::{self, Scope, ScopedJoinHandle};
+use std::time::{Duration, Instant};
 
 use crate::config::{ConfigError, QueueKind, SimConfig};
-use crate::consumer::{self, ConsumerReport, ConsumerSetup, RetryLane};
-use crate::item::{WorkItem, WorkResult, WorkerId};
+use crate::consumer::{self, ConsumerReport, ConsumerSetup};
+use crate::item::{WorkItem, WorkerId};
 use crate::job::{Job, SimulatedJob};
+use crate::observe::{Counters, Observer, Watching};
 use crate::producer::{self, ProducerPlan, ProducerReport};
-use crate::progress::Progress;
-use crate::queue::{ChannelQueue, CondvarQueue, PriorityQueue, QueueReceiver, WorkQueue};
-use crate::stats::{Recorder, SimulationStats, WorkerExit, WorkerStats, mean_ms, ms, round_to};
+use crate::queue::{
+    ChannelQueue, CondvarQueue, PriorityQueue, QueueReceiver, QueueSender, WorkQueue,
+};
+use crate::report::Report;
+use crate::stats::{Record, Recorder, RunTotals};
 use crate::stop::{StopReason, StopSignal};
-use crate::theory;
-use crate::trace::DepthSample;
 
 /// Options of a run that are not part of its configuration.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
+#[derive(Clone, Default)]
+pub struct RunOptions<'a> {
     /// Raise it (e.g. from a Ctrl-C handler) to stop the run early.
     pub stop: StopSignal,
-    /// Keep every item's final result in [`Report::all_results`]; for tests — it
-    /// makes memory grow with the number of items.
-    pub keep_all_results: bool,
-    /// Draw a progress bar on stderr for long runs.
-    pub progress: bool,
-    /// Record the queue's depth after every push in [`Report::depth_trace`];
-    /// with `keep_all_results`, what [`Trace`](crate::trace::Trace) writes.
-    /// Memory grows with the number of items.
-    pub trace: bool,
+    /// How much the report keeps beyond its counts and sample.
+    pub record: Record,
+    /// Watches the run while it goes on (the binary's progress bar is one).
+    pub observer: Option<&'a dyn Observer>,
 }
 
-/// Everything a run reports; serialized as the simulator's JSON output.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    /// Every effective setting.
-    pub config: SimConfig,
-    /// The run was stopped by an interrupt before it finished.
-    pub interrupted: bool,
-    /// The totals.
-    pub stats: SimulationStats,
-    /// One entry per consumer.
-    pub workers: Vec<WorkerStats>,
-    /// The final results of the lowest task ids, at most `sample_size` of them.
-    pub results_sample: Vec<WorkResult>,
-    /// Every item's final result, unprocessed ones included, if asked for.
-    #[serde(skip)]
-    pub all_results: Option<Vec<WorkResult>>,
-    /// The queue's depth after every push, in time order, if asked for.
-    #[serde(skip)]
-    pub depth_trace: Option<Vec<DepthSample>>,
+impl std::fmt::Debug for RunOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("stop", &self.stop)
+            .field("record", &self.record)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
 }
 
 /// Why a run could not take place.
@@ -106,14 +88,23 @@ pub fn run(config: &SimConfig) -> Result<Report, RunError> {
 pub fn run_with<J: Job + ?Sized>(
     config: &SimConfig,
     job: &J,
-    options: RunOptions,
+    options: RunOptions<'_>,
 ) -> Result<Report, RunError> {
     config.validate()?;
+    let config = &config.normalized();
     match config.queue {
-        QueueKind::Channel => drive::<ChannelQueue, J>(config, job, options),
-        QueueKind::Condvar => drive::<CondvarQueue, J>(config, job, options),
-        QueueKind::Priority => drive::<PriorityQueue, J>(config, job, options),
+        QueueKind::Channel => drive::<ChannelQueue, J>(config, job, &options),
+        QueueKind::Condvar => drive::<CondvarQueue, J>(config, job, &options),
+        QueueKind::Priority => drive::<PriorityQueue, J>(config, job, &options),
     }
+}
+
+/// The threads of one run, as they were started.
+struct Threads<'scope> {
+    consumers: Vec<ScopedJoinHandle<'scope, ConsumerReport>>,
+    producers: Vec<ScopedJoinHandle<'scope, ProducerReport>>,
+    /// The operating system refused a thread; no more were started.
+    refused: Option<std::io::Error>,
 }
 
 /// What the threads of one run hand back.
@@ -121,133 +112,157 @@ struct Outcome {
     consumers: Vec<ConsumerReport>,
     producers: Vec<ProducerReport>,
     leftovers: Recorder,
-    spawn_error: Option<std::io::Error>,
+    elapsed: Duration,
 }
 
-fn drive<Q, J>(config: &SimConfig, job: &J, options: RunOptions) -> Result<Report, RunError>
+fn drive<Q, J>(config: &SimConfig, job: &J, options: &RunOptions<'_>) -> Result<Report, RunError>
 where
     Q: WorkQueue<WorkItem>,
     J: Job + ?Sized,
 {
-    let stop = options.stop;
-    let new_recorder = || Recorder::new(config.sample, options.keep_all_results);
+    let stop = &options.stop;
     let (sender, receiver) = Q::bounded(config.capacity);
-    let (retry_sender, retry_receiver) = crossbeam_channel::unbounded();
-    let clock = quanta::Clock::new();
-    let setup = ConsumerSetup {
-        job,
-        retries: config.retries,
-        idle_timeout: config.timeout(),
-        stop: &stop,
-        retry_lane: RetryLane {
-            sender: retry_sender,
-            receiver: retry_receiver.clone(),
-        },
-        run_started: clock.raw(),
-        clock,
-    };
-    let finished: Vec<CachePadded<AtomicU64>> = (0..config.consumers)
-        .map(|_| CachePadded::new(AtomicU64::new(0)))
-        .collect();
+    let setup = ConsumerSetup::new(config, job, stop, options.record);
+    let ended = Counters::new(config.consumers);
     let started = Instant::now();
-
-    let outcome = thread::scope(|scope| {
-        let progress = options
-            .progress
-            .then(|| Progress::start(scope, config.items, &finished));
-        let mut spawn_error = None;
-
-        let mut consumer_threads: Vec<ScopedJoinHandle<'_, ConsumerReport>> = Vec::new();
-        for (index, counter) in finished.iter().enumerate() {
-            let (setup, queue, recorder) = (&setup, receiver.clone(), new_recorder());
-            let spawned = thread::Builder::new()
-                .name(format!("worker-{index}"))
-                .spawn_scoped(scope, move || {
-                    consumer::consume(setup, WorkerId(index), queue, recorder, counter)
-                });
-            match spawned {
-                Ok(handle) => consumer_threads.push(handle),
-                Err(e) => {
-                    spawn_error = Some(e);
-                    break;
-                }
-            }
+    let (outcome, refused) = thread::scope(|scope| {
+        let watching = options
+            .observer
+            .map(|observer| Watching::start(scope, observer, config.items, &ended));
+        let mut threads = start_consumers(scope, &setup, &receiver, &ended);
+        if threads.refused.is_none() {
+            start_producers(
+                scope,
+                &mut threads,
+                config,
+                &sender,
+                stop,
+                started,
+                options.record,
+            );
         }
-
-        let mut producer_threads: Vec<ScopedJoinHandle<'_, ProducerReport>> = Vec::new();
-        if spawn_error.is_none() {
-            for index in 0..config.producers {
-                let plan = ProducerPlan {
-                    first: index as u64,
-                    stride: config.producers as u64,
-                    items: config.items,
-                    rate_per_s: config.rate_per_s,
-                    priorities: config.priorities,
-                    seed: config.seed,
-                    started,
-                    trace: options.trace,
-                };
-                let (queue, stop, recorder) = (sender.clone(), &stop, new_recorder());
-                let spawned = thread::Builder::new()
-                    .name(format!("producer-{index}"))
-                    .spawn_scoped(scope, move || {
-                        producer::produce(&plan, queue, stop, recorder)
-                    });
-                match spawned {
-                    Ok(handle) => producer_threads.push(handle),
-                    Err(e) => {
-                        spawn_error = Some(e);
-                        break;
-                    }
-                }
-            }
-        }
-        if spawn_error.is_some() {
+        if threads.refused.is_some() {
             stop.raise(StopReason::Interrupted);
         }
-        // ANCHOR: shutdown
-        // The run's own sender must go, or the queue could never close.
-        drop(sender);
+        let refused = threads.refused.take();
+        let outcome = shut_down::<Q, J>(threads, sender, &receiver, &setup, started);
+        if let Some(watching) = watching {
+            watching.finish();
+        }
+        (outcome, refused)
+    });
+    if let Some(e) = refused {
+        return Err(RunError::Spawn(e));
+    }
+    // A panic outside a job is a bug in the simulator: shut down first, then report it.
+    let outcome = outcome.unwrap_or_else(|payload| panic::resume_unwind(payload));
+    Ok(report(config, stop, outcome))
+}
 
-        let (consumers, consumer_panic) = join_all(consumer_threads);
-        // Every consumer has left; producers still at work have nobody to serve.
-        stop.raise(StopReason::ConsumersGone);
-        let mut leftovers = new_recorder();
-        while let Ok(item) = receiver.pop() {
-            leftovers.unprocessed(&item);
+/// Starts one consumer per `config.consumers`, each counting its ended items in
+/// its own counter of `ended`.
+fn start_consumers<'scope, 'env, R, J>(
+    scope: &'scope Scope<'scope, 'env>,
+    setup: &'env ConsumerSetup<'env, J>,
+    receiver: &R,
+    ended: &'env Counters,
+) -> Threads<'scope>
+where
+    R: QueueReceiver<WorkItem> + 'env,
+    J: Job + ?Sized,
+{
+    let mut threads = Threads {
+        consumers: Vec::new(),
+        producers: Vec::new(),
+        refused: None,
+    };
+    for index in 0..ended.len() {
+        let queue = receiver.clone();
+        let spawned = thread::Builder::new()
+            .name(WorkerId(index).to_string())
+            .spawn_scoped(scope, move || {
+                consumer::consume(setup, WorkerId(index), queue, ended.of(index))
+            });
+        match spawned {
+            Ok(handle) => threads.consumers.push(handle),
+            Err(e) => {
+                threads.refused = Some(e);
+                break;
+            }
         }
-        let (producers, producer_panic) = join_all(producer_threads);
-        // ANCHOR_END: shutdown
-        while let Ok(item) = retry_receiver.try_recv() {
-            leftovers.unprocessed(&item);
+    }
+    threads
+}
+
+/// Starts `config.producers` producers, each with its share of the items.
+fn start_producers<'scope, 'env, S>(
+    scope: &'scope Scope<'scope, 'env>,
+    threads: &mut Threads<'scope>,
+    config: &SimConfig,
+    sender: &S,
+    stop: &'env StopSignal,
+    started: Instant,
+    record: Record,
+) where
+    S: QueueSender<WorkItem> + 'env,
+{
+    for index in 0..config.producers {
+        let plan = ProducerPlan::new(config, index, started, record);
+        let queue = sender.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("producer-{index}"))
+            .spawn_scoped(scope, move || producer::produce(&plan, queue, stop));
+        match spawned {
+            Ok(handle) => threads.producers.push(handle),
+            Err(e) => {
+                threads.refused = Some(e);
+                break;
+            }
         }
-        if let Some(progress) = progress {
-            progress.finish();
-        }
-        // A panic outside a job is a bug in the simulator: shut down first, then report it.
-        if let Some(payload) = consumer_panic.or(producer_panic) {
-            panic::resume_unwind(payload);
-        }
-        Outcome {
+    }
+}
+
+// ANCHOR: shutdown
+/// Shuts the run down in the order the module's documentation gives, joining
+/// every thread even after one has panicked; hands back the first panic.
+fn shut_down<Q, J>(
+    threads: Threads<'_>,
+    sender: Q::Sender,
+    receiver: &Q::Receiver,
+    setup: &ConsumerSetup<'_, J>,
+    started: Instant,
+) -> Result<Outcome, Box<dyn Any + Send>>
+where
+    Q: WorkQueue<WorkItem>,
+    J: Job + ?Sized,
+{
+    // The run's own sender must go, or the queue could never close.
+    drop(sender);
+
+    let (consumers, consumer_panic) = join_all(threads.consumers);
+    // Every consumer has left; producers still at work have nobody to serve.
+    setup.stop.raise(StopReason::ConsumersGone);
+    let mut leftovers = Recorder::new(setup.sample, setup.record);
+    while let Some(item) = receiver.get() {
+        leftovers.unprocessed(&item);
+    }
+    let (producers, producer_panic) = join_all(threads.producers);
+    setup.retry_lane.drain(|item| leftovers.unprocessed(&item));
+    let elapsed = started.elapsed();
+    match consumer_panic.or(producer_panic) {
+        Some(payload) => Err(payload),
+        None => Ok(Outcome {
             consumers,
             producers,
             leftovers,
-            spawn_error,
-        }
-    });
-    let elapsed = started.elapsed();
-
-    if let Some(e) = outcome.spawn_error {
-        return Err(RunError::Spawn(e));
+            elapsed,
+        }),
     }
-    let interrupted = stop.reason() == Some(StopReason::Interrupted);
-    Ok(build_report(config, outcome, elapsed, interrupted))
 }
+// ANCHOR_END: shutdown
 
 /// Joins every thread, even after one has panicked, and hands back the first panic.
-fn join_all<T>(
-    handles: Vec<ScopedJoinHandle<'_, T>>,
-) -> (Vec<T>, Option<Box<dyn std::any::Any + Send>>) {
+fn join_all<T>(handles: Vec<ScopedJoinHandle<'_, T>>) -> (Vec<T>, Option<Box<dyn Any + Send>>) {
     let mut done = Vec::with_capacity(handles.len());
     let mut first_panic = None;
     for handle in handles {
@@ -261,71 +276,33 @@ fn join_all<T>(
     (done, first_panic)
 }
 
-fn build_report(
-    config: &SimConfig,
-    outcome: Outcome,
-    elapsed: std::time::Duration,
-    interrupted: bool,
-) -> Report {
-    let mut totals = outcome.leftovers;
-    let mut produced = 0;
-    let mut max_queue_depth = 0;
-    let mut depth_trace: Option<Vec<DepthSample>> = None;
-    for report in outcome.producers {
-        produced += report.produced;
-        max_queue_depth = max_queue_depth.max(report.max_depth);
-        if let Some(samples) = report.depth_trace {
+/// Merges what every thread recorded into the run's report.
+fn report(config: &SimConfig, stop: &StopSignal, outcome: Outcome) -> Report {
+    let mut totals = RunTotals::new(outcome.leftovers);
+    let mut depth_trace = None;
+    for producer in outcome.producers {
+        totals.add_producer(producer.produced, producer.max_depth, producer.recorder);
+        if let Some(samples) = producer.depth_trace {
             depth_trace.get_or_insert_with(Vec::new).extend(samples);
         }
-        totals.merge(report.recorder);
     }
-    let mut workers = Vec::with_capacity(outcome.consumers.len());
-    for report in outcome.consumers {
-        workers.push(report.stats);
-        totals.merge(report.recorder);
-    }
-    let tally = totals.tally;
-    let cores = thread::available_parallelism().map_or(1, |n| n.get());
-    let ended = tally.completed + tally.failed + tally.dead_lettered;
-    let elapsed_s = elapsed.as_secs_f64();
-    let throughput_per_s = if elapsed_s > 0.0 {
-        ended as f64 / elapsed_s
-    } else {
-        0.0
-    };
-    let ideal_throughput_per_s = theory::ideal_throughput_per_s(config, cores);
-    let stats = SimulationStats {
-        produced,
-        consumed: tally.completed,
-        failed: tally.failed,
-        retried: tally.retried,
-        dead_lettered: tally.dead_lettered,
-        unprocessed: tally.unprocessed,
-        avg_processing_ms: mean_ms(tally.completed_time, tally.completed),
-        max_queue_depth,
-        elapsed_ms: ms(elapsed),
-        throughput_per_s: round_to(throughput_per_s, 2),
-        ideal_throughput_per_s: ideal_throughput_per_s.map(|ideal| round_to(ideal, 2)),
-        efficiency: ideal_throughput_per_s.map(|ideal| round_to(throughput_per_s / ideal, 4)),
-        available_cores: cores,
-        consumers_timed_out: workers
-            .iter()
-            .filter(|w| w.exit == WorkerExit::IdleTimeout)
-            .count(),
-    };
-    debug_assert!(
-        stats.accounting_holds(),
-        "accounting identity broken: {stats:?}"
-    );
-    let (results_sample, all_results) = totals.into_results();
+    let workers: Vec<_> = outcome
+        .consumers
+        .into_iter()
+        .map(|consumer| {
+            totals.add_consumer(consumer.recorder);
+            consumer.stats
+        })
+        .collect();
+    let (stats, results_sample, all_results) = totals.summarize(config, outcome.elapsed, &workers);
     Report {
         config: config.clone(),
-        interrupted,
+        interrupted: stop.reason() == Some(StopReason::Interrupted),
         stats,
         workers,
         results_sample,
         all_results,
-        depth_trace: depth_trace.map(|mut samples| {
+        depth_trace: depth_trace.map(|mut samples: Vec<_>| {
             // Each producer's samples are in order; together they interleave.
             samples.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
             samples

@@ -1,4 +1,4 @@
-//! Counting outcomes without sharing: every thread keeps its own [`Recorder`],
+//! Counting outcomes without sharing: every thread keeps its own `Recorder`,
 //! and the recorders are merged once the threads have been joined.
 //!
 //! No counter is touched by two threads, so there is no lock on the hot path and
@@ -10,7 +10,36 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::config::{SimConfig, WorkKind};
 use crate::item::{TaskId, TaskStatus, WorkItem, WorkResult, WorkerId};
+use crate::theory;
+
+/// How much of a run the report keeps beyond its counts and its sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Record {
+    /// The counts and `results_sample` only: memory stays flat however many
+    /// items run.
+    #[default]
+    Sample,
+    /// Also every item's final result, in [`Report::all_results`](crate::report::Report::all_results) — for tests;
+    /// memory grows with the number of items.
+    AllResults,
+    /// Every result and the queue's depth after every put: what a
+    /// [`Trace`](crate::trace::Trace) writes. Memory grows with the number of items.
+    Trace,
+}
+
+impl Record {
+    /// Whether every item's final result is kept.
+    pub(crate) fn keeps_all_results(self) -> bool {
+        self != Record::Sample
+    }
+
+    /// Whether the depth after every put is kept.
+    pub(crate) fn keeps_depth(self) -> bool {
+        self == Record::Trace
+    }
+}
 
 /// Final outcomes counted by one thread, plus the results it keeps.
 #[derive(Debug, Default)]
@@ -44,12 +73,13 @@ impl Tally {
 }
 
 impl Recorder {
-    /// A recorder keeping a sample of `sample_size` results, and every result if `keep_all`.
-    pub(crate) fn new(sample_size: usize, keep_all: bool) -> Self {
+    /// A recorder keeping a sample of `sample_size` results, and every result if
+    /// `record` asks for them.
+    pub(crate) fn new(sample_size: usize, record: Record) -> Self {
         Recorder {
             tally: Tally::default(),
             sample: Sample::new(sample_size),
-            all: keep_all.then(Vec::new),
+            all: record.keeps_all_results().then(Vec::new),
         }
     }
 
@@ -95,6 +125,20 @@ impl Recorder {
         } else {
             // Cheap path: unprocessed items are never shown in the sample.
             self.tally.unprocessed += 1;
+        }
+    }
+
+    /// Records `count` items that never reached an end. `items` makes them,
+    /// one by one, only if every result is kept; otherwise this is O(1).
+    pub(crate) fn unprocessed_many<I: Iterator<Item = WorkItem>>(
+        &mut self,
+        count: u64,
+        items: impl FnOnce() -> I,
+    ) {
+        if self.all.is_some() {
+            items().for_each(|item| self.finish(WorkResult::unprocessed(&item)));
+        } else {
+            self.tally.unprocessed += count;
         }
     }
 
@@ -173,9 +217,8 @@ impl Sample {
     }
 }
 
-/// How a consumer's loop ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// How a consumer's loop ended; serialized by its [`name`](Self::name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkerExit {
     /// The queue closed and was empty: the normal end.
     Finished,
@@ -260,7 +303,12 @@ pub struct SimulationStats {
     pub unprocessed: u64,
     /// Mean duration of successful attempts, in milliseconds (0 if there were none).
     pub avg_processing_ms: f64,
-    /// Most items waiting in the queue at once, measured at every push; never above the capacity.
+    /// Sleeping work: how much longer than `processing_time_s` an attempt lasted,
+    /// on average, in milliseconds — the host's timer and scheduler waking the
+    /// sleeper late, not the queue. `null` for spin work (its time is CPU time,
+    /// counted exactly), zero processing time, or no attempt.
+    pub oversleep_ms: Option<f64>,
+    /// Most items waiting in the queue at once, measured at every put; never above the capacity.
     pub max_queue_depth: usize,
     /// Wall-clock time of the run, from the first thread started to the last joined.
     pub elapsed_ms: f64,
@@ -269,7 +317,12 @@ pub struct SimulationStats {
     /// What queueing theory predicts for this configuration; `null` when nothing
     /// limits it (zero processing time and no `--rate`).
     pub ideal_throughput_per_s: Option<f64>,
-    /// `throughput_per_s / ideal_throughput_per_s`; `null` when there is no ideal.
+    /// How close the run came to its ideal, as a share: `throughput_per_s` over
+    /// the ideal for attempts as long as they really lasted (for sleeping work,
+    /// `processing_time_s` plus `oversleep_ms`), so that it measures queueing,
+    /// not the host's timer. `null` when there is no ideal, no item was produced
+    /// (`--items 0`), or the ratio is too large to be a number (an ideal next to
+    /// zero, such as `--rate 5e-324`).
     pub efficiency: Option<f64>,
     /// Cores this machine offers: what limits spinning (CPU-bound) consumers.
     pub available_cores: usize,
@@ -288,11 +341,132 @@ impl WorkerExit {
     }
 }
 
+impl Serialize for WorkerExit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 impl SimulationStats {
-    /// Whether every produced item is accounted for exactly once.
+    /// The first accounting identity: every produced item is accounted for
+    /// exactly once — `produced == consumed + failed + dead_lettered + unprocessed`.
     pub fn accounting_holds(&self) -> bool {
         self.produced == self.consumed + self.failed + self.dead_lettered + self.unprocessed
     }
+
+    /// The second: every attempt is counted once, by the worker that ran it —
+    /// the `workers`' `processed` add up to `consumed + failed + dead_lettered + retried`.
+    pub fn attempts_add_up(&self, workers: &[WorkerStats]) -> bool {
+        let attempts: u64 = workers.iter().map(|w| w.processed).sum();
+        attempts == self.consumed + self.failed + self.dead_lettered + self.retried
+    }
+}
+
+/// A run's recorders, merged as its threads are joined, and what only the
+/// producers know.
+#[derive(Debug)]
+pub(crate) struct RunTotals {
+    recorder: Recorder,
+    produced: u64,
+    max_queue_depth: usize,
+}
+
+impl RunTotals {
+    /// Totals starting from `leftovers`: the items the run itself found unprocessed.
+    pub(crate) fn new(leftovers: Recorder) -> Self {
+        RunTotals {
+            recorder: leftovers,
+            produced: 0,
+            max_queue_depth: 0,
+        }
+    }
+
+    /// Folds in one producer: what it made, the deepest queue it saw, and the
+    /// items it could not deliver.
+    pub(crate) fn add_producer(&mut self, produced: u64, max_depth: usize, recorder: Recorder) {
+        self.produced += produced;
+        self.max_queue_depth = self.max_queue_depth.max(max_depth);
+        self.recorder.merge(recorder);
+    }
+
+    /// Folds in one consumer's outcomes.
+    pub(crate) fn add_consumer(&mut self, recorder: Recorder) {
+        self.recorder.merge(recorder);
+    }
+
+    /// The statistics of a run of `config` that took `elapsed`, with the
+    /// sample and, if they were kept, every result.
+    pub(crate) fn summarize(
+        self,
+        config: &SimConfig,
+        elapsed: Duration,
+        workers: &[WorkerStats],
+    ) -> (SimulationStats, Vec<WorkResult>, Option<Vec<WorkResult>>) {
+        let tally = self.recorder.tally;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let ended = tally.completed + tally.failed + tally.dead_lettered;
+        let elapsed_s = elapsed.as_secs_f64();
+        let throughput_per_s = if elapsed_s > 0.0 {
+            ended as f64 / elapsed_s
+        } else {
+            0.0
+        };
+        let ideal_throughput_per_s = theory::ideal_throughput_per_s(config, cores);
+        let oversleep_s = oversleep_s(config, workers);
+        // Measured against the attempts as the host really timed them, so the
+        // timer's oversleep does not pass for a queueing loss.
+        let ideal_as_timed = match oversleep_s {
+            Some(oversleep_s) => theory::ideal_with_attempts_of(
+                config,
+                cores,
+                config.processing_time_s + oversleep_s,
+            ),
+            None => ideal_throughput_per_s,
+        };
+        let stats = SimulationStats {
+            produced: self.produced,
+            consumed: tally.completed,
+            failed: tally.failed,
+            retried: tally.retried,
+            dead_lettered: tally.dead_lettered,
+            unprocessed: tally.unprocessed,
+            avg_processing_ms: mean_ms(tally.completed_time, tally.completed),
+            oversleep_ms: oversleep_s.map(|s| round_to(s * 1e3, 3)),
+            max_queue_depth: self.max_queue_depth,
+            elapsed_ms: ms(elapsed),
+            throughput_per_s: round_rate(throughput_per_s),
+            ideal_throughput_per_s: ideal_throughput_per_s.map(round_rate),
+            // With no item made there is nothing to compare with the ideal; an
+            // ideal next to nothing (`--rate 5e-324`) makes no finite ratio.
+            efficiency: ideal_as_timed
+                .filter(|_| self.produced > 0)
+                .map(|ideal| round_to(throughput_per_s / ideal, 4))
+                .filter(|efficiency| efficiency.is_finite()),
+            available_cores: cores,
+            consumers_timed_out: workers
+                .iter()
+                .filter(|w| w.exit == WorkerExit::IdleTimeout)
+                .count(),
+        };
+        debug_assert!(
+            stats.accounting_holds() && stats.attempts_add_up(workers),
+            "accounting identity broken: {stats:?}"
+        );
+        let (sample, all) = self.recorder.into_results();
+        (stats, sample, all)
+    }
+}
+
+/// The mean time a sleeping attempt lasted beyond the processing time, in
+/// seconds; `None` where that means nothing (see `oversleep_ms`).
+fn oversleep_s(config: &SimConfig, workers: &[WorkerStats]) -> Option<f64> {
+    let attempts: u64 = workers.iter().map(|w| w.processed).sum();
+    if config.work != WorkKind::Sleep || config.processing_time_s == 0.0 || attempts == 0 {
+        return None;
+    }
+    let busy_s: f64 = workers.iter().map(|w| w.busy_ms).sum::<f64>() / 1e3;
+    // Sleep never wakes early; the max guards against rounding.
+    Some((busy_s / attempts as f64 - config.processing_time_s).max(0.0))
 }
 
 /// Milliseconds, for reports, to the microsecond.
@@ -305,6 +479,19 @@ pub(crate) fn ms(duration: Duration) -> f64 {
 pub(crate) fn round_to(value: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);
     (value * scale).round() / scale
+}
+
+/// A rate for reports: to the hundredth, but never rounded away entirely — a
+/// rate below one keeps three significant digits (`--rate 1e-19` reads
+/// `1e-19`, not `0.0`).
+pub(crate) fn round_rate(value: f64) -> f64 {
+    if value == 0.0 || !value.is_finite() || value.abs() >= 1.0 {
+        return round_to(value, 2);
+    }
+    let digits = 3 - value.abs().log10().ceil() as i32;
+    // 10^digits overflows for the smallest subnormals: there, the value is its own rounding.
+    let rounded = round_to(value, digits);
+    if rounded.is_finite() { rounded } else { value }
 }
 
 /// Mean of `total` over `count`, in milliseconds; 0 for no count rather than NaN.
@@ -335,7 +522,7 @@ mod tests {
 
     #[test]
     fn the_sample_keeps_the_lowest_ids_whatever_the_order() {
-        let mut recorder = Recorder::new(3, false);
+        let mut recorder = Recorder::new(3, Record::Sample);
         for id in [9, 4, 7, 1, 8, 2, 6] {
             recorder.finish(result(id, TaskStatus::Completed));
         }
@@ -347,8 +534,8 @@ mod tests {
 
     #[test]
     fn merging_adds_tallies_and_keeps_the_lowest_ids_of_both() {
-        let mut a = Recorder::new(2, true);
-        let mut b = Recorder::new(2, true);
+        let mut a = Recorder::new(2, Record::AllResults);
+        let mut b = Recorder::new(2, Record::AllResults);
         a.finish(result(5, TaskStatus::Completed));
         a.finish(result(3, TaskStatus::Failed));
         b.finish(result(1, TaskStatus::DeadLettered));
@@ -373,9 +560,18 @@ mod tests {
 
     #[test]
     fn a_zero_sample_keeps_nothing() {
-        let mut recorder = Recorder::new(0, false);
+        let mut recorder = Recorder::new(0, Record::Sample);
         recorder.finish(result(1, TaskStatus::Completed));
         assert!(recorder.into_results().0.is_empty());
+    }
+
+    #[test]
+    fn rates_keep_what_is_meaningful_and_never_round_to_zero() {
+        assert_eq!(round_rate(228.571_428), 228.57);
+        assert_eq!(round_rate(0.0), 0.0);
+        assert_eq!(round_rate(0.004_567_8), 0.004_57);
+        assert_eq!(round_rate(1.234e-19), 1.23e-19);
+        assert!(round_rate(5e-324) > 0.0);
     }
 
     #[test]

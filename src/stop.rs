@@ -11,16 +11,27 @@ use parking_lot::Mutex;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
     /// The user asked (Ctrl-C): stop producing, finish the items in hand.
-    Interrupted = 1,
+    Interrupted,
     /// Every consumer has exited (idle timeout): nobody will take more items.
-    ConsumersGone = 2,
+    ConsumersGone,
 }
 
-/// A flag any thread can raise once, with a reason; sleeping producers wake at once.
+impl StopReason {
+    fn bit(self) -> u8 {
+        match self {
+            StopReason::Interrupted => 1,
+            StopReason::ConsumersGone => 2,
+        }
+    }
+}
+
+/// A flag any thread can raise, with a reason; sleeping producers wake at once.
 ///
 /// Cheap to check (one atomic load), and its [`sleep`](Self::sleep) is a
-/// `recv_timeout` on a channel whose sender is dropped when the signal is raised
-/// — so a producer pacing itself at one item a minute still stops immediately.
+/// `recv_timeout` on a channel whose sender is dropped when the signal is first
+/// raised — so a producer pacing itself at one item a minute still stops
+/// immediately. An interrupt counts whenever it comes: raised after
+/// [`StopReason::ConsumersGone`], it is still the reason the run reports.
 #[derive(Debug, Clone)]
 pub struct StopSignal {
     inner: Arc<Inner>,
@@ -28,7 +39,8 @@ pub struct StopSignal {
 
 #[derive(Debug)]
 struct Inner {
-    reason: AtomicU8,
+    /// The [`StopReason::bit`]s raised so far.
+    reasons: AtomicU8,
     wake: Mutex<Option<Sender<()>>>,
     woken: Receiver<()>,
 }
@@ -45,33 +57,29 @@ impl StopSignal {
         let (wake, woken) = crossbeam_channel::bounded(0);
         StopSignal {
             inner: Arc::new(Inner {
-                reason: AtomicU8::new(0),
+                reasons: AtomicU8::new(0),
                 wake: Mutex::new(Some(wake)),
                 woken,
             }),
         }
     }
 
-    /// Raises the signal. The first reason given wins; later calls change nothing.
+    /// Raises the signal for `reason`; raising one already raised changes nothing.
     pub fn raise(&self, reason: StopReason) {
-        let first = self
-            .inner
-            .reason
-            .compare_exchange(0, reason as u8, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if first {
+        let before = self.inner.reasons.fetch_or(reason.bit(), Ordering::AcqRel);
+        if before == 0 {
             // Dropping the only sender disconnects the channel: every `sleep` returns.
             self.inner.wake.lock().take();
         }
     }
 
-    /// Why the signal was raised, if it was.
+    /// Why the signal was raised, if it was: [`StopReason::Interrupted`] if the
+    /// user interrupted at any point, whatever else happened.
     pub fn reason(&self) -> Option<StopReason> {
-        match self.inner.reason.load(Ordering::Acquire) {
-            1 => Some(StopReason::Interrupted),
-            2 => Some(StopReason::ConsumersGone),
-            _ => None,
-        }
+        let reasons = self.inner.reasons.load(Ordering::Acquire);
+        [StopReason::Interrupted, StopReason::ConsumersGone]
+            .into_iter()
+            .find(|reason| reasons & reason.bit() != 0)
     }
 
     /// Sleeps for `duration` unless the signal is raised first; returns `true` if
@@ -82,6 +90,11 @@ impl StopSignal {
             Err(RecvTimeoutError::Timeout)
         )
     }
+
+    /// Sleeps until the signal is raised.
+    pub fn wait(&self) {
+        let _ = self.inner.woken.recv();
+    }
 }
 
 #[cfg(test)]
@@ -90,12 +103,15 @@ mod tests {
     use std::time::Instant;
 
     #[test]
-    fn the_first_reason_wins() {
+    fn an_interrupt_counts_whenever_it_comes() {
         let stop = StopSignal::new();
         assert_eq!(stop.reason(), None);
         stop.raise(StopReason::ConsumersGone);
-        stop.raise(StopReason::Interrupted);
         assert_eq!(stop.reason(), Some(StopReason::ConsumersGone));
+        stop.raise(StopReason::Interrupted);
+        assert_eq!(stop.reason(), Some(StopReason::Interrupted));
+        stop.raise(StopReason::ConsumersGone);
+        assert_eq!(stop.reason(), Some(StopReason::Interrupted));
     }
 
     #[test]

@@ -14,14 +14,17 @@ use crate::config::{SimConfig, WorkKind};
 ///   `1 + p + p² + … + p^r` of them, for failure rate `p` and `r` retries.
 /// - Producers cap it all: nothing finishes faster than `--rate` items arrive.
 pub fn ideal_throughput_per_s(config: &SimConfig, cores: usize) -> Option<f64> {
+    ideal_with_attempts_of(config, cores, config.processing_time_s)
+}
+
+/// The same ideal for attempts that last `attempt_s` seconds each.
+pub fn ideal_with_attempts_of(config: &SimConfig, cores: usize, attempt_s: f64) -> Option<f64> {
     let parallel = match config.work {
         WorkKind::Sleep => config.consumers,
         WorkKind::Spin => config.consumers.min(cores.max(1)),
     } as f64;
-    let service = (config.processing_time_s > 0.0).then(|| {
-        parallel
-            / (config.processing_time_s * expected_attempts(config.failure_rate, config.retries))
-    });
+    let service = (attempt_s > 0.0)
+        .then(|| parallel / (attempt_s * expected_attempts(config.failure_rate, config.retries)));
     match (service, config.rate_per_s) {
         (Some(service), Some(rate)) => Some(service.min(rate)),
         (service, rate) => service.or(rate),

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::choice::Choice;
 use crate::item::WorkItem;
 use crate::queue::{QueueReceiver, QueueSender, WorkQueue};
 
@@ -50,12 +51,12 @@ pub fn through_queue<Q: WorkQueue<WorkItem>>(shape: Shape) -> Duration {
         move |_| {
             let sender = sender.clone();
             move |item| {
-                sender.push(item).expect("consumers outlive producers");
+                sender.put(item).expect("consumers outlive producers");
             }
         },
         move |_| {
             let receiver = receiver.clone();
-            move || receiver.pop().ok()
+            move || receiver.get()
         },
     )
 }
@@ -95,22 +96,22 @@ pub fn through_std_sync_channel(shape: Shape) -> Duration {
     )
 }
 
-/// Starts the consumers, then the producers (each pushing its share through
-/// `push`), and times until every consumer has seen the queue close.
-fn run<P, Push, C, Pop>(shape: Shape, make_producer: P, make_consumer: C) -> Duration
+/// Starts the consumers, then the producers (each putting its share through
+/// `put`), and times until every consumer has seen the queue close.
+fn run<P, Put, C, Get>(shape: Shape, make_producer: P, make_consumer: C) -> Duration
 where
-    P: Fn(usize) -> Push,
-    Push: FnMut(WorkItem) + Send + 'static,
-    C: Fn(usize) -> Pop,
-    Pop: FnMut() -> Option<WorkItem> + Send + 'static,
+    P: Fn(usize) -> Put,
+    Put: FnMut(WorkItem) + Send + 'static,
+    C: Fn(usize) -> Get,
+    Get: FnMut() -> Option<WorkItem> + Send + 'static,
 {
     let started = Instant::now();
     let consumers: Vec<_> = (0..shape.consumers)
         .map(|index| {
-            let mut pop = make_consumer(index);
+            let mut get = make_consumer(index);
             thread::spawn(move || {
                 let mut taken = 0u64;
-                while pop().is_some() {
+                while get().is_some() {
                     taken += 1;
                 }
                 taken
@@ -119,9 +120,9 @@ where
         .collect();
     let producers: Vec<_> = (0..shape.producers)
         .map(|index| {
-            let mut push = make_producer(index);
+            let mut put = make_producer(index);
             let share = (index as u64..shape.items).step_by(shape.producers);
-            thread::spawn(move || share.for_each(|id| push(WorkItem::new(id, 0))))
+            thread::spawn(move || share.for_each(|id| put(WorkItem::new(id, 0))))
         })
         .collect();
     // The closures that made the handles are dropped with this function's
@@ -142,16 +143,21 @@ where
 /// One way of moving items: a measuring function.
 pub type Measure = fn(Shape) -> Duration;
 
-/// Every way measured, by name: the two references first, then the backends.
+/// Every way measured, by name: the two references first, then the backends
+/// under the names reports give them.
 pub fn every_way() -> [(&'static str, Measure); 5] {
     use crate::queue::{ChannelQueue, CondvarQueue, PriorityQueue};
     [
         ("crossbeam", through_crossbeam),
         ("std_sync_channel", through_std_sync_channel),
-        ("channel", through_queue::<ChannelQueue>),
-        ("condvar", through_queue::<CondvarQueue>),
-        ("priority", through_queue::<PriorityQueue>),
+        backend::<ChannelQueue>(),
+        backend::<CondvarQueue>(),
+        backend::<PriorityQueue>(),
     ]
+}
+
+fn backend<Q: WorkQueue<WorkItem>>() -> (&'static str, Measure) {
+    (Q::KIND.name(), through_queue::<Q>)
 }
 
 /// Items per second for `items` moved in `elapsed`.

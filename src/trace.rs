@@ -1,29 +1,23 @@
-//! A run's trace: the queue's depth after every push and every item's final
+//! A run's trace: the queue's depth after every put and every item's final
 //! result, written as JSON for plotting (`cargo xtask figures` draws the book's
 //! pictures from it).
 //!
-//! Tracing keeps one sample per push and one result per item, so its memory
-//! grows with `--items`: it is meant for runs of thousands of items, not millions.
+//! Tracing keeps one sample per put and one result per item, so its memory
+//! grows with `--items`: it is meant for runs of thousands of items, and refused
+//! above [`MAX_ITEMS`].
 
 use std::io::{self, Write};
-use std::path::Path;
 
 use serde::Serialize;
 
 use crate::config::SimConfig;
 use crate::item::WorkResult;
-use crate::run::Report;
+use crate::report::{DepthSample, Report};
 use crate::stats::SimulationStats;
 
-/// The queue's depth just after one push.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct DepthSample {
-    /// When, in milliseconds since the run started.
-    pub at_ms: f64,
-    /// Items waiting in the queue just after the push. A consumer may take the
-    /// item before the depth is read, so 0 is a possible sample.
-    pub depth: usize,
-}
+/// Most items a traced run may have: a trace keeps every item's result and a
+/// depth sample per put, about a hundred bytes each in memory and more on disk.
+pub const MAX_ITEMS: u64 = 1_000_000;
 
 /// What `--trace FILE` writes.
 #[derive(Debug, Serialize)]
@@ -32,15 +26,15 @@ pub struct Trace<'a> {
     pub config: &'a SimConfig,
     /// Its totals.
     pub stats: &'a SimulationStats,
-    /// Depth after every push, in time order.
+    /// Depth after every put, in time order.
     pub depth: &'a [DepthSample],
     /// Every item's final result (worker, start, duration, status), by task id.
     pub results: &'a [WorkResult],
 }
 
 impl<'a> Trace<'a> {
-    /// The trace of `report`, or `None` if the run was not traced
-    /// ([`RunOptions::trace`](crate::RunOptions::trace) was off).
+    /// The trace of `report`, or `None` if the run did not keep one
+    /// ([`Record::Trace`](crate::Record::Trace)).
     pub fn of(report: &'a Report) -> Option<Self> {
         Some(Trace {
             config: &report.config,
@@ -50,10 +44,8 @@ impl<'a> Trace<'a> {
         })
     }
 
-    /// Writes the trace as JSON to `path`.
-    pub fn write(&self, path: &Path) -> io::Result<()> {
-        let mut file = io::BufWriter::new(std::fs::File::create(path)?);
-        serde_json::to_writer(&mut file, self)?;
-        file.flush()
+    /// Writes the trace as JSON to `out`.
+    pub fn write_to(&self, out: impl Write) -> io::Result<()> {
+        serde_json::to_writer(out, self).map_err(io::Error::from)
     }
 }

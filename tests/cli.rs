@@ -106,6 +106,7 @@ fn the_readme_command_prints_the_documented_json() {
             "dead_lettered",
             "unprocessed",
             "avg_processing_ms",
+            "oversleep_ms",
             "max_queue_depth",
             "elapsed_ms",
             "throughput_per_s",
@@ -561,6 +562,20 @@ fn bad_input_is_refused_with_one_clear_line() {
         (&["--rate", "NaN"], "--rate"),
         (&["--timeout", "0"], "--timeout"),
         (&["--timeout", "-3"], "--timeout"),
+        // Shorter than the clock's nanosecond: no wait at all, so refused.
+        (&["--timeout", "5e-324"], "--timeout"),
+        (&["--timeout", "1e-10"], "--timeout"),
+        // A trace keeps every item, so it has a limit; and its file is opened first.
+        (
+            &[
+                "--items",
+                "1000001",
+                "--trace",
+                "queue-sim-never-written.json",
+            ],
+            "--trace",
+        ),
+        (&["--trace", "/nonexistent-dir/trace.json"], "--trace"),
         (&["--priorities", "0"], "--priorities"),
         (&["--priorities", "3", "--queue", "channel"], "--priorities"),
         (&["--retries", "1000"], "--retries"),
@@ -578,39 +593,51 @@ fn bad_input_is_refused_with_one_clear_line() {
     }
 }
 
+/// Starts `queue-sim` with `args`, sends it `signals` (as `kill` names them)
+/// `gap` apart after the first `gap`, and waits for it (10 s at most).
 #[cfg(unix)]
-#[test]
-fn ctrl_c_prints_partial_statistics_and_exits_130() {
+fn signalled(args: &[&str], signals: &[&str], gap: Duration) -> (std::process::Output, Duration) {
+    let started = Instant::now();
     let mut child = Command::new(cargo_bin("queue-sim"))
-        .args([
-            "--items",
-            "1000000",
-            "--processing-time",
-            "0.01",
-            "--consumers",
-            "2",
-            "--failure-rate",
-            "0",
-        ])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    for signal in signals {
+        std::thread::sleep(gap);
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             child.kill().unwrap();
-            panic!("queue-sim still running 10 s after SIGINT");
+            panic!("queue-sim {args:?} still running 10 s after {signals:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let output = child.wait_with_output().unwrap();
+    let took = started.elapsed();
+    (child.wait_with_output().unwrap(), took)
+}
+
+/// A run that would take hours.
+const ENDLESS: [&str; 8] = [
+    "--items",
+    "1000000",
+    "--processing-time",
+    "0.01",
+    "--consumers",
+    "2",
+    "--failure-rate",
+    "0",
+];
+
+#[cfg(unix)]
+fn assert_interrupted_with_partial_statistics(output: &std::process::Output) {
     assert_eq!(
         output.status.code(),
         Some(130),
@@ -622,6 +649,226 @@ fn ctrl_c_prints_partial_statistics_and_exits_130() {
     assert_eq!(report["interrupted"], true);
     assert!(stat(&report, "produced") < 1_000_000);
     assert_accounting(&report);
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_prints_partial_statistics_and_exits_130() {
+    let (output, _) = signalled(&ENDLESS, &["INT"], Duration::from_millis(300));
+    assert_interrupted_with_partial_statistics(&output);
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_is_handled_like_ctrl_c() {
+    let (output, _) = signalled(&ENDLESS, &["TERM"], Duration::from_millis(300));
+    assert_interrupted_with_partial_statistics(&output);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_second_ctrl_c_ends_the_run_at_once() {
+    // The one consumer holds a 5 s item: the first Ctrl-C waits for it, the second does not.
+    let args = ["--items", "3", "--processing-time", "5", "--consumers", "1"];
+    let (output, took) = signalled(&args, &["INT", "INT"], Duration::from_millis(300));
+    assert_eq!(output.status.code(), Some(130));
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_producer_waiting_for_an_item_never_due_stops_on_ctrl_c() {
+    let args = ["--items", "5", "--rate", "1e-20", "--processing-time", "0"];
+    let (output, _) = signalled(&args, &["INT"], Duration::from_millis(300));
+    assert_eq!(output.status.code(), Some(130));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("partial statistics");
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(
+        stat(&report, "produced"),
+        1,
+        "item 0 was due at once, item 1 never"
+    );
+    assert_accounting(&report);
+}
+
+#[test]
+fn rates_too_slow_for_the_clock_end_by_the_timeout_without_a_panic() {
+    // Item 1 would be due in 10^19 s or more: later than a Duration can hold.
+    for rate in ["1e-19", "1e-20", "5e-324"] {
+        let report = report(&[
+            "--items",
+            "3",
+            "--rate",
+            rate,
+            "--timeout",
+            "0.2",
+            "--processing-time",
+            "0",
+            "--failure-rate",
+            "0",
+        ]);
+        assert_eq!(stat(&report, "produced"), 3, "--rate {rate}");
+        assert_eq!(
+            stat(&report, "consumed"),
+            1,
+            "--rate {rate}: item 0 is due at once"
+        );
+        assert_eq!(stat(&report, "unprocessed"), 2, "--rate {rate}");
+        assert_accounting(&report);
+        let ideal = report["stats"]["ideal_throughput_per_s"].as_f64();
+        assert!(
+            ideal.is_some_and(|ideal| ideal > 0.0),
+            "--rate {rate}: {ideal:?}"
+        );
+    }
+}
+
+#[test]
+fn the_rest_of_a_huge_run_is_accounted_for_at_once() {
+    let started = Instant::now();
+    let report = report(&[
+        "--items",
+        "18446744073709551615",
+        "--rate",
+        "1",
+        "--timeout",
+        "0.1",
+        "--processing-time",
+        "0",
+        "--producers",
+        "3",
+    ]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(stat(&report, "produced"), u64::MAX);
+    assert_eq!(stat(&report, "consumers_timed_out"), 3);
+    assert_accounting(&report);
+}
+
+#[test]
+fn the_report_to_a_full_disk_fails_with_one_line() {
+    let full = std::fs::File::create("/dev/full");
+    let Ok(full) = full else {
+        return; // no /dev/full on this system
+    };
+    let output = Command::new(cargo_bin("queue-sim"))
+        .args(["--items", "5", "--processing-time", "0"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("could not write the report"), "{stderr}");
+}
+
+#[test]
+fn a_stderr_that_cannot_be_written_never_turns_bad_input_into_a_panic() {
+    let Ok(full) = std::fs::File::create("/dev/full") else {
+        return;
+    };
+    let status = Command::new(cargo_bin("queue-sim"))
+        .args(["--consumers", "0"])
+        .stderr(full)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+    // A pipe nobody reads from any more.
+    let mut child = Command::new(cargo_bin("queue-sim"))
+        .args(["--consumers", "0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+}
+
+#[test]
+fn a_closed_stdout_pipe_stays_quiet() {
+    let mut child = Command::new(cargo_bin("queue-sim"))
+        .args([
+            "--items",
+            "2000",
+            "--processing-time",
+            "0",
+            "--sample",
+            "2000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn help_lists_every_exit_status() {
+    let help = queue_sim()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let help = String::from_utf8(help).unwrap();
+    for status in ["0 ", "1 ", "2 ", "130 "] {
+        assert!(
+            help.lines()
+                .any(|line| line.trim_start().starts_with(status)),
+            "exit status {status}missing from --help:\n{help}"
+        );
+    }
+    assert!(help.contains("SIGTERM"), "{help}");
+}
+
+#[test]
+fn a_processing_time_below_a_nanosecond_is_zero_with_no_ideal() {
+    let report = report(&["--items", "10", "--processing-time", "5e-324"]);
+    assert_eq!(report["config"]["processing_time_s"], 0.0);
+    assert!(report["stats"]["ideal_throughput_per_s"].is_null());
+    assert!(report["stats"]["efficiency"].is_null());
+}
+
+#[test]
+fn negative_zero_is_echoed_as_zero() {
+    let output = queue_sim()
+        .args([
+            "--items",
+            "5",
+            "--processing-time",
+            "-0",
+            "--failure-rate",
+            "-0",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(output).unwrap();
+    assert!(!text.contains("-0.0"), "{text}");
+    let report: Value = serde_json::from_str(&text).unwrap();
+    assert!(report["stats"]["ideal_throughput_per_s"].is_null());
+}
+
+#[test]
+fn zero_items_have_an_ideal_but_no_efficiency() {
+    let report = report(&["--items", "0"]);
+    assert_eq!(stat(&report, "produced"), 0);
+    assert_eq!(report["stats"]["throughput_per_s"], 0.0);
+    assert_eq!(report["stats"]["ideal_throughput_per_s"], 300.0);
+    assert!(report["stats"]["efficiency"].is_null());
 }
 
 /// A run long enough for the progress bar (over half a second).
@@ -749,7 +996,7 @@ fn every_numeric_flag_refuses_every_kind_of_nonsense() {
 }
 
 #[test]
-fn a_trace_records_every_push_and_every_item() {
+fn a_trace_records_every_put_and_every_item() {
     let dir = std::env::temp_dir().join(format!("queue-sim-trace-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("trace.json");
@@ -782,7 +1029,7 @@ fn a_trace_records_every_push_and_every_item() {
     );
 
     let depth = trace["depth"].as_array().expect("depth is a list");
-    assert_eq!(depth.len(), 60, "one depth sample per push");
+    assert_eq!(depth.len(), 60, "one depth sample per put");
     let times: Vec<f64> = depth
         .iter()
         .map(|s| s["at_ms"].as_f64().expect("at_ms"))
@@ -795,9 +1042,9 @@ fn a_trace_records_every_push_and_every_item() {
         depth
             .iter()
             .all(|s| s["depth"].as_u64().expect("depth") <= 4),
-        // Not 1..=4: a consumer may take the item between the push and the
+        // Not 1..=4: a consumer may take the item between the put and the
         // reading of the depth, so 0 is a fair sample on a busy machine.
-        "a push never leaves more than the capacity waiting"
+        "a put never leaves more than the capacity waiting"
     );
 
     let results = trace["results"].as_array().expect("results is a list");
@@ -818,8 +1065,8 @@ fn a_trace_records_every_push_and_every_item() {
 }
 
 #[test]
-fn an_unwritable_trace_fails_after_printing_the_statistics() {
-    let output = queue_sim()
+fn an_unwritable_trace_is_refused_before_the_run_starts() {
+    queue_sim()
         .args([
             "--items",
             "5",
@@ -829,13 +1076,9 @@ fn an_unwritable_trace_fails_after_printing_the_statistics() {
             "/nonexistent-dir/trace.json",
         ])
         .assert()
-        .code(1)
+        .code(2)
+        .stdout(predicate::str::is_empty())
         .stderr(predicate::str::contains(
-            "could not write the trace to /nonexistent-dir/trace.json",
-        ))
-        .get_output()
-        .stdout
-        .clone();
-    let printed: Value = serde_json::from_slice(&output).expect("the statistics still come out");
-    assert_eq!(stat(&printed, "produced"), 5);
+            "--trace /nonexistent-dir/trace.json",
+        ));
 }

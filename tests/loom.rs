@@ -12,8 +12,7 @@
 
 use loom::thread;
 use queue_sim::queue::{
-    Closed, CondvarQueue, Disconnected, Prioritized, PriorityQueue, QueueReceiver, QueueSender,
-    WorkQueue,
+    CondvarQueue, Prioritized, PriorityQueue, PutError, QueueReceiver, QueueSender, WorkQueue,
 };
 
 /// An item with a priority, for both queues.
@@ -39,7 +38,7 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 }
 
 fn drain<R: QueueReceiver<Item>>(receiver: &R) -> Vec<u32> {
-    std::iter::from_fn(|| receiver.pop().ok())
+    std::iter::from_fn(|| receiver.get())
         .map(|item| item.id)
         .collect()
 }
@@ -54,7 +53,7 @@ fn two_by_two_at_capacity_one<Q: WorkQueue<Item>>() {
                 let sender = sender.clone();
                 thread::spawn(move || {
                     sender
-                        .push(Item {
+                        .put(Item {
                             priority: id % 2,
                             id,
                         })
@@ -83,12 +82,12 @@ fn close_wakes_every_waiter<Q: WorkQueue<Item>>() {
         let waiters: Vec<_> = (0..2)
             .map(|_| {
                 let receiver = receiver.clone();
-                thread::spawn(move || receiver.pop())
+                thread::spawn(move || receiver.get())
             })
             .collect();
         drop(sender);
         for waiter in waiters {
-            assert_eq!(waiter.join().unwrap(), Err(Closed));
+            assert_eq!(waiter.join().unwrap(), None);
         }
     });
 }
@@ -98,23 +97,23 @@ fn close_wakes_every_waiter<Q: WorkQueue<Item>>() {
 fn dropping_receivers_frees_a_blocked_producer<Q: WorkQueue<Item>>() {
     model(|| {
         let (sender, receiver) = Q::bounded(1);
-        sender.push(Item { priority: 0, id: 1 }).unwrap();
-        let producer = thread::spawn(move || sender.push(Item { priority: 0, id: 2 }).map(|_| ()));
+        sender.put(Item { priority: 0, id: 1 }).unwrap();
+        let producer = thread::spawn(move || sender.put(Item { priority: 0, id: 2 }).map(|_| ()));
         drop(receiver);
         assert_eq!(
             producer.join().unwrap(),
-            Err(Disconnected(Item { priority: 0, id: 2 }))
+            Err(PutError::Closed(Item { priority: 0, id: 2 }))
         );
     });
 }
 
-/// A rendezvous (capacity 0): each push completes only by a hand-off; nothing lost.
+/// A rendezvous (capacity 0): each put completes only by a hand-off; nothing lost.
 fn rendezvous_hands_over_every_item<Q: WorkQueue<Item>>() {
     model(|| {
         let (sender, receiver) = Q::bounded(0);
         let producer = thread::spawn(move || {
             for id in 0..2 {
-                assert_eq!(sender.push(Item { priority: 0, id }).map_err(|_| ()), Ok(0));
+                assert_eq!(sender.put(Item { priority: 0, id }).map_err(|_| ()), Ok(0));
             }
         });
         let got = drain(&receiver);
@@ -168,7 +167,7 @@ fn priority_queue_serves_the_higher_priority_first() {
                 let sender = sender.clone();
                 thread::spawn(move || {
                     sender
-                        .push(Item { priority, id })
+                        .put(Item { priority, id })
                         .map(|_| ())
                         .map_err(|_| ())
                 })

@@ -4,10 +4,10 @@
 
 mod support;
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use queue_sim::{QueueKind, RunOptions, SimConfig, SimulatedJob, run_with};
+use queue_sim::{QueueKind, SimConfig};
+use support::{assert_every_item_ends_once, run_keeping_all};
 
 /// Repetitions of each configuration; STRESS_ROUNDS to hunt longer.
 fn rounds() -> usize {
@@ -41,28 +41,11 @@ fn hammer(name: &str, config: SimConfig) {
             seed: round as u64,
             ..config.clone()
         };
-        let report = support::within(name, move || {
-            let options = RunOptions {
-                keep_all_results: true,
-                ..RunOptions::default()
-            };
-            run_with(&config, &SimulatedJob::new(&config), options).unwrap()
-        });
+        let report = run_keeping_all(&config);
         let stats = &report.stats;
-        assert!(stats.accounting_holds(), "{name}, round {round}: {stats:?}");
         assert_eq!(stats.produced, 2_000, "{name}, round {round}");
         assert_eq!(stats.unprocessed, 0, "{name}, round {round}");
-        let ids: HashSet<u64> = report
-            .all_results
-            .unwrap()
-            .iter()
-            .map(|r| r.task_id.0)
-            .collect();
-        assert_eq!(
-            ids.len(),
-            2_000,
-            "{name}, round {round}: an item was lost or ended twice"
-        );
+        assert_every_item_ends_once(&report, format_args!("{name}, round {round}"));
     }
     eprintln!("{name}: {} rounds in {:?}", rounds(), started.elapsed());
     assert!(

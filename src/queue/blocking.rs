@@ -5,13 +5,14 @@
 //!
 //! # Why it is not slow
 //!
-//! The textbook version calls `notify_one` after every push and every pop. With
+//! The textbook version calls `notify_one` after every put and every get. With
 //! one producer and four consumers on two cores, the consumers drain the queue
-//! faster than it fills, so they are nearly always asleep: every push then pays
+//! faster than it fills, so they are nearly always asleep: every put then pays
 //! a futex wake-up, a context switch, and a fight for the mutex with the thread
-//! it just woke. Lesson 09's `notify_cost` example measures that version at
-//! about a tenth of crossbeam-channel's throughput, with a thread going to
-//! sleep every second to fifth item. Two changes remove the difference:
+//! it just woke. Lesson 09's `notify_cost` example measures what that costs
+//! (`cargo run --release -p lesson-09 --example notify_cost`; the README's
+//! Performance section and chapter 09 give the figures). Two changes remove
+//! the difference:
 //!
 //! 1. **Spin briefly before sleeping.** An item usually arrives within a
 //!    microsecond; a short back-off (a few spins, then `yield_now`) catches it
@@ -29,7 +30,7 @@
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-use super::{Closed, Disconnected, PopTimeoutError, QueueReceiver, QueueSender};
+use super::{GetError, PutError, QueueReceiver, QueueSender};
 use crate::sync::{Arc, Backoff, Condvar, Mutex, MutexGuard};
 
 /// The order in which a blocking queue hands out its items.
@@ -37,8 +38,8 @@ use crate::sync::{Arc, Backoff, Condvar, Mutex, MutexGuard};
 /// Public only so it can appear in the queues' types; this module is private,
 /// so no code outside the crate can implement it.
 pub trait Buffer<T>: Default + Send {
-    fn push(&mut self, item: T);
-    fn pop(&mut self) -> Option<T>;
+    fn put(&mut self, item: T);
+    fn get(&mut self) -> Option<T>;
     fn len(&self) -> usize;
 }
 
@@ -49,7 +50,7 @@ struct State<B> {
     receivers: usize,
     sleeping_consumers: usize,
     sleeping_producers: usize,
-    /// Items popped so far: a rendezvous push waits until its own item is taken.
+    /// Items taken so far: a rendezvous put waits until its own item is taken.
     taken: u64,
 }
 
@@ -100,16 +101,28 @@ pub(crate) fn bounded<T, B: Buffer<T>>(
 }
 
 impl<T, B: Buffer<T>> BlockingSender<T, B> {
-    pub(crate) fn push(&self, item: T) -> Result<usize, Disconnected<T>> {
+    /// Puts `item`, waiting for room (and, at capacity 0, for a taker) until
+    /// `deadline`, or for as long as it takes without one.
+    pub(crate) fn put_until(
+        &self,
+        item: T,
+        deadline: Option<Instant>,
+    ) -> Result<usize, PutError<T>> {
         let shared = &*self.shared;
         // Capacity 0 still needs one slot to hand the item over in.
         let room = |state: &State<B>| state.buffer.len() < state.capacity.max(1);
         let mut state = shared.state.lock();
         let backoff = Backoff::new();
         while !room(&state) && state.receivers > 0 {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(PutError::Full(item));
+            }
             if backoff.is_completed() {
                 state.sleeping_producers += 1;
-                state = shared.not_full.wait(state);
+                state = match deadline {
+                    Some(deadline) => shared.not_full.wait_until(state, deadline),
+                    None => shared.not_full.wait(state),
+                };
                 state.sleeping_producers -= 1;
             } else {
                 drop(state);
@@ -118,9 +131,9 @@ impl<T, B: Buffer<T>> BlockingSender<T, B> {
             }
         }
         if state.receivers == 0 {
-            return Err(Disconnected(item));
+            return Err(PutError::Closed(item));
         }
-        state.buffer.push(item);
+        state.buffer.put(item);
         let ticket = state.taken + state.buffer.len() as u64;
         let depth = if state.capacity == 0 {
             0
@@ -135,21 +148,33 @@ impl<T, B: Buffer<T>> BlockingSender<T, B> {
             }
             return Ok(depth);
         }
-        // Rendezvous: the push completes when a consumer has taken the item.
+        // Rendezvous: the put completes when a consumer has taken the item.
         if wake_consumer {
             shared.not_empty.notify_one();
         }
         while state.taken < ticket {
-            if state.receivers == 0 {
-                // Nobody will take it: ours is the only item a rendezvous queue holds.
-                let item = state
+            // Ours is the only item a rendezvous queue holds while we wait.
+            let take_back = |state: &mut State<B>| {
+                state
                     .buffer
-                    .pop()
-                    .expect("a rendezvous queue holds the waiting item");
-                return Err(Disconnected(item));
+                    .get()
+                    .expect("a rendezvous queue holds the waiting item")
+            };
+            if state.receivers == 0 {
+                return Err(PutError::Closed(take_back(&mut state)));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                let item = take_back(&mut state);
+                drop(state);
+                // Another putter may be waiting for the slot we just freed.
+                shared.not_full.notify_all();
+                return Err(PutError::Full(item));
             }
             state.sleeping_producers += 1;
-            state = shared.not_full.wait(state);
+            state = match deadline {
+                Some(deadline) => shared.not_full.wait_until(state, deadline),
+                None => shared.not_full.wait(state),
+            };
             state.sleeping_producers -= 1;
         }
         Ok(0)
@@ -157,22 +182,15 @@ impl<T, B: Buffer<T>> BlockingSender<T, B> {
 }
 
 impl<T, B: Buffer<T>> BlockingReceiver<T, B> {
-    pub(crate) fn pop(&self) -> Result<T, Closed> {
-        self.pop_until(None).map_err(|_| Closed)
-    }
-
-    pub(crate) fn pop_timeout(&self, timeout: Duration) -> Result<T, PopTimeoutError> {
-        // A timeout too large to add to "now" is no timeout at all.
-        self.pop_until(Instant::now().checked_add(timeout))
-    }
-
-    // ANCHOR: pop_until
-    fn pop_until(&self, deadline: Option<Instant>) -> Result<T, PopTimeoutError> {
+    // ANCHOR: get_until
+    /// Gets the next item, waiting until `deadline`, or for as long as it takes
+    /// without one.
+    pub(crate) fn get_until(&self, deadline: Option<Instant>) -> Result<T, GetError> {
         let shared = &*self.shared;
         let mut state = shared.state.lock();
         let backoff = Backoff::new();
         loop {
-            if let Some(item) = state.buffer.pop() {
+            if let Some(item) = state.buffer.get() {
                 state.taken += 1;
                 let rendezvous = state.capacity == 0;
                 let wake_producer = state.sleeping_producers > 0;
@@ -187,10 +205,10 @@ impl<T, B: Buffer<T>> BlockingReceiver<T, B> {
                 return Ok(item);
             }
             if state.senders == 0 {
-                return Err(PopTimeoutError::Closed);
+                return Err(GetError::Closed);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(PopTimeoutError::TimedOut);
+                return Err(GetError::Empty);
             }
             if !backoff.is_completed() {
                 drop(state);
@@ -206,22 +224,31 @@ impl<T, B: Buffer<T>> BlockingReceiver<T, B> {
             state.sleeping_consumers -= 1;
         }
     }
-    // ANCHOR_END: pop_until
+    // ANCHOR_END: get_until
+}
+
+/// A timeout too large to add to "now" is no timeout at all.
+fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
 }
 
 impl<T: Send, B: Buffer<T>> QueueSender<T> for BlockingSender<T, B> {
-    fn push(&self, item: T) -> Result<usize, Disconnected<T>> {
-        BlockingSender::push(self, item)
+    fn put(&self, item: T) -> Result<usize, PutError<T>> {
+        self.put_until(item, None)
+    }
+
+    fn put_timeout(&self, item: T, timeout: Duration) -> Result<usize, PutError<T>> {
+        self.put_until(item, deadline_after(timeout))
     }
 }
 
 impl<T: Send, B: Buffer<T>> QueueReceiver<T> for BlockingReceiver<T, B> {
-    fn pop(&self) -> Result<T, Closed> {
-        BlockingReceiver::pop(self)
+    fn get(&self) -> Option<T> {
+        self.get_until(None).ok()
     }
 
-    fn pop_timeout(&self, timeout: Duration) -> Result<T, PopTimeoutError> {
-        BlockingReceiver::pop_timeout(self, timeout)
+    fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
+        self.get_until(deadline_after(timeout))
     }
 }
 

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender};
 
-use super::{Closed, Disconnected, PopTimeoutError, QueueReceiver, QueueSender, WorkQueue};
+use super::{GetError, PutError, QueueKind, QueueReceiver, QueueSender, WorkQueue};
 
 /// crossbeam-channel's bounded channel; capacity 0 is its rendezvous channel.
 #[derive(Debug)]
@@ -34,7 +34,7 @@ impl<T> Clone for ChannelReceiver<T> {
 impl<T: Send + 'static> WorkQueue<T> for ChannelQueue {
     type Sender = ChannelSender<T>;
     type Receiver = ChannelReceiver<T>;
-    const NAME: &'static str = "channel";
+    const KIND: QueueKind = QueueKind::Channel;
 
     fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver) {
         let (tx, rx) = crossbeam_channel::bounded(capacity);
@@ -43,24 +43,32 @@ impl<T: Send + 'static> WorkQueue<T> for ChannelQueue {
 }
 
 impl<T: Send> QueueSender<T> for ChannelSender<T> {
-    fn push(&self, item: T) -> Result<usize, Disconnected<T>> {
+    fn put(&self, item: T) -> Result<usize, PutError<T>> {
         self.0
             .send(item)
-            .map_err(|e| Disconnected(e.into_inner()))?;
+            .map_err(|e| PutError::Closed(e.into_inner()))?;
         // A snapshot right after our send; never more than the capacity.
+        Ok(self.0.len())
+    }
+
+    fn put_timeout(&self, item: T, timeout: Duration) -> Result<usize, PutError<T>> {
+        self.0.send_timeout(item, timeout).map_err(|e| match e {
+            SendTimeoutError::Timeout(item) => PutError::Full(item),
+            SendTimeoutError::Disconnected(item) => PutError::Closed(item),
+        })?;
         Ok(self.0.len())
     }
 }
 
 impl<T: Send> QueueReceiver<T> for ChannelReceiver<T> {
-    fn pop(&self) -> Result<T, Closed> {
-        self.0.recv().map_err(|_| Closed)
+    fn get(&self) -> Option<T> {
+        self.0.recv().ok()
     }
 
-    fn pop_timeout(&self, timeout: Duration) -> Result<T, PopTimeoutError> {
+    fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
         self.0.recv_timeout(timeout).map_err(|e| match e {
-            RecvTimeoutError::Timeout => PopTimeoutError::TimedOut,
-            RecvTimeoutError::Disconnected => PopTimeoutError::Closed,
+            RecvTimeoutError::Timeout => GetError::Empty,
+            RecvTimeoutError::Disconnected => GetError::Closed,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! The hand-made FIFO queue.
 
-use super::WorkQueue;
 use super::blocking::{self, BlockingReceiver, BlockingSender, Buffer};
+use super::{QueueKind, WorkQueue};
 use std::collections::VecDeque;
 
 /// A bounded FIFO queue built from a `parking_lot` mutex and two condvars.
@@ -18,11 +18,11 @@ impl<T> Default for Fifo<T> {
 }
 
 impl<T: Send> Buffer<T> for Fifo<T> {
-    fn push(&mut self, item: T) {
+    fn put(&mut self, item: T) {
         self.0.push_back(item);
     }
 
-    fn pop(&mut self) -> Option<T> {
+    fn get(&mut self) -> Option<T> {
         self.0.pop_front()
     }
 
@@ -34,7 +34,7 @@ impl<T: Send> Buffer<T> for Fifo<T> {
 impl<T: Send + 'static> WorkQueue<T> for CondvarQueue {
     type Sender = BlockingSender<T, Fifo<T>>;
     type Receiver = BlockingReceiver<T, Fifo<T>>;
-    const NAME: &'static str = "condvar";
+    const KIND: QueueKind = QueueKind::Condvar;
 
     fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver) {
         blocking::bounded(capacity)

@@ -1,10 +1,14 @@
 //! Bounded multi-producer, multi-consumer queues behind one interface.
 //!
 //! A queue is split into a [`QueueSender`] and a [`QueueReceiver`] handle, both
-//! cheap to clone, exactly like a channel. It closes the Rust way: when the last
-//! sender is dropped, receivers drain what is left and then get [`Closed`] — no
-//! sentinel values. When the last receiver is dropped, a push hands its item back
-//! ([`Disconnected`]) instead of blocking forever.
+//! cheap to clone, exactly like a channel. The verbs are Python's `queue.Queue`
+//! words, as in the lessons: **put**, **get**, **close**. A queue closes the Rust
+//! way: when the last sender is dropped. Receivers then drain what is left, and
+//! a get on a closed, drained queue reports [`GetError::Closed`] (the blocking
+//! [`get`](QueueReceiver::get) returns `None`) — no sentinel values. When the
+//! last receiver is dropped nobody will ever get an item again, so a put is
+//! refused with [`PutError::Closed`], the item handed back, instead of blocking
+//! forever.
 //!
 //! Three backends implement [`WorkQueue`]:
 //! - [`ChannelQueue`]: crossbeam-channel's bounded channel, the library answer;
@@ -19,6 +23,7 @@ mod priority;
 use std::fmt;
 use std::time::Duration;
 
+pub use crate::choice::QueueKind;
 pub use channel::ChannelQueue;
 pub use condvar::CondvarQueue;
 pub use priority::{Prioritized, PriorityQueue};
@@ -29,76 +34,85 @@ pub trait WorkQueue<T: Send>: 'static {
     type Sender: QueueSender<T>;
     /// The consuming end.
     type Receiver: QueueReceiver<T>;
-    /// Short name used in reports (`channel`, `condvar`, `priority`).
-    const NAME: &'static str;
+    /// Which backend this is; its name in flags and reports is `KIND.name()`.
+    const KIND: QueueKind;
 
-    /// A queue that holds at most `capacity` items; `0` makes every push wait
+    /// A queue that holds at most `capacity` items; `0` makes every put wait
     /// until a consumer has taken the item (a rendezvous).
     fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver);
 }
 
-/// The producing end of a queue.
+/// The producing end of a queue. Dropping the last one closes the queue.
 pub trait QueueSender<T>: Clone + Send {
     /// Adds an item, blocking while the queue is full (backpressure).
     ///
-    /// Returns the number of items waiting in the queue just after this push —
+    /// Returns the number of items waiting in the queue just after this put —
     /// measured at each put, which is the only way to see the true peak depth.
-    fn push(&self, item: T) -> Result<usize, Disconnected<T>>;
+    fn put(&self, item: T) -> Result<usize, PutError<T>>;
+
+    /// Like [`put`](Self::put), but gives up after `timeout` with
+    /// [`PutError::Full`], handing the item back.
+    fn put_timeout(&self, item: T, timeout: Duration) -> Result<usize, PutError<T>>;
 }
 
 /// The consuming end of a queue.
 pub trait QueueReceiver<T>: Clone + Send {
-    /// Takes the next item, blocking while the queue is empty; [`Closed`] once
-    /// every sender is gone and nothing is left.
-    fn pop(&self) -> Result<T, Closed>;
+    /// Takes the next item, blocking while the queue is empty; `None` once the
+    /// queue is closed and drained: no item will ever come.
+    fn get(&self) -> Option<T>;
 
-    /// Like [`pop`](Self::pop), but gives up after `timeout`.
-    fn pop_timeout(&self, timeout: Duration) -> Result<T, PopTimeoutError>;
+    /// Like [`get`](Self::get), but gives up after `timeout` with [`GetError::Empty`].
+    fn get_timeout(&self, timeout: Duration) -> Result<T, GetError>;
 }
 
-/// A push found no receiver left; the item is handed back.
+/// Why a put did not add its item; the item is handed back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Disconnected<T>(pub T);
-
-impl<T> fmt::Display for Disconnected<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("pushing into a queue whose receivers are all gone")
-    }
+pub enum PutError<T> {
+    /// A timed put found no room before its timeout.
+    Full(T),
+    /// Every receiver is gone: nobody will ever get the item.
+    Closed(T),
 }
 
-impl<T: fmt::Debug> std::error::Error for Disconnected<T> {}
-
-/// A pop found the queue empty and every sender gone: no item will ever come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Closed;
-
-impl fmt::Display for Closed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the queue is closed and empty")
-    }
-}
-
-impl std::error::Error for Closed {}
-
-/// Why a [`QueueReceiver::pop_timeout`] returned no item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PopTimeoutError {
-    /// Nothing arrived within the timeout; the queue may still get items.
-    TimedOut,
-    /// The queue is closed and empty.
-    Closed,
-}
-
-impl fmt::Display for PopTimeoutError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl<T> PutError<T> {
+    /// The item that was not put.
+    pub fn into_inner(self) -> T {
         match self {
-            PopTimeoutError::TimedOut => f.write_str("no item arrived before the timeout"),
-            PopTimeoutError::Closed => Closed.fmt(f),
+            PutError::Full(item) | PutError::Closed(item) => item,
         }
     }
 }
 
-impl std::error::Error for PopTimeoutError {}
+impl<T> fmt::Display for PutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PutError::Full(_) => f.write_str("the queue stayed full until the timeout"),
+            PutError::Closed(_) => f.write_str("the queue is closed: every receiver is gone"),
+        }
+    }
+}
+
+impl<T: fmt::Debug> std::error::Error for PutError<T> {}
+
+/// Why a timed get returned no item. "Closed" never means merely "empty".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetError {
+    /// Nothing arrived within the timeout; the queue may still get items.
+    Empty,
+    /// The queue is closed and drained: no item will ever come.
+    Closed,
+}
+
+impl fmt::Display for GetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GetError::Empty => f.write_str("no item arrived before the timeout"),
+            GetError::Closed => f.write_str("the queue is closed and drained"),
+        }
+    }
+}
+
+impl std::error::Error for GetError {}
 
 #[cfg(test)]
 mod contract_tests;

@@ -3,8 +3,8 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use super::WorkQueue;
 use super::blocking::{self, BlockingReceiver, BlockingSender, Buffer};
+use super::{QueueKind, WorkQueue};
 use crate::item::WorkItem;
 
 /// Something with a priority: higher is served first.
@@ -74,7 +74,7 @@ impl<T> Default for ByPriority<T> {
 }
 
 impl<T: Prioritized + Send> Buffer<T> for ByPriority<T> {
-    fn push(&mut self, item: T) {
+    fn put(&mut self, item: T) {
         self.arrivals += 1;
         self.heap.push(Entry {
             priority: item.priority(),
@@ -83,7 +83,7 @@ impl<T: Prioritized + Send> Buffer<T> for ByPriority<T> {
         });
     }
 
-    fn pop(&mut self) -> Option<T> {
+    fn get(&mut self) -> Option<T> {
         self.heap.pop().map(|entry| entry.item)
     }
 
@@ -95,7 +95,7 @@ impl<T: Prioritized + Send> Buffer<T> for ByPriority<T> {
 impl<T: Prioritized + Send + 'static> WorkQueue<T> for PriorityQueue {
     type Sender = BlockingSender<T, ByPriority<T>>;
     type Receiver = BlockingReceiver<T, ByPriority<T>>;
-    const NAME: &'static str = "priority";
+    const KIND: QueueKind = QueueKind::Priority;
 
     fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver) {
         blocking::bounded(capacity)

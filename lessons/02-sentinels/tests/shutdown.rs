@@ -1,9 +1,9 @@
 //! Lesson 02 — shutting consumers down cleanly. Every run is watched: a hang
 //! fails the test with the likely cause instead of freezing your terminal.
 
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::unbounded;
 use lesson_02::{
@@ -11,7 +11,7 @@ use lesson_02::{
     run_with_sentinels,
 };
 use lesson_support::{
-    Log, assert_each_exactly_once, finishes, join_all, join_finished, wait_for_or_exit,
+    BUDGET, Log, assert_each_exactly_once, finishes, join_all, join_finished, wait_for_or_exit,
 };
 
 /// A `Process` that records every item it is given, optionally taking its time.
@@ -35,30 +35,76 @@ const NOT_JOINED: &str =
 /// A whole run: `run_with_sentinels` or `run_closing_channel`.
 type Run = fn(u64, usize, Process) -> Vec<Vec<u64>>;
 
-/// The run stops every consumer and returns one list per consumer.
-fn stops_every_consumer(run: Run, name: &str, items: u64, consumers: usize, hint: &str) {
-    let per_consumer = finishes(
-        &format!("{name}({items} items, {consumers} consumers)"),
-        hint,
-        move || run(items, consumers, Arc::new(|_| {})),
+/// Runs `run(items, consumers, …)` under the watchdog with a `process` that
+/// does `work` and then logs the item. Returns what the run returned and the
+/// log. On a hang, the failure says how far the consumers got — which tells a
+/// missing shutdown signal from consumers that were never there.
+#[track_caller]
+fn watch(
+    run: Run,
+    name: &str,
+    items: u64,
+    consumers: usize,
+    hint: &str,
+    work: impl Fn(u64) + Send + Sync + 'static,
+) -> (Vec<Vec<u64>>, Vec<u64>) {
+    let log = Log::new();
+    let process: Process = {
+        let log = log.clone();
+        Arc::new(move |item| {
+            work(item);
+            log.push(item);
+        })
+    };
+    let running = thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || run(items, consumers, process))
+        .expect("the test could not start a thread");
+    let deadline = Instant::now() + BUDGET;
+    while !running.is_finished() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(2));
+    }
+    if running.is_finished() {
+        // A panic in the run (a todo!() included) fails the test with its message.
+        return (join_finished(running), log.entries());
+    }
+    let done = log.len() as u64;
+    let saw = if done == 0 {
+        "no consumer processed any item. Were the consumers started before the first send? The queue \
+         holds 10 items; the 11th send waits for a consumer that is not there yet"
+            .to_string()
+    } else if done >= items {
+        format!("all {items} items were processed, yet the run did not return: {hint}")
+    } else {
+        format!(
+            "{done} of {items} items were processed, then nothing more: consumers stopped while items were \
+             still coming (a shutdown signal sent before the last item? a consumer that gives up when the \
+             queue is empty for a moment?), and the producer waits for room no one makes"
+        )
+    };
+    panic!(
+        "{name}({items} items, {consumers} consumers) was still running after {BUDGET:?}: {saw}"
     );
-    assert_eq!(
-        per_consumer.len(),
-        consumers,
-        "one list of processed items per consumer"
-    );
+}
+
+/// The run returns one list per consumer, whatever the count.
+fn returns_one_list_per_consumer(run: Run, name: &str, hint: &str) {
+    for (items, consumers) in [(20, 1), (23, 3), (20, 5)] {
+        let (per_consumer, processed) = watch(run, name, items, consumers, hint, |_| {});
+        assert_eq!(
+            per_consumer.len(),
+            consumers,
+            "{name}(… {consumers} consumers) must return one list of processed items per consumer, got {}",
+            per_consumer.len()
+        );
+        assert_each_exactly_once(0..items, processed, "items given to `process`");
+    }
 }
 
 /// Every item reaches `process` once, and comes back from exactly one consumer.
 fn delivers_every_item_exactly_once(run: Run, name: &str, consumers: usize, hint: &str) {
-    let log = Log::new();
-    let process = recording(&log, Duration::ZERO);
-    let per_consumer = finishes(
-        &format!("{name}(200 items, {consumers} consumers)"),
-        hint,
-        move || run(200, consumers, process),
-    );
-    assert_each_exactly_once(0..200, log.entries(), "items given to `process`");
+    let (per_consumer, processed) = watch(run, name, 200, consumers, hint, |_| {});
+    assert_each_exactly_once(0..200, processed, "items given to `process`");
     assert_each_exactly_once(
         0..200,
         per_consumer.concat(),
@@ -66,18 +112,57 @@ fn delivers_every_item_exactly_once(run: Run, name: &str, consumers: usize, hint
     );
 }
 
-/// The run returns only once every (slow) item has been processed.
+/// The run returns only once every item has been processed. Item 0 takes
+/// 300 ms, so a run that returns without joining returns while it is still in
+/// hand — in every run, not only when the machine is slow.
 fn returns_only_after_every_item_is_processed(run: Run, name: &str, hint: &str) {
-    let log = Log::new();
-    let process = recording(&log, Duration::from_millis(2));
-    finishes(&format!("{name}(60 items, 3 consumers)"), hint, move || {
-        run(60, 3, process)
+    let (per_consumer, processed) = watch(run, name, 60, 3, hint, |item| {
+        if item == 0 {
+            thread::sleep(Duration::from_millis(300));
+        }
     });
     assert_eq!(
-        log.len(),
+        processed.len(),
         60,
-        "{name} returned while items were still being processed: {NOT_JOINED}"
+        "{name} returned while items were still being processed (item 0 takes 300 ms): {NOT_JOINED}"
     );
+    assert_each_exactly_once(
+        0..60,
+        per_consumer.concat(),
+        "items the consumers returned (each consumer's own list, from its join)",
+    );
+}
+
+/// Every consumer asked for takes work at the same time: each call waits (up
+/// to 2 s) until `consumers` calls are inside `process` at once.
+fn every_consumer_takes_work_at_once(run: Run, name: &str, hint: &str) {
+    const CONSUMERS: usize = 4;
+    let inside = Arc::new((Mutex::new((0_usize, 0_usize, false)), Condvar::new()));
+    let peak = Arc::clone(&inside);
+    let (per_consumer, _) = watch(run, name, 12, CONSUMERS, hint, move |_| {
+        let (state, changed) = &*inside;
+        let mut state = state.lock().unwrap();
+        state.0 += 1;
+        state.1 = state.1.max(state.0);
+        if state.0 == CONSUMERS {
+            state.2 = true;
+            changed.notify_all();
+        }
+        let (mut state, timeout) = changed
+            .wait_timeout_while(state, Duration::from_secs(2), |(_, _, all_in)| !*all_in)
+            .unwrap();
+        if timeout.timed_out() {
+            state.2 = true; // stop waiting: the test says why below
+        }
+        state.0 -= 1;
+    });
+    let most = peak.0.lock().unwrap().1;
+    assert_eq!(
+        most, CONSUMERS,
+        "at most {most} items were processed at once with {CONSUMERS} consumers asked for: start exactly \
+         `consumers` threads, all taking from the one queue"
+    );
+    assert_eq!(per_consumer.len(), CONSUMERS);
 }
 
 // --- Part 1: sentinels --------------------------------------------------------
@@ -142,13 +227,7 @@ fn a_consumer_waits_for_work_until_told_to_stop() {
 
 #[test]
 fn every_consumer_stops_once_the_producer_is_done() {
-    stops_every_consumer(
-        run_with_sentinels,
-        "run_with_sentinels",
-        20,
-        4,
-        ONE_SENTINEL_EACH,
-    );
+    returns_one_list_per_consumer(run_with_sentinels, "run_with_sentinels", ONE_SENTINEL_EACH);
 }
 
 #[test]
@@ -172,19 +251,34 @@ fn run_with_sentinels_returns_only_after_every_item_is_processed() {
 
 #[test]
 fn consumers_share_the_work() {
-    let per_consumer = finishes(
-        "run_with_sentinels(40 items, 4 consumers)",
-        ONE_SENTINEL_EACH,
-        || run_with_sentinels(40, 4, Arc::new(|_| thread::sleep(Duration::from_millis(5)))),
+    every_consumer_takes_work_at_once(run_with_sentinels, "run_with_sentinels", ONE_SENTINEL_EACH);
+}
+
+#[test]
+fn a_consumer_stops_when_its_queue_closes_without_a_shutdown() {
+    // recv() fails once every Sender is gone: that ends the loop too, it is
+    // not a reason to panic.
+    let (queue, inbox) = unbounded();
+    queue.send(Message::Work(4)).unwrap();
+    drop(queue);
+    let log = Log::new();
+    let process = recording(&log, Duration::ZERO);
+    let outcome = finishes(
+        "consume_until_shutdown on a queue closed without a Shutdown",
+        "a closed, empty queue makes recv() fail at once: stop there",
+        move || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                consume_until_shutdown(&inbox, &process)
+            }))
+        },
     );
-    let busy = per_consumer
-        .iter()
-        .filter(|items| !items.is_empty())
-        .count();
-    assert!(
-        busy >= 2,
-        "only {busy} of 4 consumers processed anything: are they all taking from the same queue, at the same time?"
-    );
+    match outcome {
+        Ok(done) => assert_eq!(done, [4], "the consumer returns what it processed"),
+        Err(_) => panic!(
+            "consume_until_shutdown panicked when its queue closed with no Shutdown: a failed recv() means \
+             no more work can come — end the loop (`while let Ok(Message::Work(item)) = queue.recv()`)"
+        ),
+    }
 }
 
 // --- Part 2: closing the channel ------------------------------------------------
@@ -240,13 +334,12 @@ fn a_consumer_waits_while_a_sender_lives() {
 
 #[test]
 fn closing_the_channel_stops_every_consumer() {
-    stops_every_consumer(
-        run_closing_channel,
-        "run_closing_channel",
-        50,
-        3,
-        SENDER_ALIVE,
-    );
+    returns_one_list_per_consumer(run_closing_channel, "run_closing_channel", SENDER_ALIVE);
+}
+
+#[test]
+fn closing_the_channel_shares_the_work() {
+    every_consumer_takes_work_at_once(run_closing_channel, "run_closing_channel", SENDER_ALIVE);
 }
 
 #[test]

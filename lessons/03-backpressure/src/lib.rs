@@ -10,14 +10,19 @@
 // todo!(), their parameters, imports and fields go unused.
 #![allow(unused_variables, unused_imports, unused_mut, dead_code)]
 
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, SendError, Sender, bounded, unbounded};
 
+/// The work a consumer does on one item, shared by every consumer.
+pub type Process = Arc<dyn Fn(u64) + Send + Sync>;
+
 // ANCHOR: work_queue
 /// A queue that holds at most `capacity` items, or any number with `None`.
 /// When a bounded queue is full, `send` waits until a consumer makes room.
+/// `Some(0)` holds none: each `send` waits until a consumer takes the item.
 pub fn work_queue(capacity: Option<usize>) -> (Sender<u64>, Receiver<u64>) {
     todo!(
         "bounded or unbounded, from crossbeam_channel — book chapter 03, \"Bounded and unbounded\""
@@ -60,8 +65,8 @@ impl DepthTrackingSender {
 pub struct Observation {
     /// The deepest the queue was, measured at each put.
     pub max_depth: usize,
-    /// Items the consumers processed.
-    pub consumed: u64,
+    /// How many items each consumer processed: one entry per consumer.
+    pub per_consumer: Vec<u64>,
     /// When the producer had sent its last item, since the start.
     pub producer_done: Duration,
     /// When the last consumer finished, since the start.
@@ -70,13 +75,14 @@ pub struct Observation {
 
 // ANCHOR: fast_producer
 /// One producer sends items `0..items` as fast as the queue takes them, through
-/// a [`DepthTrackingSender`], to `consumers` threads that each spend `work` on
-/// every item. Closes the queue when done, joins every consumer, and reports.
+/// a [`DepthTrackingSender`], to `consumers` threads that each call `process`
+/// on every item they take. Closes the queue when done, joins every consumer,
+/// and reports.
 pub fn fast_producer(
     items: u64,
     capacity: Option<usize>,
     consumers: usize,
-    work: Duration,
+    process: Process,
 ) -> Observation {
     todo!(
         "spawn consumers, send through a DepthTrackingSender, close, join — book chapter 03, \"A fast producer\""

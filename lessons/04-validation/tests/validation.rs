@@ -1,6 +1,6 @@
 //! Lesson 04 — refuse bad settings before any thread starts.
 
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -23,6 +23,17 @@ fn recording(log: &Log<u64>) -> Process {
     Arc::new(move |item| log.push(item))
 }
 
+/// `validated(&config)`, under the watchdog.
+#[track_caller]
+fn validated(config: &SimConfig) -> Result<(), ConfigError> {
+    let config = config.clone();
+    finishes(
+        "config.validate()",
+        "validate only compares numbers: it has nothing to wait for",
+        move || config.validate(),
+    )
+}
+
 const HANG: &str = "with no consumer, nothing drains the queue and the producer waits forever on a full one. \
      Validate before starting any thread.";
 
@@ -33,7 +44,7 @@ fn zero_consumers_is_refused() {
         ..valid()
     };
     assert_eq!(
-        config.validate(),
+        validated(&config),
         Err(ConfigError::NoConsumers),
         "with 0 consumers nothing drains the queue: validate() must refuse it"
     );
@@ -52,19 +63,25 @@ fn running_with_zero_consumers_errors_instead_of_hanging() {
         run(&config, process)
     });
     assert_eq!(result, Err(ConfigError::NoConsumers));
+    let told = ConfigError::NoConsumers.to_string();
+    assert!(
+        told.contains("--consumers"),
+        "the error's message names the setting to fix, got {told:?}"
+    );
 }
 
 #[test]
 fn a_failure_rate_outside_zero_to_one_is_refused() {
-    for rate in [-0.1, 1.5, f64::INFINITY] {
+    for rate in [-0.1, 1.5, 1.000_001, f64::INFINITY, f64::NEG_INFINITY] {
         let config = SimConfig {
             failure_rate: rate,
             ..valid()
         };
         assert_eq!(
-            config.validate(),
+            validated(&config),
             Err(ConfigError::FailureRateOutOfRange(rate)),
-            "failure rate {rate}"
+            "failure rate {rate} must be refused, and the error must carry {rate} itself, so the message can \
+             say what was wrong"
         );
     }
 }
@@ -76,27 +93,40 @@ fn a_nan_failure_rate_is_refused() {
         ..valid()
     };
     assert!(
-        matches!(config.validate(), Err(ConfigError::FailureRateOutOfRange(rate)) if rate.is_nan()),
+        matches!(validated(&config), Err(ConfigError::FailureRateOutOfRange(rate)) if rate.is_nan()),
         "NaN slipped through: every comparison with NaN is false, so `rate < 0.0 || rate > 1.0` accepts it — \
          test that the rate is inside 0..=1 instead"
     );
 }
 
 #[test]
-fn negative_infinite_or_nan_processing_times_are_refused() {
-    for time in [-1.0, f64::INFINITY, f64::NAN] {
+fn negative_or_infinite_processing_times_are_refused_with_their_value() {
+    for time in [-1.0, -1e-9, f64::INFINITY, f64::NEG_INFINITY] {
         let config = SimConfig {
             processing_time_s: time,
             ..valid()
         };
-        assert!(
-            matches!(
-                config.validate(),
-                Err(ConfigError::InvalidProcessingTime(_))
-            ),
-            "processing time {time} was accepted; it must be finite and not negative"
+        assert_eq!(
+            validated(&config),
+            Err(ConfigError::InvalidProcessingTime(time)),
+            "processing time {time} must be refused as InvalidProcessingTime({time}): finite and not negative \
+             is the rule, and the error carries the value it refused"
         );
     }
+}
+
+#[test]
+fn a_nan_processing_time_is_refused() {
+    let config = SimConfig {
+        processing_time_s: f64::NAN,
+        ..valid()
+    };
+    let outcome = validated(&config);
+    assert!(
+        matches!(outcome, Err(ConfigError::InvalidProcessingTime(time)) if time.is_nan()),
+        "processing time NaN gave {outcome:?}: `time < 0.0` and `time.is_infinite()` are both false for NaN — \
+         test that it is finite and at least 0 instead"
+    );
 }
 
 #[test]
@@ -115,6 +145,10 @@ fn the_edges_of_every_range_are_valid() {
             ..valid()
         },
         SimConfig {
+            processing_time_s: 1e9,
+            ..valid()
+        },
+        SimConfig {
             capacity: 0,
             ..valid()
         },
@@ -124,7 +158,11 @@ fn the_edges_of_every_range_are_valid() {
             ..valid()
         },
     ] {
-        assert_eq!(config.validate(), Ok(()), "{config:?} is valid");
+        assert_eq!(
+            validated(&config),
+            Ok(()),
+            "{config:?} is valid: every range includes its edges, and capacity 0 and 0 items are allowed"
+        );
     }
 }
 
@@ -149,8 +187,106 @@ fn nothing_runs_for_an_invalid_configuration() {
 }
 
 #[test]
+fn no_consumer_thread_starts_for_an_invalid_configuration() {
+    // 64 consumers, each holding a clone of `process` while its thread lives.
+    // Right after run() returns, the test counts the clones still held.
+    let config = SimConfig {
+        consumers: 64,
+        failure_rate: f64::NAN,
+        ..valid()
+    };
+    let (result, held) = finishes("run() with failure rate NaN", HANG, move || {
+        let process: Process = Arc::new(|_| {});
+        let probe = Arc::clone(&process);
+        let result = run(&config, process);
+        (result, Arc::strong_count(&probe) - 1)
+    });
+    assert!(
+        matches!(result, Err(ConfigError::FailureRateOutOfRange(rate)) if rate.is_nan()),
+        "run() of a configuration with failure rate NaN must return its error, got {result:?}"
+    );
+    assert_eq!(
+        held, 0,
+        "{held} consumer threads still held `process` when run() returned its error: they were started \
+         before the configuration was checked. Validate first, before any thread exists"
+    );
+}
+
+#[test]
+fn run_starts_exactly_the_consumers_asked_for() {
+    // Each call waits (up to 2 s) until 4 consumers are inside `process` at once.
+    const CONSUMERS: usize = 4;
+    let inside = Arc::new((Mutex::new((0_usize, 0_usize, false)), Condvar::new()));
+    let peak = Arc::clone(&inside);
+    let log = Log::new();
+    let process: Process = {
+        let log = log.clone();
+        Arc::new(move |item| {
+            let (state, changed) = &*inside;
+            let mut state = state.lock().unwrap();
+            state.0 += 1;
+            state.1 = state.1.max(state.0);
+            if state.0 == CONSUMERS {
+                state.2 = true;
+                changed.notify_all();
+            }
+            let (mut state, timeout) = changed
+                .wait_timeout_while(state, Duration::from_secs(2), |(_, _, all_in)| !*all_in)
+                .unwrap();
+            if timeout.timed_out() {
+                state.2 = true; // stop waiting: the test says why below
+            }
+            state.0 -= 1;
+            log.push(item);
+        })
+    };
+    let config = SimConfig {
+        items: 13,
+        consumers: CONSUMERS,
+        capacity: 0,
+        ..valid()
+    };
+    let processed = finishes(
+        "run() with 4 consumers and capacity 0",
+        "close the queue, then join the consumers",
+        move || run(&config, process),
+    );
+    let most = peak.0.lock().unwrap().1;
+    assert_eq!(
+        most, CONSUMERS,
+        "at most {most} items were being processed at once with {CONSUMERS} consumers asked for: start \
+         exactly `consumers` threads, all taking from the one queue"
+    );
+    assert_eq!(
+        processed,
+        Ok(13),
+        "run() returns how many items were processed"
+    );
+    assert_each_exactly_once(0..13, log.entries(), "items given to `process`");
+}
+
+#[test]
+fn make_queue_builds_a_queue_of_exactly_the_capacity() {
+    for capacity in [0, 1, 5] {
+        let (sender, _receiver) = finishes(
+            &format!("make_queue({capacity})"),
+            "make_queue only builds a channel",
+            move || make_queue(capacity),
+        );
+        assert_eq!(
+            sender.capacity(),
+            Some(capacity),
+            "make_queue({capacity}) must build bounded({capacity}): 0 is a rendezvous in Rust, not \
+             Python's \"unbounded\""
+        );
+    }
+}
+
+#[test]
 fn capacity_zero_is_a_rendezvous_not_unbounded() {
-    let (sender, receiver) = make_queue(0);
+    let (sender, receiver) = finishes("make_queue(0)", "make_queue only builds a channel", || {
+        make_queue(0)
+    });
     assert!(
         matches!(sender.try_send(1), Err(TrySendError::Full(1))),
         "with capacity 0 and no consumer waiting, an item has nowhere to go — in Rust's channels, 0 means \
@@ -163,7 +299,10 @@ fn capacity_zero_is_a_rendezvous_not_unbounded() {
         move || sender.send(7),
     );
     assert!(sent.is_ok());
-    assert_eq!(consumer.join().unwrap(), Ok(7));
+    assert_eq!(
+        lesson_support::join_all(vec![consumer], "consumer", "it took the item").pop(),
+        Some(Ok(7))
+    );
 }
 
 #[test]
@@ -172,7 +311,7 @@ fn a_valid_run_processes_every_item_exactly_once() {
         let log = Log::new();
         let process = recording(&log);
         let config = SimConfig {
-            items: 120,
+            items: 121,
             capacity,
             ..valid()
         };
@@ -181,7 +320,15 @@ fn a_valid_run_processes_every_item_exactly_once() {
             "close the queue, then join the consumers",
             move || run(&config, process),
         );
-        assert_eq!(processed, Ok(120), "capacity {capacity}");
-        assert_each_exactly_once(0..120, log.entries(), &format!("capacity {capacity}"));
+        assert_eq!(
+            processed,
+            Ok(121),
+            "run() returns how many items were processed (capacity {capacity})"
+        );
+        assert_each_exactly_once(
+            0..121,
+            log.entries(),
+            &format!("items given to `process` (capacity {capacity})"),
+        );
     }
 }

@@ -1,26 +1,58 @@
 //! Lesson 05 — failures that are reproducible, contained and counted once.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::thread;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, ThreadId};
+use std::time::Duration;
 
-use lesson_05::{Job, fails, flaky_job, run_one, run_pool};
+use lesson_05::{Job, Report, fails, flaky_job, run_one, run_pool};
 use lesson_support::finishes;
 
 const DEAD_WORKER: &str = "a worker whose job panicked died, and nobody took the rest of the items: \
      catch the panic in run_one (std::panic::catch_unwind) so the worker goes on";
 
-fn failing_ids(seed: u64, rate: f64, ids: impl Iterator<Item = u64>) -> BTreeSet<u64> {
-    ids.filter(|&id| fails(seed, id, rate)).collect()
+/// The ids among `ids` that `fails` says fail, asked under the watchdog.
+#[track_caller]
+fn failing_ids(
+    seed: u64,
+    rate: f64,
+    ids: impl Iterator<Item = u64> + Send + 'static,
+) -> BTreeSet<u64> {
+    finishes(
+        &format!("fails(seed {seed}, …, rate {rate})"),
+        "fails only draws one number: it has nothing to wait for (a lock held elsewhere?)",
+        move || ids.filter(|&id| fails(seed, id, rate)).collect(),
+    )
+}
+
+/// `run_one(job, id)` under the watchdog; a panic that escapes it is reported
+/// as such.
+#[track_caller]
+fn run_one_watched(job: Job, id: u64) -> Result<(), String> {
+    let outcome = finishes("run_one", "run_one runs one job once", move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_one(&job, id)))
+    });
+    outcome.unwrap_or_else(|_| {
+        panic!("the job's panic escaped run_one: catch it with std::panic::catch_unwind")
+    })
+}
+
+/// `run_pool(items, consumers, job)` under the watchdog.
+#[track_caller]
+fn pool(items: u64, consumers: usize, job: Job) -> Report {
+    finishes(
+        &format!("run_pool({items} items, {consumers} consumers)"),
+        DEAD_WORKER,
+        move || run_pool(items, consumers, job),
+    )
 }
 
 #[test]
 fn the_same_seed_fails_the_same_items_in_any_order_and_thread() {
     let forwards = failing_ids(7, 0.3, 0..500);
     let backwards = failing_ids(7, 0.3, (0..500).rev());
-    let elsewhere = thread::spawn(|| failing_ids(7, 0.3, 0..500))
-        .join()
-        .unwrap();
+    let elsewhere = failing_ids(7, 0.3, 0..500);
     assert!(
         !forwards.is_empty(),
         "at rate 0.3 some of 500 items must fail"
@@ -45,13 +77,52 @@ fn another_seed_fails_other_items() {
 }
 
 #[test]
+fn neighbouring_seeds_fail_unrelated_items() {
+    // `seed + id` makes seed 2 fail what seed 1 fails one id later; `seed ^ id`
+    // makes it fail what seed 1 fails at id ^ 3. Either way two "different"
+    // runs fail nearly the same items.
+    let one = failing_ids(1, 0.3, 0..600);
+    let two = failing_ids(2, 0.3, 0..500);
+    let shifted: BTreeSet<u64> = one
+        .iter()
+        .filter(|&&id| id >= 1)
+        .map(|id| id - 1)
+        .filter(|&id| id < 500)
+        .collect();
+    let swapped: BTreeSet<u64> = one.iter().map(|id| id ^ 3).filter(|&id| id < 500).collect();
+    for (relation, related) in [("one id later", &shifted), ("at id ^ 3", &swapped)] {
+        let shared = two.intersection(related).count();
+        assert!(
+            shared * 2 < two.len(),
+            "seed 2 fails {shared} of its {} items exactly where seed 1 fails {relation}: seed and id are \
+             combined so that one seed is the other moved over. Mix the id first (multiply it by a large odd \
+             constant) and then combine it with the seed",
+            two.len()
+        );
+    }
+    // `seed | id` makes seeds 0 and 1 agree on every odd id.
+    let zero = failing_ids(0, 0.3, 0..500);
+    let one = failing_ids(1, 0.3, 0..500);
+    let shared = zero.intersection(&one).count();
+    assert!(
+        shared * 2 < zero.len(),
+        "seeds 0 and 1 fail {shared} of seed 0's {} items at the very same ids: the seed barely changes the \
+         generator's seed (is it combined with | or &?)",
+        zero.len()
+    );
+}
+
+#[test]
 fn the_number_of_failures_follows_the_rate() {
     // Binomial(10000, 0.1): mean 1000, standard deviation 30. Allow 5 of them.
-    let failed = failing_ids(42, 0.1, 0..10_000).len();
-    assert!(
-        (850..=1150).contains(&failed),
-        "{failed} of 10000 items failed at rate 0.1; expected about 1000"
-    );
+    // Seed 0 included: `seed * id` makes every id of seed 0 draw the same number.
+    for seed in [0, 42] {
+        let failed = failing_ids(seed, 0.1, 0..10_000).len();
+        assert!(
+            (850..=1150).contains(&failed),
+            "with seed {seed}, {failed} of 10000 items failed at rate 0.1; expected about 1000"
+        );
+    }
 }
 
 #[test]
@@ -70,20 +141,52 @@ fn rates_of_zero_and_one_are_never_and_always() {
 #[test]
 fn an_error_comes_back_as_it_is() {
     let job: Job = Arc::new(|_| Err("disk full".to_string()));
-    assert_eq!(run_one(&job, 1), Err("disk full".to_string()));
+    assert_eq!(
+        run_one_watched(job, 1),
+        Err("disk full".to_string()),
+        "a job's own error comes back unchanged"
+    );
     let ok: Job = Arc::new(|_| Ok(()));
-    assert_eq!(run_one(&ok, 1), Ok(()));
+    assert_eq!(run_one_watched(ok, 1), Ok(()));
 }
 
 #[test]
 fn a_panic_becomes_an_error_with_its_message() {
+    // panic!("… {id}") carries a String; panic!("a literal") carries a &str.
     let job: Job = Arc::new(|id| panic!("cannot handle item {id}"));
-    let outcome = finishes("run_one with a panicking job", "none expected", move || {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_one(&job, 4)))
-    });
-    match outcome {
-        Ok(result) => assert_eq!(result, Err("panicked: cannot handle item 4".to_string())),
-        Err(_) => panic!("the job's panic escaped run_one: catch it with std::panic::catch_unwind"),
+    assert_eq!(
+        run_one_watched(job, 4),
+        Err("panicked: cannot handle item 4".to_string()),
+        "a panic with a formatted message (a String payload)"
+    );
+    let job: Job = Arc::new(|_| panic!("out of paper"));
+    assert_eq!(
+        run_one_watched(job, 4),
+        Err("panicked: out of paper".to_string()),
+        "a panic with a literal message carries a &'static str, not a String: read both"
+    );
+}
+
+#[test]
+fn run_one_runs_the_job_once() {
+    for outcome in ["ok", "error", "panic"] {
+        let calls = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&calls);
+        let job: Job = Arc::new(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            match outcome {
+                "ok" => Ok(()),
+                "error" => Err("no".to_string()),
+                _ => panic!("no"),
+            }
+        });
+        let _ = run_one_watched(job, 0);
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "run_one ran a job that ends with {outcome:?} more than once: call it once, inside catch_unwind, \
+             and use that one result — a job may send an email or charge a card"
+        );
     }
 }
 
@@ -97,11 +200,7 @@ fn a_panicking_job_does_not_stop_its_worker() {
             Ok(())
         }
     });
-    let report = finishes(
-        "run_pool(100 items, 1 consumer) with panicking jobs",
-        DEAD_WORKER,
-        move || run_pool(100, 1, job),
-    );
+    let report = pool(100, 1, job);
     assert_eq!(
         (report.completed, report.failed),
         (90, 10),
@@ -111,9 +210,7 @@ fn a_panicking_job_does_not_stop_its_worker() {
 
 #[test]
 fn completed_plus_failed_equals_produced() {
-    let report = finishes("run_pool(500 items, 4 consumers)", DEAD_WORKER, || {
-        run_pool(500, 4, flaky_job(11, 0.3))
-    });
+    let report = pool(500, 4, flaky_job(11, 0.3));
     let expected = failing_ids(11, 0.3, 0..500).len() as u64;
     assert_eq!(
         report.failed, expected,
@@ -128,9 +225,7 @@ fn completed_plus_failed_equals_produced() {
 
 #[test]
 fn each_failure_names_its_item_and_reason() {
-    let report = finishes("run_pool(200 items, 3 consumers)", DEAD_WORKER, || {
-        run_pool(200, 3, flaky_job(5, 0.2))
-    });
+    let report = pool(200, 3, flaky_job(5, 0.2));
     let ids: Vec<u64> = report.errors.iter().map(|(id, _)| *id).collect();
     let expected: Vec<u64> = failing_ids(5, 0.2, 0..200).into_iter().collect();
     assert_eq!(
@@ -143,5 +238,107 @@ fn each_failure_names_its_item_and_reason() {
             .iter()
             .all(|(id, why)| why == &format!("item {id} failed")),
         "each error keeps the job's message"
+    );
+}
+
+#[test]
+fn every_consumer_asked_for_runs_jobs_at_the_same_time() {
+    // Each job waits (up to 2 s) until 3 are running at once.
+    const CONSUMERS: usize = 3;
+    let inside = Arc::new((Mutex::new((0_usize, 0_usize, false)), Condvar::new()));
+    let peak = Arc::clone(&inside);
+    let job: Job = Arc::new(move |_| {
+        let (state, changed) = &*inside;
+        let mut state = state.lock().unwrap();
+        state.0 += 1;
+        state.1 = state.1.max(state.0);
+        if state.0 == CONSUMERS {
+            state.2 = true;
+            changed.notify_all();
+        }
+        let (mut state, timeout) = changed
+            .wait_timeout_while(state, Duration::from_secs(2), |(_, _, all_in)| !*all_in)
+            .unwrap();
+        if timeout.timed_out() {
+            state.2 = true; // stop waiting: the test says why below
+        }
+        state.0 -= 1;
+        Ok(())
+    });
+    let report = pool(10, CONSUMERS, job);
+    let most = peak.0.lock().unwrap().1;
+    assert_eq!(
+        most, CONSUMERS,
+        "at most {most} jobs ran at once with {CONSUMERS} consumers asked for: start exactly `consumers` \
+         threads, all taking from the one queue"
+    );
+    assert_eq!((report.completed, report.failed), (10, 0));
+}
+
+#[test]
+fn every_workers_failures_are_merged_and_sorted_by_item() {
+    // Items 0, 3, 6, 9 and 12 fail (6 by panicking). The worker that takes
+    // item 0 holds it until the other has done 7 items (3 and 6 among them);
+    // then the other waits at its next item from 8 on until the first has
+    // failed 9 or 12. So each worker ends with failures below and above the
+    // other's: merged worker by worker, the list is out of order whichever
+    // worker is joined first — in every run.
+    #[derive(Default)]
+    struct Turns {
+        first: Option<ThreadId>,
+        done_by_other: u64,
+        first_failed_late: bool,
+    }
+    let turns = Arc::new((Mutex::new(Turns::default()), Condvar::new()));
+    let job: Job = Arc::new(move |id| {
+        let (state, changed) = &*turns;
+        let me = thread::current().id();
+        let mut state = state.lock().unwrap();
+        if id == 0 {
+            state.first = Some(me);
+            state = changed
+                .wait_timeout_while(state, Duration::from_secs(3), |s| s.done_by_other < 7)
+                .unwrap()
+                .0;
+        } else if id >= 8 && state.first != Some(me) {
+            state = changed
+                .wait_timeout_while(state, Duration::from_secs(3), |s| !s.first_failed_late)
+                .unwrap()
+                .0;
+        }
+        if state.first == Some(me) {
+            state.first_failed_late |= id >= 9 && id % 3 == 0;
+        } else {
+            state.done_by_other += 1;
+        }
+        changed.notify_all();
+        drop(state); // a panic below must not poison the lock
+        match id {
+            6 => panic!("item 6 jammed"),
+            _ if id % 3 == 0 => Err(format!("item {id} is a multiple of 3")),
+            _ => Ok(()),
+        }
+    });
+    let report = pool(14, 2, job);
+    let expected: Vec<(u64, String)> = (0..14)
+        .filter(|id| id % 3 == 0)
+        .map(|id| {
+            let why = if id == 6 {
+                "panicked: item 6 jammed".to_string()
+            } else {
+                format!("item {id} is a multiple of 3")
+            };
+            (id, why)
+        })
+        .collect();
+    assert_eq!(
+        report.errors, expected,
+        "errors lists every failed item once — from every worker, a panic as \"panicked: …\" — sorted by item \
+         after merging"
+    );
+    assert_eq!(
+        (report.completed, report.failed),
+        (9, 5),
+        "9 items succeed, 4 fail with an error and 1 panics: each counted once"
     );
 }

@@ -224,8 +224,10 @@ fn waiting_costs_no_cpu() {
         .pop()
         .expect("one spinner");
     assert_eq!(exit, Exit::Idle);
+    // (At least 80 ms: Windows counts CPU time in ticks of 15.6 ms, and a
+    // blocked consumer may be charged one.)
     assert!(
-        cpu * 4 < spun,
+        cpu * 4 < spun.max(ms(80)),
         "the consumer burnt {cpu:?} of CPU while waiting 500 ms for nothing — a thread spinning \
          beside it got {spun:?}: it spins (try_recv in a loop) instead of blocking in \
          recv_timeout"

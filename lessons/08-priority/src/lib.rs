@@ -12,11 +12,19 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-/// A put into a closed queue; the item is handed back.
+// ANCHOR: sync
+// std's Mutex and Condvar — or loom's, when the lesson's models check every interleaving.
+use lesson_support::sync::std::{Condvar, Mutex, MutexGuard, PoisonError};
+// ANCHOR_END: sync
+
+/// Why a put did not happen; the item is handed back. (Lesson 09's queue adds
+/// `Full(item)`, for a put that gives up waiting for room.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Closed<T>(pub T);
+pub enum PutError<T> {
+    /// The queue is closed.
+    Closed(T),
+}
 
 /// An item in the heap, with what decides its turn.
 #[derive(Debug)]
@@ -110,26 +118,30 @@ impl<T> PriorityQueue<T> {
     // ANCHOR: put
     /// Adds `item` with `priority`, waiting while the queue is full. Fails,
     /// handing the item back, if the queue is (or becomes) closed.
-    pub fn put(&self, priority: u32, item: T) -> Result<(), Closed<T>> {
+    pub fn put(&self, priority: u32, item: T) -> Result<(), PutError<T>> {
         todo!(
-            "wait while full (in a while loop), push, wake a taker — book chapter 08, \"Put and take\""
+            "wait while full and open (a while loop), push with the next arrival number, wake a taker — book chapter 08, \"Put and get\""
         )
     }
     // ANCHOR_END: put
 
-    // ANCHOR: take
+    // ANCHOR: get
     /// Takes the most urgent item, waiting while the queue is empty. `None` once
     /// the queue is closed and empty.
-    pub fn take(&self) -> Option<T> {
-        todo!("wait while empty and open, pop, wake a producer — book chapter 08, \"Put and take\"")
+    pub fn get(&self) -> Option<T> {
+        todo!(
+            "wait while empty and open (a while loop), pop, wake a producer — book chapter 08, \"Put and get\""
+        )
     }
-    // ANCHOR_END: take
+    // ANCHOR_END: get
 
     // ANCHOR: close
     /// Closes the queue: no more puts; takers drain what is left, then get
     /// `None`. Every waiting thread, producer or consumer, wakes up.
     pub fn close(&self) {
-        todo!("mark closed, wake every waiter — book chapter 08, \"Closing\"")
+        todo!(
+            "mark closed under the lock, then wake every waiter on both condvars — book chapter 08, \"Closing\""
+        )
     }
     // ANCHOR_END: close
 }

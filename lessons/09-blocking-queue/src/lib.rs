@@ -19,8 +19,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, TrySendError};
+// ANCHOR: sync
 // parking_lot's Mutex and Condvar — or loom's, when the lesson's models check every interleaving.
 use lesson_support::sync::parking_lot::{Condvar, Mutex};
+// ANCHOR_END: sync
 
 /// Why a put did not happen; the item is handed back.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -46,14 +46,16 @@ impl fmt::Display for TaskError {
 
 impl std::error::Error for TaskError {}
 
-/// The text of a panic: `panic!` gives a `&str` or a `String`.
+/// The text of a panic's payload: what `panic!` was given, a `&str` or a
+/// `String`. Any other payload (`std::panic::panic_any(7)`) reads "a panic
+/// with a non-text payload".
 fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
-        text.to_string()
+        (*text).to_string()
     } else if let Some(text) = payload.downcast_ref::<String>() {
         text.clone()
     } else {
-        "a panic without a message".to_string()
+        "a panic with a non-text payload".to_string()
     }
 }
 
@@ -89,7 +91,8 @@ impl ThreadPool {
     ///
     /// # Panics
     ///
-    /// If `size` is 0: such a pool would accept tasks and never run them.
+    /// If `size` is 0, with "a ThreadPool needs at least one thread": such a
+    /// pool would accept tasks and never run them.
     pub fn new(size: usize) -> ThreadPool {
         todo!(
             "start size workers sharing one task queue — book chapter 12, \"Starting the workers\""
@@ -104,8 +107,9 @@ impl ThreadPool {
 
     // ANCHOR: submit
     /// Queues `task` to run on one of the pool's threads and returns a handle
-    /// to its result. A panic inside the task becomes
-    /// [`TaskError::Panicked`] on the handle; the worker survives it.
+    /// to its result, without waiting: however busy the pool, the queue takes
+    /// the task. A panic inside the task becomes [`TaskError::Panicked`] with
+    /// its message on the handle; the worker survives it.
     pub fn submit<T, F>(&self, task: F) -> TaskHandle<T>
     where
         T: Send + 'static,
@@ -149,7 +153,7 @@ where
 ///
 /// # Panics
 ///
-/// If `chunk` is 0.
+/// If `chunk` is 0, with "map_chunked needs a chunk size of at least 1".
 pub fn map_chunked<I, O, F>(
     pool: &ThreadPool,
     inputs: Vec<I>,

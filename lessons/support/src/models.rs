@@ -284,7 +284,8 @@ pub fn check(scenario: &str, deadlock_hint: &str, model: impl Fn() + Sync + Send
         panic!(
             "Scenario: {scenario}\n\
              In one interleaving every thread ended up asleep, waiting for a wake-up nobody would send.\n\
-             Likely cause: {deadlock_hint}"
+             {}Likely cause: {deadlock_hint}",
+            where_blocked(&message)
         );
     }
     if message.contains("maximum number of branches") {
@@ -298,9 +299,52 @@ pub fn check(scenario: &str, deadlock_hint: &str, model: impl Fn() + Sync + Send
     panic!("Scenario: {scenario}\n{message}");
 }
 
+/// loom's threads, for models to start the scenario's threads with
+/// (`lesson_support::models::thread::spawn`), so a lesson needs no loom line of
+/// its own in Cargo.toml.
+#[cfg(loom)]
+pub use loom::thread;
+
+#[cfg(any(loom, test))]
+/// Where each thread of a loom deadlock report was blocked, one line each:
+/// "thread 1 (spawned by the model) waits at src/lib.rs:88". loom names the
+/// lines when its locations are on, which [`check`] turns on.
+fn where_blocked(report: &str) -> String {
+    let mut lines = String::new();
+    for part in report.split("(Id(").skip(1) {
+        let Some((id, rest)) = part.split_once(')') else {
+            continue;
+        };
+        let Some(place) = rest.split_once("file: \"").and_then(|(_, after)| {
+            let (file, after) = after.split_once('"')?;
+            let line = after.split_once("line: ")?.1;
+            let line: String = line.chars().take_while(char::is_ascii_digit).collect();
+            Some(format!("{file}:{line}"))
+        }) else {
+            continue;
+        };
+        let who = if id == "0" {
+            "the model's main thread".to_string()
+        } else {
+            format!("thread {id}")
+        };
+        lines.push_str(&format!("  {who} waits at {place}\n"));
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadlock_report_names_where_each_thread_waits() {
+        let report = r#"deadlock; threads = [(Id(0), Blocked(Location(Some(Location { file: "tests/model.rs", line: 40, column: 9 })))), (Id(1), Blocked(Location(Some(Location { file: "src/lib.rs", line: 131, column: 30 })))), (Id(2), Terminated)]"#;
+        assert_eq!(
+            where_blocked(report),
+            "  the model's main thread waits at tests/model.rs:40\n  thread 1 waits at src/lib.rs:131\n"
+        );
+    }
 
     #[test]
     fn the_executable_is_read_from_cargo_s_message() {
@@ -331,9 +375,3 @@ mod tests {
         );
     }
 }
-
-/// loom's threads, for models to start the scenario's threads with
-/// (`lesson_support::models::thread::spawn`), so a lesson needs no loom line of
-/// its own in Cargo.toml.
-#[cfg(loom)]
-pub use loom::thread;

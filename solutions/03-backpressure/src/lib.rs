@@ -6,14 +6,19 @@
 //! "03 · Backpressure" (`book/src/lessons/03-backpressure.md`), replace each
 //! `todo!()`, and run `cargo test -p lesson-03` until it is green.
 
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, SendError, Sender, bounded, unbounded};
 
+/// The work a consumer does on one item, shared by every consumer.
+pub type Process = Arc<dyn Fn(u64) + Send + Sync>;
+
 // ANCHOR: work_queue
 /// A queue that holds at most `capacity` items, or any number with `None`.
 /// When a bounded queue is full, `send` waits until a consumer makes room.
+/// `Some(0)` holds none: each `send` waits until a consumer takes the item.
 pub fn work_queue(capacity: Option<usize>) -> (Sender<u64>, Receiver<u64>) {
     match capacity {
         Some(capacity) => bounded(capacity),
@@ -61,8 +66,8 @@ impl DepthTrackingSender {
 pub struct Observation {
     /// The deepest the queue was, measured at each put.
     pub max_depth: usize,
-    /// Items the consumers processed.
-    pub consumed: u64,
+    /// How many items each consumer processed: one entry per consumer.
+    pub per_consumer: Vec<u64>,
     /// When the producer had sent its last item, since the start.
     pub producer_done: Duration,
     /// When the last consumer finished, since the start.
@@ -71,23 +76,24 @@ pub struct Observation {
 
 // ANCHOR: fast_producer
 /// One producer sends items `0..items` as fast as the queue takes them, through
-/// a [`DepthTrackingSender`], to `consumers` threads that each spend `work` on
-/// every item. Closes the queue when done, joins every consumer, and reports.
+/// a [`DepthTrackingSender`], to `consumers` threads that each call `process`
+/// on every item they take. Closes the queue when done, joins every consumer,
+/// and reports.
 pub fn fast_producer(
     items: u64,
     capacity: Option<usize>,
     consumers: usize,
-    work: Duration,
+    process: Process,
 ) -> Observation {
     let started = Instant::now();
     let (sender, receiver) = work_queue(capacity);
     let workers: Vec<_> = (0..consumers)
         .map(|_| {
-            let receiver = receiver.clone();
+            let (receiver, process) = (receiver.clone(), Arc::clone(&process));
             thread::spawn(move || {
                 let mut processed = 0;
-                for _item in receiver {
-                    thread::sleep(work);
+                for item in receiver {
+                    process(item);
                     processed += 1;
                 }
                 processed
@@ -103,13 +109,13 @@ pub fn fast_producer(
     let producer_done = started.elapsed();
     let max_depth = sender.max_depth();
     drop(sender); // closes the queue: consumers finish what is left, then stop
-    let consumed = workers
+    let per_consumer = workers
         .into_iter()
         .map(|w| w.join().expect("a consumer panicked"))
-        .sum();
+        .collect();
     Observation {
         max_depth,
-        consumed,
+        per_consumer,
         producer_done,
         all_done: started.elapsed(),
     }

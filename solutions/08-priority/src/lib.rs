@@ -8,11 +8,19 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-/// A put into a closed queue; the item is handed back.
+// ANCHOR: sync
+// std's Mutex and Condvar — or loom's, when the lesson's models check every interleaving.
+use lesson_support::sync::std::{Condvar, Mutex, MutexGuard, PoisonError};
+// ANCHOR_END: sync
+
+/// Why a put did not happen; the item is handed back. (Lesson 09's queue adds
+/// `Full(item)`, for a put that gives up waiting for room.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Closed<T>(pub T);
+pub enum PutError<T> {
+    /// The queue is closed.
+    Closed(T),
+}
 
 /// An item in the heap, with what decides its turn.
 #[derive(Debug)]
@@ -107,7 +115,7 @@ impl<T> PriorityQueue<T> {
     // ANCHOR: put
     /// Adds `item` with `priority`, waiting while the queue is full. Fails,
     /// handing the item back, if the queue is (or becomes) closed.
-    pub fn put(&self, priority: u32, item: T) -> Result<(), Closed<T>> {
+    pub fn put(&self, priority: u32, item: T) -> Result<(), PutError<T>> {
         let mut state = self.lock();
         // `while`, not `if`: a condvar may wake without a signal, and another
         // producer may have taken the room first.
@@ -118,7 +126,7 @@ impl<T> PriorityQueue<T> {
                 .unwrap_or_else(PoisonError::into_inner);
         }
         if state.closed {
-            return Err(Closed(item));
+            return Err(PutError::Closed(item));
         }
         let arrival = state.arrivals;
         state.arrivals += 1;
@@ -133,10 +141,10 @@ impl<T> PriorityQueue<T> {
     }
     // ANCHOR_END: put
 
-    // ANCHOR: take
+    // ANCHOR: get
     /// Takes the most urgent item, waiting while the queue is empty. `None` once
     /// the queue is closed and empty.
-    pub fn take(&self) -> Option<T> {
+    pub fn get(&self) -> Option<T> {
         let mut state = self.lock();
         while state.heap.is_empty() && !state.closed {
             state = self
@@ -150,7 +158,7 @@ impl<T> PriorityQueue<T> {
         self.not_full.notify_one();
         Some(entry.item)
     }
-    // ANCHOR_END: take
+    // ANCHOR_END: get
 
     // ANCHOR: close
     /// Closes the queue: no more puts; takers drain what is left, then get

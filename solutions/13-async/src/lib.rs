@@ -63,14 +63,16 @@ pub struct WorkerReport {
     pub failed: Vec<(u64, String)>,
 }
 
-/// The text of a panic: `panic!` gives a `&str` or a `String`.
+/// The text of a panic's payload: what `panic!` was given, a `&str` or a
+/// `String`. Any other payload (`std::panic::panic_any(7)`) reads "a panic
+/// with a non-text payload".
 fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
-        text.to_string()
+        (*text).to_string()
     } else if let Some(text) = payload.downcast_ref::<String>() {
         text.clone()
     } else {
-        "a panic without a message".to_string()
+        "a panic with a non-text payload".to_string()
     }
 }
 
@@ -117,9 +119,19 @@ pub struct Report {
 }
 
 // ANCHOR: run_pool
-/// Starts `workers` worker tasks on a channel of `capacity`, sends every job,
-/// closes the channel, waits for every worker and merges their reports.
-pub async fn run_pool(jobs: Vec<Job>, workers: usize, capacity: usize) -> Report {
+/// Starts `workers` worker tasks on a channel of `capacity` (at least 1),
+/// sends every job, closes the channel, waits for every worker and merges
+/// their reports.
+///
+/// `jobs` may be a `Vec` or any other source. Each job is taken from it only
+/// once the one before has gone into the channel, so a lazy source is read at
+/// the pool's pace: `capacity` jobs waiting in the channel, and one more in
+/// the producer's hand, at most.
+pub async fn run_pool(
+    jobs: impl IntoIterator<Item = Job>,
+    workers: usize,
+    capacity: usize,
+) -> Report {
     let (sender, receiver) = mpsc::channel(capacity);
     let receiver = Arc::new(Mutex::new(receiver));
     let handles: Vec<_> = (0..workers)

@@ -18,6 +18,7 @@ mod model {
     /// loom's mutex behind `parking_lot::Mutex`'s API.
     pub struct Mutex<T> {
         inner: loom::sync::Mutex<T>,
+        holder: crate::sync::holder::Holder,
     }
 
     /// The guard of a locked [`Mutex`]. It remembers its mutex, so a timed wait
@@ -33,22 +34,28 @@ mod model {
         pub fn new(value: T) -> Self {
             Mutex {
                 inner: loom::sync::Mutex::new(value),
+                holder: Default::default(),
             }
         }
 
         /// Locks, waiting for the lock if another thread holds it.
         #[track_caller]
         pub fn lock(&self) -> MutexGuard<'_, T> {
+            self.holder.before_lock();
+            let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            self.holder.locked();
             MutexGuard {
                 mutex: self,
-                inner: Some(self.inner.lock().unwrap_or_else(PoisonError::into_inner)),
+                inner: Some(inner),
             }
         }
 
         /// Locks if the lock is free now.
         #[track_caller]
         pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-            self.inner.try_lock().ok().map(|inner| MutexGuard {
+            let inner = self.inner.try_lock().ok()?;
+            self.holder.locked();
+            Some(MutexGuard {
                 mutex: self,
                 inner: Some(inner),
             })
@@ -87,6 +94,14 @@ mod model {
         }
     }
 
+    impl<T> Drop for MutexGuard<'_, T> {
+        fn drop(&mut self) {
+            if self.inner.is_some() {
+                self.mutex.holder.unlocked();
+            }
+        }
+    }
+
     impl<T: fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             fmt::Debug::fmt(&**self, f)
@@ -118,7 +133,10 @@ mod model {
         #[track_caller]
         pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
             let inner = guard.inner.take().expect("the guard holds the lock");
-            guard.inner = Some(self.0.wait(inner).unwrap_or_else(PoisonError::into_inner));
+            guard.mutex.holder.unlocked();
+            let inner = self.0.wait(inner).unwrap_or_else(PoisonError::into_inner);
+            guard.mutex.holder.locked();
+            guard.inner = Some(inner);
         }
 
         /// Waits while `condition` holds.
@@ -224,13 +242,14 @@ mod model {
     #[track_caller]
     fn let_others_run<T>(guard: &mut MutexGuard<'_, T>) {
         drop(guard.inner.take());
+        guard.mutex.holder.unlocked();
         loom::thread::yield_now();
-        guard.inner = Some(
-            guard
-                .mutex
-                .inner
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
+        let inner = guard
+            .mutex
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        guard.mutex.holder.locked();
+        guard.inner = Some(inner);
     }
 }

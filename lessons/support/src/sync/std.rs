@@ -37,6 +37,7 @@ mod model {
     /// loom's mutex behind `std::sync::Mutex`'s API.
     pub struct Mutex<T> {
         inner: loom::sync::Mutex<T>,
+        holder: crate::sync::holder::Holder,
     }
 
     /// The guard of a locked [`Mutex`]. It remembers its mutex, so a timed wait
@@ -52,12 +53,14 @@ mod model {
         pub fn new(value: T) -> Self {
             Mutex {
                 inner: loom::sync::Mutex::new(value),
+                holder: Default::default(),
             }
         }
 
         /// Locks, waiting for the lock if another thread holds it.
         #[track_caller]
         pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
+            self.holder.before_lock();
             match self.inner.lock() {
                 Ok(inner) => Ok(self.guard(inner)),
                 Err(poisoned) => Err(PoisonError::new(self.guard(poisoned.into_inner()))),
@@ -81,7 +84,9 @@ mod model {
             self.inner.into_inner()
         }
 
+        #[track_caller]
         fn guard<'a>(&'a self, inner: loom::sync::MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+            self.holder.locked();
             MutexGuard {
                 mutex: self,
                 inner: Some(inner),
@@ -111,6 +116,14 @@ mod model {
     impl<T> DerefMut for MutexGuard<'_, T> {
         fn deref_mut(&mut self) -> &mut T {
             self.inner.as_mut().expect("the guard holds the lock")
+        }
+    }
+
+    impl<T> Drop for MutexGuard<'_, T> {
+        fn drop(&mut self) {
+            if self.inner.is_some() {
+                self.mutex.holder.unlocked();
+            }
         }
     }
 
@@ -152,7 +165,10 @@ mod model {
         #[track_caller]
         fn sleep<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
             let inner = guard.inner.take().expect("the guard holds the lock");
-            guard.inner = Some(self.0.wait(inner).unwrap_or_else(PoisonError::into_inner));
+            guard.mutex.holder.unlocked();
+            let inner = self.0.wait(inner).unwrap_or_else(PoisonError::into_inner);
+            guard.mutex.holder.locked();
+            guard.inner = Some(inner);
             guard
         }
 

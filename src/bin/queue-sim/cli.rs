@@ -1,8 +1,17 @@
-//! The command line: flags, defaults, and their translation into a [`SimConfig`].
+//! The command line: flags and their translation into a [`SimConfig`].
+//!
+//! Flag names of the settings come from [`Setting::long`] and defaults from
+//! [`SimConfig::DEFAULT`], so a refusal names the flag the user typed and
+//! `--help` shows the default the simulator uses.
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, ValueEnum};
 
-use crate::config::{QueueKind, SimConfig, WorkKind};
+use queue_sim::config::{Choice, QueueKind, Setting, SimConfig, WorkKind};
+
+use crate::exit::Exit;
+
+const DEFAULT: SimConfig = SimConfig::DEFAULT;
 
 /// How the report is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -18,98 +27,53 @@ pub enum Format {
 // Numeric flags take values that start with a hyphen (`-1`, `-inf`) so that the
 // error names the flag and says what is wrong with the value, rather than
 // calling it an unknown option.
-#[command(name = "queue-sim", version, after_help = AFTER_HELP)]
+#[command(name = "queue-sim", version, after_help = after_help())]
 pub struct Cli {
     /// Work items to produce in all
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "N",
-        default_value_t = 20
-    )]
+    #[arg(long = Setting::Items.long(), allow_hyphen_values = true, value_name = "N", default_value_t = DEFAULT.items)]
     pub items: u64,
     /// Producer threads
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "N",
-        default_value_t = 1
-    )]
+    #[arg(long = Setting::Producers.long(), allow_hyphen_values = true, value_name = "N", default_value_t = DEFAULT.producers)]
     pub producers: usize,
     /// Consumer threads (at least 1)
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "N",
-        default_value_t = 3
-    )]
+    #[arg(long = Setting::Consumers.long(), allow_hyphen_values = true, value_name = "N", default_value_t = DEFAULT.consumers)]
     pub consumers: usize,
-    /// Items the queue holds before producers block. 0 is a rendezvous: each push
+    /// Items the queue holds before producers block. 0 is a rendezvous: each put
     /// waits until a consumer takes the item. (Unlike Python's queue.Queue, where
     /// maxsize=0 means unbounded.)
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "N",
-        default_value_t = 10
-    )]
+    #[arg(long = Setting::Capacity.long(), allow_hyphen_values = true, value_name = "N", default_value_t = DEFAULT.capacity)]
     pub capacity: usize,
     /// Seconds one processing attempt takes
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "SECS",
-        default_value_t = 0.01
-    )]
+    #[arg(long = Setting::ProcessingTime.long(), allow_hyphen_values = true, value_name = "SECS", default_value_t = DEFAULT.processing_time_s)]
     pub processing_time: f64,
     /// Probability (0 to 1) that an attempt fails
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "P",
-        default_value_t = 0.1
-    )]
+    #[arg(long = Setting::FailureRate.long(), allow_hyphen_values = true, value_name = "P", default_value_t = DEFAULT.failure_rate)]
     pub failure_rate: f64,
     /// Items per second the producers offer together [default: as fast as the queue takes them]
-    #[arg(long, allow_hyphen_values = true, value_name = "N")]
+    #[arg(long = Setting::Rate.long(), allow_hyphen_values = true, value_name = "N")]
     pub rate: Option<f64>,
     /// Priority levels; above 1 each item gets a random priority in 0..K and the
     /// priority queue serves higher first, FIFO among equals
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "K",
-        default_value_t = 1
-    )]
+    #[arg(long = Setting::Priorities.long(), allow_hyphen_values = true, value_name = "K", default_value_t = DEFAULT.priorities)]
     pub priorities: u32,
     /// A consumer that waits longer than this for an item exits; once all have, producers
     /// stop and the items left are reported unprocessed [default: wait until the queue closes]
-    #[arg(long, allow_hyphen_values = true, value_name = "SECS")]
+    #[arg(long = Setting::Timeout.long(), allow_hyphen_values = true, value_name = "SECS")]
     pub timeout: Option<f64>,
     /// Times a failed item is re-queued before it is dead-lettered
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "N",
-        default_value_t = 0
-    )]
+    #[arg(long = Setting::Retries.long(), allow_hyphen_values = true, value_name = "N", default_value_t = DEFAULT.retries)]
     pub retries: u32,
     /// Queue backend [default: channel, or priority when --priorities > 1]
-    #[arg(long, value_enum)]
+    #[arg(long = Setting::Queue.long(), value_parser = choice::<QueueKind>())]
     pub queue: Option<QueueKind>,
     /// sleep: I/O-bound work; spin: CPU-bound work that needs a core
-    #[arg(long, value_enum, default_value_t = WorkKind::Sleep)]
+    #[arg(long, value_parser = choice::<WorkKind>(), default_value_t = DEFAULT.work)]
     pub work: WorkKind,
     /// Seed for failures and priorities; the same seed gives the same outcomes [default: random, reported in the output]
     #[arg(long, allow_hyphen_values = true, value_name = "N")]
     pub seed: Option<u64>,
     /// Results to show in results_sample (those of the lowest task ids)
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "N",
-        default_value_t = 10
-    )]
+    #[arg(long = Setting::Sample.long(), allow_hyphen_values = true, value_name = "N", default_value_t = DEFAULT.sample)]
     pub sample: usize,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Json)]
@@ -117,25 +81,38 @@ pub struct Cli {
     /// Never draw a progress bar (it is drawn only on a terminal, for runs over half a second)
     #[arg(long)]
     pub no_progress: bool,
-    /// Also write a trace to FILE: the queue depth after every push and every item's
+    /// Also write a trace to FILE: the queue depth after every put and every item's
     /// result, as JSON, for plotting (memory grows with --items)
     #[arg(long, value_name = "FILE")]
     pub trace: Option<std::path::PathBuf>,
 }
 
-const AFTER_HELP: &str = "\
-Every item ends up consumed, failed, dead-lettered or unprocessed:
-  produced = consumed + failed + dead_lettered + unprocessed
-Exit status: 0 done, 2 bad input, 130 interrupted (Ctrl-C; partial statistics are printed).";
+/// A flag whose values are a [`Choice`]'s names, each listed in `--help` with
+/// what it means.
+fn choice<T: Choice + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(
+        T::ALL
+            .iter()
+            .map(|value| PossibleValue::new(value.name()).help(value.about())),
+    )
+    .map(|name| T::named(&name).expect("clap accepts only the names it lists"))
+}
+
+/// The text after the flags: the accounting identity and every exit status.
+fn after_help() -> String {
+    let mut text = String::from(
+        "Every item ends up consumed, failed, dead-lettered or unprocessed:\n  \
+         produced = consumed + failed + dead_lettered + unprocessed\n\nExit status:",
+    );
+    for exit in Exit::ALL {
+        text.push_str(&format!("\n  {:<4} {}", exit.code(), exit.meaning()));
+    }
+    text
+}
 
 impl Cli {
     /// The configuration these flags describe (not yet validated).
     pub fn to_config(&self) -> SimConfig {
-        let queue = match self.queue {
-            Some(queue) => queue,
-            None if self.priorities > 1 => QueueKind::Priority,
-            None => QueueKind::Channel,
-        };
         SimConfig {
             items: self.items,
             producers: self.producers,
@@ -147,7 +124,9 @@ impl Cli {
             priorities: self.priorities,
             timeout_s: self.timeout,
             retries: self.retries,
-            queue,
+            queue: self
+                .queue
+                .unwrap_or_else(|| QueueKind::default_for(self.priorities)),
             work: self.work,
             // A small random seed is easy to copy from the output to replay the run.
             seed: self
@@ -208,5 +187,31 @@ mod tests {
         let line = one_line(&error);
         assert!(!line.contains('\n'), "{line}");
         assert!(line.contains("--items"), "{line}");
+    }
+
+    #[test]
+    fn every_setting_is_a_flag_of_the_same_name() {
+        use clap::CommandFactory;
+        let command = Cli::command();
+        let longs: Vec<&str> = command
+            .get_arguments()
+            .filter_map(|a| a.get_long())
+            .collect();
+        for setting in [
+            Setting::Items,
+            Setting::Producers,
+            Setting::Consumers,
+            Setting::Capacity,
+            Setting::ProcessingTime,
+            Setting::FailureRate,
+            Setting::Rate,
+            Setting::Priorities,
+            Setting::Timeout,
+            Setting::Retries,
+            Setting::Queue,
+            Setting::Sample,
+        ] {
+            assert!(longs.contains(&setting.long()), "{setting} is not a flag");
+        }
     }
 }
