@@ -186,7 +186,8 @@ fn queue_depth(sim: &Simulator, path: &Path) -> Result<String> {
     let mut chart = axes(
         &area,
         "Items waiting: producer 1000/s, consumers 500/s",
-        (0.0..x_max * 1.02, 0.0..y_max * 1.1),
+        // Headroom above the peak for the legend.
+        (0.0..x_max * 1.02, 0.0..y_max * 1.45),
         ("ms since the start", "items waiting"),
     )?;
     for ((label, points, _), color) in lines.iter().zip([BLUE, RED]) {
