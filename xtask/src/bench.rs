@@ -7,10 +7,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde_json::Value;
+use anyhow::{Context as _, Result, bail};
+use serde::Deserialize;
 
 /// The simulator's flags for the throughput target.
 const SATURATED: [&str; 10] = [
@@ -26,10 +27,51 @@ const SATURATED: [&str; 10] = [
     "1000000",
 ];
 
+/// The queue backends, as `--queue` names them, and each one's target.
+const BACKENDS: [(&str, Target); 3] = [
+    ("channel", Target::AtLeast(3e6)),
+    ("condvar", Target::RatioToChannel(0.5)),
+    ("priority", Target::RatioToChannel(0.25)),
+];
+
+/// What a backend must reach.
+#[derive(Clone, Copy)]
+enum Target {
+    /// Items per second.
+    AtLeast(f64),
+    /// A share of the channel backend's throughput in the same run.
+    RatioToChannel(f64),
+}
+
+/// The part of the simulator's JSON report `bench` reads; a renamed field is
+/// an error here, never a silent zero.
+#[derive(Debug, Deserialize)]
+struct Report {
+    stats: Stats,
+}
+
+#[derive(Debug, Deserialize)]
+struct Stats {
+    throughput_per_s: f64,
+    ideal_throughput_per_s: Option<f64>,
+    efficiency: Option<f64>,
+    available_cores: usize,
+}
+
+/// One line of `examples/throughput`'s output.
+#[derive(Debug, Deserialize)]
+struct QueueSample {
+    way: String,
+    producers: u32,
+    consumers: u32,
+    capacity: u32,
+    per_second: f64,
+}
+
 /// Builds in release mode, measures, and returns the report.
-pub fn bench(root: &Path) -> Result<String, String> {
+pub fn bench(root: &Path) -> Result<String> {
     let release = build_release(root, &["--bin", "queue-sim", "--example", "throughput"])?;
-    let simulator = release.join("queue-sim");
+    let simulator = Simulator(release.join("queue-sim"));
 
     // The simulator goes first: right after the queue measurements (both cores
     // hammered by one-slot ping-pong) its channel backend was seen to run at half
@@ -54,27 +96,29 @@ pub fn bench(root: &Path) -> Result<String, String> {
     Ok(out)
 }
 
-fn queues(example: &Path, out: &mut String) -> Result<(), String> {
+fn queues(example: &Path, out: &mut String) -> Result<()> {
     let output = Command::new(example)
         .arg("200000")
         .output()
-        .map_err(|e| format!("could not run {}: {e}", example.display()))?;
-    let rows: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .with_context(|| format!("could not run {}", example.display()))?;
+    let rows = String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+        .map(|line| {
+            serde_json::from_str::<QueueSample>(line)
+                .with_context(|| format!("the throughput example printed {line:?}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
     // shape -> way -> items per second
-    let mut table: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut table: BTreeMap<String, BTreeMap<&str, f64>> = BTreeMap::new();
     for row in &rows {
         let shape = format!(
             "{}p{}c cap {:>3}",
-            row["producers"], row["consumers"], row["capacity"]
+            row.producers, row.consumers, row.capacity
         );
-        let way = row["way"].as_str().unwrap_or("?").to_string();
         table
             .entry(shape)
             .or_default()
-            .insert(way, row["per_second"].as_f64().unwrap_or(0.0));
+            .insert(&row.way, row.per_second);
     }
     let ways = [
         "crossbeam",
@@ -108,96 +152,109 @@ fn queues(example: &Path, out: &mut String) -> Result<(), String> {
     Ok(())
 }
 
+/// The simulator's part: each step measures one target and writes its lines.
 fn simulator_figures(
-    simulator: &Path,
+    simulator: &Simulator,
     out: &mut String,
     misses: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<()> {
+    saturated_backends(simulator, out, misses)?;
+    sleep_efficiency(simulator, out, misses)?;
+    spin_scaling(simulator, out)?;
+    peak_memory(simulator, out, misses)
+}
+
+/// Each backend's throughput, saturated; the median of three interleaved rounds.
+fn saturated_backends(
+    simulator: &Simulator,
+    out: &mut String,
+    misses: &mut Vec<String>,
+) -> Result<()> {
     let _ = writeln!(
         out,
-        "\nSimulator: --processing-time 0 --failure-rate 0 --consumers 4 --capacity 100 --items 1000000, median of 3 interleaved runs\n"
+        "\nSimulator: {}, median of 3 interleaved runs\n",
+        SATURATED.join(" ")
     );
     // Three rounds, the backends interleaved within each, and the median per
     // backend: one sample on a small shared machine can be far off either way.
     let mut samples: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for _round in 0..3 {
-        for queue in ["channel", "condvar", "priority"] {
-            let report = run(simulator, &[&SATURATED[..], &["--queue", queue]].concat())?;
+        for (queue, _) in BACKENDS {
+            let report = simulator.run(&[&SATURATED[..], &["--queue", queue]].concat())?;
             samples
                 .entry(queue)
                 .or_default()
-                .push(report["stats"]["throughput_per_s"].as_f64().unwrap_or(0.0));
+                .push(report.stats.throughput_per_s);
         }
     }
-    let per_backend: BTreeMap<&str, f64> = samples
-        .into_iter()
-        .map(|(queue, mut values)| {
-            values.sort_by(f64::total_cmp);
-            (queue, values[values.len() / 2])
-        })
-        .collect();
-    let channel = per_backend["channel"];
-    for (queue, value) in &per_backend {
+    let median = |queue: &str| {
+        let mut values = samples[queue].clone();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let channel = median("channel");
+    for (queue, target) in BACKENDS {
+        let value = median(queue);
         let ratio = value / channel;
-        let (target, met) = match *queue {
-            "channel" => ("≥ 3,000,000 items/s", *value >= 3e6),
-            "condvar" => ("≥ 0.5× channel", ratio >= 0.5),
-            _ => ("≥ 0.25× channel", ratio >= 0.25),
+        let (wanted, met) = match target {
+            Target::AtLeast(floor) => (format!("≥ {} items/s", human(floor)), value >= floor),
+            Target::RatioToChannel(share) => (format!("≥ {share}× channel"), ratio >= share),
         };
         let _ = writeln!(
             out,
-            "  {queue:<9} {:>10} items/s  {ratio:>5.2}× channel   target {target}: {}",
-            human(*value),
+            "  {queue:<9} {:>10} items/s  {ratio:>5.2}× channel   target {wanted}: {}",
+            human(value),
             verdict(met)
         );
         if !met {
             misses.push(format!(
-                "{queue} backend: {} items/s, {ratio:.2}× channel (target {target})",
-                human(*value)
+                "{queue} backend: {} items/s, {ratio:.2}× channel (target {wanted})",
+                human(value)
             ));
         }
     }
+    Ok(())
+}
 
-    let sleep = run(
-        simulator,
-        &[
-            "--processing-time",
-            "0.001",
-            "--consumers",
-            "8",
-            "--items",
-            "8000",
-            "--failure-rate",
-            "0",
-        ],
-    )?;
-    let efficiency = sleep["stats"]["efficiency"].as_f64().unwrap_or(0.0);
+/// Sleeping consumers reach their ideal throughput.
+fn sleep_efficiency(
+    simulator: &Simulator,
+    out: &mut String,
+    misses: &mut Vec<String>,
+) -> Result<()> {
+    const ARGS: &str = "--processing-time 0.001 --consumers 8 --items 8000 --failure-rate 0";
+    const TARGET: f64 = 0.9;
+    let stats = simulator
+        .run(&ARGS.split_whitespace().collect::<Vec<_>>())?
+        .stats;
+    let efficiency = stats
+        .efficiency
+        .context("a sleeping run has an efficiency")?;
     let _ = writeln!(
         out,
-        "\nSleep work, --processing-time 0.001 --consumers 8 --items 8000: {} items/s of an ideal {}, efficiency {efficiency:.3}   target ≥ 0.9: {}",
-        human(sleep["stats"]["throughput_per_s"].as_f64().unwrap_or(0.0)),
-        human(
-            sleep["stats"]["ideal_throughput_per_s"]
-                .as_f64()
-                .unwrap_or(0.0)
-        ),
-        verdict(efficiency >= 0.9)
+        "\nSleep work, {ARGS}: {} items/s of an ideal {}, efficiency {efficiency:.3}   target ≥ {TARGET}: {}",
+        human(stats.throughput_per_s),
+        human(stats.ideal_throughput_per_s.unwrap_or(f64::NAN)),
+        verdict(efficiency >= TARGET)
     );
-    if efficiency < 0.9 {
+    if efficiency < TARGET {
         misses.push(format!(
-            "sleep-work efficiency {efficiency:.3} (target 0.9)"
+            "sleep-work efficiency {efficiency:.3} (target {TARGET})"
         ));
     }
+    Ok(())
+}
 
+/// Spinning consumers: the speed-up stops at the number of cores (no target).
+fn spin_scaling(simulator: &Simulator, out: &mut String) -> Result<()> {
     let _ = writeln!(
         out,
         "\nSpin work (CPU-bound), --processing-time 0.001 --items 400:"
     );
     let mut one = None;
     for consumers in ["1", "2", "4"] {
-        let spin = run(
-            simulator,
-            &[
+        let stats = simulator
+            .run(&[
                 "--work",
                 "spin",
                 "--processing-time",
@@ -208,32 +265,36 @@ fn simulator_figures(
                 "400",
                 "--failure-rate",
                 "0",
-            ],
-        )?;
-        let value = spin["stats"]["throughput_per_s"].as_f64().unwrap_or(0.0);
-        let speedup = value / *one.get_or_insert(value);
+            ])?
+            .stats;
+        let speedup = stats.throughput_per_s / *one.get_or_insert(stats.throughput_per_s);
         let _ = writeln!(
             out,
             "  {consumers} consumer(s): {:>8} items/s, {speedup:.2}× one consumer, efficiency {:.3} (ideal counts min(consumers, {} cores))",
-            human(value),
-            spin["stats"]["efficiency"].as_f64().unwrap_or(0.0),
-            spin["stats"]["available_cores"]
+            human(stats.throughput_per_s),
+            stats.efficiency.unwrap_or(f64::NAN),
+            stats.available_cores
         );
     }
+    Ok(())
+}
 
+/// Memory does not grow with the number of items (the statistics are streamed).
+fn peak_memory(simulator: &Simulator, out: &mut String, misses: &mut Vec<String>) -> Result<()> {
+    const TARGET: f64 = 1.5;
     let _ = writeln!(
         out,
         "\nPeak memory (RSS), the saturated configuration at two sizes:"
     );
-    let small = peak_rss_kib(simulator, "100000")?;
-    let large = peak_rss_kib(simulator, "10000000")?;
+    let small = simulator.peak_rss_kib("100000")?;
+    let large = simulator.peak_rss_kib("10000000")?;
     let ratio = large as f64 / small as f64;
     let _ = writeln!(
         out,
-        "  100,000 items: {small} KiB   10,000,000 items: {large} KiB   ratio {ratio:.2}   target ≤ 1.5: {}",
-        verdict(ratio <= 1.5)
+        "  100,000 items: {small} KiB   10,000,000 items: {large} KiB   ratio {ratio:.2}   target ≤ {TARGET}: {}",
+        verdict(ratio <= TARGET)
     );
-    if ratio > 1.5 {
+    if ratio > TARGET {
         misses.push(format!(
             "peak memory grows {ratio:.2}× from 100,000 to 10,000,000 items"
         ));
@@ -241,48 +302,58 @@ fn simulator_figures(
     Ok(())
 }
 
-fn run(simulator: &Path, args: &[&str]) -> Result<Value, String> {
-    let output = Command::new(simulator)
-        .args(args)
-        .arg("--no-progress")
-        .output()
-        .map_err(|e| format!("could not run the simulator: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "queue-sim {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    serde_json::from_slice(&output.stdout).map_err(|e| format!("queue-sim printed no JSON: {e}"))
-}
+/// The release build of `queue-sim`.
+struct Simulator(PathBuf);
 
-/// The peak resident memory of one simulator run, from `wait4`.
-#[cfg(unix)]
-fn peak_rss_kib(simulator: &Path, items: &str) -> Result<i64, String> {
-    let mut args = SATURATED.to_vec();
-    *args.last_mut().expect("SATURATED ends with the item count") = items;
-    let child = Command::new(simulator)
-        .args(&args)
-        .arg("--no-progress")
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("could not run the simulator: {e}"))?;
-    let pid = libc::pid_t::try_from(child.id()).map_err(|e| e.to_string())?;
-    let mut status = 0;
-    // SAFETY: `usage` is a valid, writable rusage and `status` a valid int; wait4
-    // writes only into them. `child` is not waited on elsewhere.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    if waited != pid {
-        return Err("wait4 failed".into());
+impl Simulator {
+    fn run(&self, args: &[&str]) -> Result<Report> {
+        let output = Command::new(&self.0)
+            .args(args)
+            .arg("--no-progress")
+            .output()
+            .context("could not run the simulator")?;
+        if !output.status.success() {
+            bail!(
+                "queue-sim {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        serde_json::from_slice(&output.stdout).with_context(|| {
+            format!(
+                "queue-sim {}: its report is not the JSON expected",
+                args.join(" ")
+            )
+        })
     }
-    Ok(usage.ru_maxrss)
-}
 
-#[cfg(not(unix))]
-fn peak_rss_kib(_simulator: &Path, _items: &str) -> Result<i64, String> {
-    Err("peak memory is measured on Unix only".into())
+    /// The peak resident memory of one saturated run of `items`, from `wait4`.
+    #[cfg(unix)]
+    fn peak_rss_kib(&self, items: &str) -> Result<i64> {
+        let mut args = SATURATED.to_vec();
+        *args.last_mut().expect("SATURATED ends with the item count") = items;
+        let child = Command::new(&self.0)
+            .args(&args)
+            .arg("--no-progress")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("could not run the simulator")?;
+        let pid = libc::pid_t::try_from(child.id())?;
+        let mut status = 0;
+        // SAFETY: `usage` is a valid, writable rusage and `status` a valid int; wait4
+        // writes only into them. `child` is not waited on elsewhere.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if waited != pid {
+            bail!("wait4 failed");
+        }
+        Ok(usage.ru_maxrss)
+    }
+
+    #[cfg(not(unix))]
+    fn peak_rss_kib(&self, _items: &str) -> Result<i64> {
+        bail!("peak memory is measured on Unix only")
+    }
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -304,16 +375,16 @@ fn human(value: f64) -> String {
 
 /// Builds `targets` (cargo's `--bin NAME`, `--example NAME` arguments) of
 /// queue-sim in release mode; returns the folder the binaries are in.
-pub fn build_release(root: &Path, targets: &[&str]) -> Result<std::path::PathBuf, String> {
+pub fn build_release(root: &Path, targets: &[&str]) -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let built = Command::new(&cargo)
         .args(["build", "--release", "--quiet", "--package", "queue-sim"])
         .args(targets)
         .current_dir(root)
         .status()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
+        .context("could not run cargo")?;
     if !built.success() {
-        return Err("the release build failed".into());
+        bail!("the release build failed");
     }
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), Into::into);

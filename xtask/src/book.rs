@@ -2,6 +2,8 @@
 //! book with mdBook and checks the output.
 //!
 //! - every lesson has a chapter, listed in `SUMMARY.md`;
+//! - (every "Break it" bullet names its mistake patch: `cargo xtask verify`
+//!   checks that, beside proving the patch is caught);
 //! - every `{{#include file:anchor}}` names a file that exists and an anchor
 //!   that encloses some code (never line numbers, which drift);
 //! - every `todo!("… book chapter NN, \"Section\"")` names a heading of chapter NN;
@@ -14,26 +16,27 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use anyhow::{Context as _, Result, bail};
 use regex::Regex;
 
-use crate::kit;
+use crate::kit::{self, Lesson};
 
 /// Runs every check; builds the HTML into `out`. Returns a summary, or every
 /// problem found.
-pub fn check(root: &Path, out: &Path) -> Result<String, String> {
+pub fn check(root: &Path, out: &Path) -> Result<String> {
     let book = root.join("book");
     let mut problems = Vec::new();
-    let chapters = markdown_files(&book.join("src")).map_err(|e| format!("book/src: {e}"))?;
+    let chapters = markdown_files(&book.join("src")).context("cannot list book/src")?;
     let texts: BTreeMap<PathBuf, String> = chapters
         .iter()
         .map(|path| Ok((path.clone(), read(path)?)))
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_>>()?;
 
-    let lessons = lesson_dirs(root)?;
+    let lessons = kit::lessons(root, &[]).context("cannot read the lessons")?;
     check_chapters_exist(&book, &lessons, &mut problems)?;
     let includes = check_includes(&texts, &mut problems);
-    check_todo_sections(root, &lessons, &mut problems)?;
-    check_packages(root, &texts, &mut problems)?;
+    check_todo_sections(&lessons, &mut problems)?;
+    check_packages(root, &lessons, &texts, &mut problems);
     check_racy_example(root, out, &mut problems);
 
     let html = out.join("html");
@@ -48,16 +51,16 @@ pub fn check(root: &Path, out: &Path) -> Result<String, String> {
             html.display()
         ))
     } else {
-        Err(format!(
+        bail!(
             "the book has {} problem(s):\n  {}",
             problems.len(),
             problems.join("\n  ")
-        ))
+        )
     }
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
 fn markdown_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -68,27 +71,15 @@ fn markdown_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         .collect())
 }
 
-/// `lessons/NN-slug` folders (not `support`), by name.
-fn lesson_dirs(root: &Path) -> Result<Vec<String>, String> {
-    let mut names: Vec<String> = std::fs::read_dir(root.join("lessons"))
-        .map_err(|e| format!("lessons/: {e}"))?
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| name.len() > 3 && name.as_bytes()[..2].iter().all(u8::is_ascii_digit))
-        .collect();
-    names.sort();
-    Ok(names)
-}
-
-fn check_chapters_exist(
-    book: &Path,
-    lessons: &[String],
-    problems: &mut Vec<String>,
-) -> Result<(), String> {
+fn check_chapters_exist(book: &Path, lessons: &[Lesson], problems: &mut Vec<String>) -> Result<()> {
     let summary = read(&book.join("src/SUMMARY.md"))?;
     for lesson in lessons {
-        let chapter = format!("lessons/{lesson}.md");
+        let chapter = format!("lessons/{}.md", lesson.slug);
         if !book.join("src").join(&chapter).is_file() {
-            problems.push(format!("lesson {lesson} has no chapter book/src/{chapter}"));
+            problems.push(format!(
+                "lesson {} has no chapter book/src/{chapter}",
+                lesson.slug
+            ));
         } else if !summary.contains(&format!("({chapter})")) {
             problems.push(format!("book/src/{chapter} is not listed in SUMMARY.md"));
         }
@@ -155,31 +146,27 @@ fn headings(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn check_todo_sections(
-    root: &Path,
-    lessons: &[String],
-    problems: &mut Vec<String>,
-) -> Result<(), String> {
+fn check_todo_sections(lessons: &[Lesson], problems: &mut Vec<String>) -> Result<()> {
     let pointer = Regex::new(r#"book chapter (\d\d), \\"([^"\\]+)\\""#).expect("regex");
     for lesson in lessons {
-        let chapter = root.join("book/src/lessons").join(format!("{lesson}.md"));
-        let sections = headings(&std::fs::read_to_string(&chapter).unwrap_or_default());
-        let src = root.join("lessons").join(lesson).join("src");
-        for file in
-            kit::files_under(&src, Path::new("")).map_err(|e| format!("{}: {e}", src.display()))?
+        let slug = &lesson.slug;
+        let sections = headings(&std::fs::read_to_string(&lesson.chapter).unwrap_or_default());
+        let src = lesson.dir.join("src");
+        for file in kit::files_under(&src, Path::new(""))
+            .with_context(|| format!("cannot list {}", src.display()))?
         {
             let text = read(&src.join(&file))?;
             for found in pointer.captures_iter(&text) {
                 let (number, section) = (&found[1], &found[2]);
-                if !lesson.starts_with(number) {
+                if !slug.starts_with(number) {
                     problems.push(format!(
-                        "lessons/{lesson}/src/{}: todo! points to chapter {number}, not {}",
+                        "lessons/{slug}/src/{}: todo! points to chapter {number}, not {}",
                         file.display(),
-                        &lesson[..2]
+                        &slug[..2]
                     ));
                 } else if !sections.contains(section) {
                     problems.push(format!(
-                        "lessons/{lesson}/src/{}: todo! points to section \"{section}\", which book/src/lessons/{lesson}.md has no heading for",
+                        "lessons/{slug}/src/{}: todo! points to section \"{section}\", which book/src/lessons/{slug}.md has no heading for",
                         file.display()
                     ));
                 }
@@ -189,20 +176,17 @@ fn check_todo_sections(
     Ok(())
 }
 
+/// Every `-p lesson-…` the book mentions names a lesson's package (or
+/// `lesson-support`'s).
 fn check_packages(
     root: &Path,
+    lessons: &[Lesson],
     texts: &BTreeMap<PathBuf, String>,
     problems: &mut Vec<String>,
-) -> Result<(), String> {
-    let mut packages = BTreeSet::new();
-    let name = Regex::new(r#"(?m)^name\s*=\s*"([^"]+)""#).expect("regex");
-    for dir in std::fs::read_dir(root.join("lessons")).map_err(|e| format!("lessons/: {e}"))? {
-        let manifest = dir.map_err(|e| e.to_string())?.path().join("Cargo.toml");
-        if let Ok(text) = std::fs::read_to_string(&manifest)
-            && let Some(found) = name.captures(&text)
-        {
-            packages.insert(found[1].to_string());
-        }
+) {
+    let mut packages: BTreeSet<String> = lessons.iter().map(|l| l.package.clone()).collect();
+    if let Ok(support) = kit::package_name(&root.join("lessons/support/Cargo.toml")) {
+        packages.insert(support);
     }
     let mention = Regex::new(r"(?:-p|--package)\s+(lesson-[0-9a-z-]+)").expect("regex");
     for (chapter, text) in texts {
@@ -216,7 +200,6 @@ fn check_packages(
             }
         }
     }
-    Ok(())
 }
 
 /// The book says the compiler rejects this file with E0499; hold it to that.
@@ -254,7 +237,7 @@ fn check_racy_example(root: &Path, out: &Path, problems: &mut Vec<String>) {
 }
 
 /// The `mdbook` to use: on PATH, or where `cargo install` puts it.
-pub fn mdbook() -> Result<PathBuf, String> {
+pub fn mdbook() -> Result<PathBuf> {
     let on_path = Command::new("mdbook").arg("--version").output();
     if on_path.is_ok_and(|o| o.status.success()) {
         return Ok(PathBuf::from("mdbook"));
@@ -265,20 +248,20 @@ pub fn mdbook() -> Result<PathBuf, String> {
     cargo_home
         .map(|home| home.join("bin/mdbook"))
         .filter(|path| path.is_file())
-        .ok_or_else(|| "mdbook is not installed: cargo install --locked mdbook".to_string())
+        .context("mdbook is not installed: cargo install --locked mdbook")
 }
 
-fn build(book: &Path, html: &Path) -> Result<(), String> {
+fn build(book: &Path, html: &Path) -> Result<()> {
     let output = Command::new(mdbook()?)
         .arg("build")
         .arg(book)
         .arg("--dest-dir")
         .arg(html)
         .output()
-        .map_err(|e| format!("could not run mdbook: {e}"))?;
+        .context("could not run mdbook")?;
     let log = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        return Err(format!("mdbook build failed:\n{log}"));
+        bail!("mdbook build failed:\n{log}");
     }
     // mdBook reports a missing include or anchor as a warning and goes on.
     let warnings: Vec<&str> = log
@@ -286,15 +269,15 @@ fn build(book: &Path, html: &Path) -> Result<(), String> {
         .filter(|l| l.contains("WARN") || l.contains("ERROR"))
         .collect();
     if !warnings.is_empty() {
-        return Err(format!("mdbook build warned:\n{}", warnings.join("\n")));
+        bail!("mdbook build warned:\n{}", warnings.join("\n"));
     }
     Ok(())
 }
 
 /// Checks every HTML page; returns how many there are.
-fn check_html(html: &Path, problems: &mut Vec<String>) -> Result<usize, String> {
+fn check_html(html: &Path, problems: &mut Vec<String>) -> Result<usize> {
     let pages: Vec<PathBuf> = kit::files_under(html, Path::new(""))
-        .map_err(|e| format!("{}: {e}", html.display()))?
+        .with_context(|| format!("cannot list {}", html.display()))?
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "html"))
         .collect();

@@ -1,109 +1,426 @@
-//! `cargo xtask browser`: the built book, tried in a real browser.
+//! `cargo xtask browser`: the built book, read in a real browser on a phone
+//! and on a desktop.
 //!
-//! Serves the HTML that `cargo xtask book` built on localhost, starts Debian's
-//! `chromedriver` and headless `chromium`, and through WebDriver (plain HTTP and
-//! JSON): opens the introduction and a lesson chapter, checks that the code
-//! blocks hold real code, checks that every figure the book ships has loaded
-//! on its chapter, types into the search box and waits for results — saving a
-//! screenshot of each step.
+//! `mdbook serve` serves the book on localhost, as a learner reads it; Debian's
+//! headless `chromium`, driven through `chromedriver` ([`webdriver`]), lays
+//! out every chapter at 390 px (a phone, by device-metrics emulation) and at
+//! 1280 px, and checks on each:
+//!
+//! - the page never scrolls sideways;
+//! - no code block or table scrolls sideways at 1280 px; at 390 px no table
+//!   does, and the code blocks that must (lines longer than a phone is wide)
+//!   are listed;
+//! - every figure loads, and its smallest text is at least [`MIN_TEXT_PX`]
+//!   on screen (the SVG's font size times the scale the page shows it at);
+//! - each lesson chapter shows its code (the includes resolved), the search
+//!   finds a chapter, and every figure the book ships is shown somewhere.
+//!
+//! A screenshot of every page at both widths, and of every figure, is kept
+//! in the output folder to look at.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+mod webdriver;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::LazyLock;
+use std::time::Duration;
 
-use base64::Engine;
-use serde_json::{Value, json};
+use anyhow::{Context as _, Result, bail, ensure};
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::Value;
 
-/// Where Debian's `chromium` and `chromium-driver` packages put them.
-pub const CHROMIUM: &str = "/usr/bin/chromium";
-/// See [`CHROMIUM`].
-pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub use self::webdriver::{CHROMEDRIVER, CHROMIUM};
+use self::webdriver::{Driver, Screen};
+use crate::book;
+
+/// The smallest figure text a reader can still make out, in CSS pixels.
+pub const MIN_TEXT_PX: f64 = 9.0;
+
+/// The two screens every page is checked on.
+pub const SCREENS: [Screen; 2] = [
+    Screen {
+        name: "phone-390",
+        width: 390,
+        height: 844,
+        mobile: true,
+    },
+    Screen {
+        name: "desktop-1280",
+        width: 1280,
+        height: 900,
+        mobile: false,
+    },
+];
 
 /// Whether this machine can run the browser test.
 pub fn available() -> bool {
     Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file()
 }
 
-/// Runs the browser test over the book built in `html`; screenshots go to
-/// `shots`. Returns what it checked.
-pub fn browse(html: &Path, shots: &Path) -> Result<String, String> {
-    if !html.join("index.html").is_file() {
-        return Err(format!(
-            "no book at {}: run `cargo xtask book` first",
-            html.display()
-        ));
+/// Serves the book at `book_dir`, tours it at both widths, keeps screenshots
+/// in `shots`; returns what it found.
+pub fn browse(book_dir: &Path, shots: &Path) -> Result<String> {
+    let pages = chapter_pages(book_dir)?;
+    std::fs::create_dir_all(shots).with_context(|| format!("cannot create {}", shots.display()))?;
+    // Last run's screenshots would be mistaken for this run's.
+    for screen in SCREENS {
+        let dir = shots.join(screen.name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot remove {}", dir.display()))?;
+        }
     }
-    std::fs::create_dir_all(shots).map_err(|e| format!("{}: {e}", shots.display()))?;
-    let site = serve(html.to_path_buf())?;
+    // A folder only the server writes: it answers once its own build is
+    // done, and never reloads a page under the tour for a rebuild.
+    let html = shots.join("site");
+    if html.exists() {
+        std::fs::remove_dir_all(&html)
+            .with_context(|| format!("cannot remove {}", html.display()))?;
+    }
+    let server = Server::start(book_dir, &html)?;
+    let figures = figure_files(&html)?;
     let driver = Driver::start(&shots.join("chromium-profile"))?;
-    let result = tour(&driver, &site, html, shots);
+    let result = tour(&driver, &server.address, &html, &pages, &figures, shots);
     driver.quit();
+    drop(server);
     result
 }
 
-/// The steps, each with its screenshot.
-fn tour(driver: &Driver, site: &str, html: &Path, shots: &Path) -> Result<String, String> {
-    let mut report = String::new();
+/// `mdbook serve` on a free localhost port, stopped when dropped.
+struct Server {
+    process: Child,
+    address: String,
+}
 
-    driver.open(&format!("{site}/index.html"))?;
-    let title = driver.script("return document.title")?;
-    expect(
-        title.as_str().is_some_and(|t| t.contains("Introduction")),
-        format!("the introduction's title is {title}"),
-    )?;
-    let shot = driver.screenshot(&shots.join("1-introduction.png"))?;
-    report.push_str(&format!("introduction: title {title}; {shot}\n"));
+impl Server {
+    fn start(book_dir: &Path, html: &Path) -> Result<Self> {
+        let port = webdriver::free_port()?;
+        let process = Command::new(book::mdbook()?)
+            .arg("serve")
+            .arg(book_dir)
+            .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--dest-dir")
+            .arg(html)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("could not start mdbook serve")?;
+        let server = Server {
+            process,
+            address: format!("http://127.0.0.1:{port}"),
+        };
+        webdriver::wait_until_up(
+            &format!("{}/index.html", server.address),
+            Duration::from_secs(60),
+            "mdbook serve",
+        )?;
+        Ok(server)
+    }
+}
 
-    driver.open(&format!("{site}/lessons/03-backpressure.html"))?;
-    let code = driver.script(
-        "return [...document.querySelectorAll('pre code')].map(c => c.textContent).join('\\n')",
-    )?;
-    expect(
-        code.as_str()
-            .is_some_and(|c| c.contains("pub fn work_queue") && !c.contains("{{#include")),
-        "chapter 03's code blocks hold the lesson's code (work_queue)".to_string(),
-    )?;
-    let figures = check_images(driver)?;
-    let mut seen: Vec<String> = figures.iter().map(|f| f.name.clone()).collect();
-    let shot = driver.screenshot(&shots.join("2-lesson-03.png"))?;
-    report.push_str(&format!(
-        "lesson 03: code included; figures loaded: {}; {shot}\n",
-        describe(&figures)
-    ));
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
 
-    for (page, label, shot) in [
-        (
-            "lessons/06-worker-stats.html",
-            "lesson 06",
-            "3-lesson-06-figure.png",
-        ),
-        ("capstone.html", "capstone", "4-capstone-figure.png"),
-    ] {
-        driver.open(&format!("{site}/{page}"))?;
-        let figures = check_images(driver)?;
-        seen.extend(figures.iter().map(|f| f.name.clone()));
-        driver.script("document.querySelector('img').scrollIntoView({block: 'center'})")?;
-        let shot = driver.screenshot(&shots.join(shot))?;
-        report.push_str(&format!(
-            "{label}: figures loaded: {}; {shot}\n",
-            describe(&figures)
+/// The book's chapters as pages (`lessons/03-backpressure.html`), in the
+/// order of `SUMMARY.md`.
+fn chapter_pages(book_dir: &Path) -> Result<Vec<String>> {
+    static LINK: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\]\(([^)#]+)\.md\)").expect("regex"));
+    let summary = book_dir.join("src/SUMMARY.md");
+    let text = std::fs::read_to_string(&summary)
+        .with_context(|| format!("cannot read {}", summary.display()))?;
+    Ok(LINK
+        .captures_iter(&text)
+        .map(|found| format!("{}.html", &found[1]))
+        .collect())
+}
+
+/// The figures the built book ships: every SVG in its `figures/` folder, by name.
+fn figure_files(html: &Path) -> Result<Vec<String>> {
+    let dir = html.join("figures");
+    let entries =
+        std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".svg"))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// What the page reports about its own layout (see [`LAYOUT`]).
+#[derive(Debug, Deserialize)]
+struct Layout {
+    /// The viewport's width, CSS px.
+    viewport: f64,
+    /// How wide the page's content is; more than the viewport means the
+    /// whole page scrolls sideways.
+    page: f64,
+    /// Code blocks and tables that scroll sideways.
+    scrolling: Vec<Scroller>,
+    images: Vec<Image>,
+    /// The text of the page's code blocks.
+    code: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Scroller {
+    /// `code` or `table`.
+    kind: String,
+    /// Its first line, to find it by.
+    first_line: String,
+    /// How many characters its longest line has.
+    longest: usize,
+    /// How far it overflows, CSS px.
+    over: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Image {
+    src: String,
+    loaded: bool,
+    /// Its width as drawn on the page, CSS px.
+    shown_width: f64,
+}
+
+/// Measures the page: run in the browser, returns a [`Layout`].
+const LAYOUT: &str = r#"
+const root = document.documentElement;
+const scrolling = [...document.querySelectorAll('pre > code, .table-wrapper')]
+  .filter(e => e.scrollWidth > e.clientWidth + 1)
+  .map(e => {
+    const lines = (e.textContent || '').split('\n');
+    return {
+      kind: e.matches('code') ? 'code' : 'table',
+      first_line: lines.map(l => l.trim()).find(l => l.length > 0) || '',
+      longest: Math.max(...lines.map(l => l.length)),
+      over: e.scrollWidth - e.clientWidth,
+    };
+  });
+// mdBook puts a hidden copy of each image beside it, shown when tapped to zoom.
+const images = [...document.querySelectorAll('main img')].filter(i => !i.closest('.img-wrapper')).map(i => ({
+  src: i.getAttribute('src') || '',
+  loaded: i.complete && i.naturalWidth > 0,
+  shown_width: i.getBoundingClientRect().width,
+}));
+return {
+  viewport: root.clientWidth,
+  page: root.scrollWidth,
+  scrolling,
+  images,
+  code: [...document.querySelectorAll('pre code')].map(c => c.textContent).join('\n'),
+};
+"#;
+
+/// True once the page has loaded and every code block has its text.
+const READY: &str = "return document.readyState === 'complete' \
+    && [...document.querySelectorAll('pre code')].every(c => c.textContent.length > 0) \
+    && (document.querySelector('main') || {textContent: ''}).textContent.length > 0";
+
+/// Everything the tour found, to report and to judge.
+#[derive(Default)]
+struct Findings {
+    report: String,
+    problems: Vec<String>,
+    figures_seen: BTreeSet<String>,
+}
+
+fn tour(
+    driver: &Driver,
+    site: &str,
+    html: &Path,
+    pages: &[String],
+    figures: &[String],
+    shots: &Path,
+) -> Result<String> {
+    let mut found = Findings::default();
+    for screen in SCREENS {
+        driver.emulate(screen)?;
+        let mut codes_scrolling = 0;
+        let mut smallest: Option<(f64, String)> = None;
+        for (index, page) in pages.iter().enumerate() {
+            driver.open(&format!("{site}/{page}"))?;
+            // Seen once: a page measured right after opening had its code
+            // blocks still empty. Wait until it has loaded and shows text.
+            driver.wait_for(READY, |ready| ready == true)?;
+            let layout: Layout = serde_json::from_value(driver.script(LAYOUT)?)
+                .with_context(|| format!("{page}: the layout script's answer"))?;
+            let shot = shots.join(screen.name).join(format!(
+                "{index:02}-{}.png",
+                page.replace('/', "-").trim_end_matches(".html")
+            ));
+            driver.screenshot(&shot)?;
+            codes_scrolling += judge_layout(screen, page, &layout, &mut found);
+            for (k, image) in layout.images.iter().enumerate() {
+                let px = check_figure(screen, page, image, html, &mut found)?;
+                if let Some(px) = px
+                    && smallest.as_ref().is_none_or(|(least, _)| px < *least)
+                {
+                    smallest = Some((px, format!("{} on {page}", image.src)));
+                }
+                driver.script(&format!(
+                    "[...document.querySelectorAll('main img')].filter(i => !i.closest('.img-wrapper'))[{k}].scrollIntoView({{block: 'center'}})"
+                ))?;
+                let name = format!(
+                    "{index:02}-{}-figure-{k}.png",
+                    page.replace('/', "-").trim_end_matches(".html")
+                );
+                driver.screenshot(&shots.join(screen.name).join(name))?;
+            }
+            if !layout.scrolling.is_empty() {
+                // What scrolls, on screen: the first such block, centred.
+                driver.script(
+                    "[...document.querySelectorAll('pre > code, .table-wrapper')].find(e => e.scrollWidth > e.clientWidth + 1).scrollIntoView({block: 'center'})",
+                )?;
+                let name = format!(
+                    "{index:02}-{}-scrolling.png",
+                    page.replace('/', "-").trim_end_matches(".html")
+                );
+                driver.screenshot(&shots.join(screen.name).join(name))?;
+            }
+            if page.starts_with("lessons/") && !layout.code.contains("fn ") {
+                found.problems.push(format!(
+                    "{page} at {} px: shows no Rust code (an include that resolved to nothing?)",
+                    screen.width
+                ));
+            }
+        }
+        let _ = writeln!(
+            found.report,
+            "{} ({}×{} CSS px): {} pages; code blocks scrolling sideways: {codes_scrolling}; smallest figure text {}",
+            screen.name,
+            screen.width,
+            screen.height,
+            pages.len(),
+            smallest.map_or("-".to_string(), |(px, what)| format!("{px:.1} px ({what})")),
+        );
+    }
+    let unseen: Vec<&String> = figures
+        .iter()
+        .filter(|f| !found.figures_seen.contains(*f))
+        .collect();
+    if !unseen.is_empty() {
+        found.problems.push(format!(
+            "figures the book ships but no chapter shows: {unseen:?}"
         ));
     }
+    search(driver, site, shots, &mut found)?;
+    let _ = writeln!(found.report, "screenshots: {}", shots.display());
+    if found.problems.is_empty() {
+        Ok(found.report)
+    } else {
+        bail!(
+            "{}the book fails {} browser check(s):\n  {}",
+            found.report,
+            found.problems.len(),
+            found.problems.join("\n  ")
+        )
+    }
+}
 
-    // A figure added to the book but shown on none of the pages above would
-    // go untested; name it so the tour gains a step.
-    let unseen: Vec<String> = figure_files(html)?
-        .into_iter()
-        .filter(|f| !seen.contains(f))
-        .collect();
-    expect(
-        unseen.is_empty(),
-        format!("figures no step of the tour looked at (add a step for their chapter): {unseen:?}"),
-    )?;
+/// The page and its blocks stay within the screen; returns how many code
+/// blocks scroll (allowed on a phone only).
+fn judge_layout(screen: Screen, page: &str, layout: &Layout, found: &mut Findings) -> usize {
+    let at = format!("{page} at {} px", screen.width);
+    if layout.page > layout.viewport + 1.0 {
+        found.problems.push(format!(
+            "{at}: the page is {:.0} px wide and scrolls sideways",
+            layout.page
+        ));
+    }
+    let mut codes = 0;
+    for block in &layout.scrolling {
+        let phone_code = screen.mobile && block.kind == "code";
+        if phone_code {
+            codes += 1;
+            let _ = writeln!(
+                found.report,
+                "  {at}: code block scrolls {:.0} px (its longest line has {} characters): {}",
+                block.over, block.longest, block.first_line
+            );
+        } else {
+            found.problems.push(format!(
+                "{at}: a {} scrolls sideways by {:.0} px (longest line {} characters): {}",
+                block.kind, block.over, block.longest, block.first_line
+            ));
+        }
+    }
+    codes
+}
 
+/// A figure loaded, and its smallest text is readable at the size shown;
+/// returns that size in CSS px (for an SVG).
+fn check_figure(
+    screen: Screen,
+    page: &str,
+    image: &Image,
+    html: &Path,
+    found: &mut Findings,
+) -> Result<Option<f64>> {
+    let name = image
+        .src
+        .rsplit('/')
+        .next()
+        .unwrap_or(&image.src)
+        .to_string();
+    if !image.loaded {
+        found.problems.push(format!(
+            "{page} at {} px: {} did not load",
+            screen.width, image.src
+        ));
+        return Ok(None);
+    }
+    found.figures_seen.insert(name.clone());
+    if !name.ends_with(".svg") {
+        return Ok(None);
+    }
+    let file: PathBuf = html.join("figures").join(&name);
+    let svg = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let (width, font) =
+        svg_text_size(&svg).with_context(|| format!("{name}: no width or no text"))?;
+    let on_screen = font * image.shown_width / width;
+    if on_screen < MIN_TEXT_PX {
+        found.problems.push(format!(
+            "{page} at {} px: {name}'s smallest text is {on_screen:.1} px on screen (its {font:.1} px in a {width:.0} px figure shown {:.0} px wide); at least {MIN_TEXT_PX} px is readable",
+            screen.width, image.shown_width
+        ));
+    }
+    Ok(Some(on_screen))
+}
+
+/// An SVG's own width and its smallest `font-size`, in SVG pixels.
+fn svg_text_size(svg: &str) -> Option<(f64, f64)> {
+    static WIDTH: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"<svg[^>]*\swidth="([0-9.]+)""#).expect("regex"));
+    static FONT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"font-size="([0-9.]+)""#).expect("regex"));
+    let width: f64 = WIDTH.captures(svg)?[1].parse().ok()?;
+    let font = FONT
+        .captures_iter(svg)
+        .filter_map(|found| found[1].parse::<f64>().ok())
+        .reduce(f64::min)?;
+    Some((width, font))
+}
+
+/// The search box finds chapter 03 for "backpressure" (desktop width).
+fn search(driver: &Driver, site: &str, shots: &Path, found: &mut Findings) -> Result<()> {
+    driver.emulate(SCREENS[1])?;
+    driver.open(&format!("{site}/index.html"))?;
+    let title = driver.script("return document.title")?;
+    ensure!(
+        title.as_str().is_some_and(|t| t.contains("Introduction")),
+        "the first page's title is {title}, not the introduction's"
+    );
     driver.click("#mdbook-search-toggle")?;
     driver.type_into("#mdbook-searchbar", "backpressure")?;
     let results = driver.wait_for(
@@ -114,316 +431,29 @@ fn tour(driver: &Driver, site: &str, html: &Path, shots: &Path) -> Result<String
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    expect(
-        links.iter().any(|l| l.contains("03-backpressure")),
-        format!("searching \"backpressure\" finds chapter 03; results: {links:?}"),
-    )?;
-    let shot = driver.screenshot(&shots.join("5-search.png"))?;
-    report.push_str(&format!(
-        "search \"backpressure\": {} results, chapter 03 among them; {shot}\n",
+    if !links.iter().any(|l| l.contains("03-backpressure")) {
+        found.problems.push(format!(
+            "searching \"backpressure\" does not find chapter 03; results: {links:?}"
+        ));
+    }
+    driver.screenshot(&shots.join("search.png"))?;
+    let _ = writeln!(
+        found.report,
+        "search \"backpressure\": {} results, chapter 03 among them",
         links.len()
-    ));
-    Ok(report)
+    );
+    Ok(())
 }
 
-fn expect(ok: bool, what: String) -> Result<(), String> {
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("browser check failed: {what}"))
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A figure as the browser loaded it.
-struct Figure {
-    /// Its file name, e.g. `queue-depth.svg`.
-    name: String,
-    /// Its width in pixels as drawn; 0 means it did not render.
-    width: u64,
-}
-
-/// Every `<img>` on the page has loaded and has a size.
-fn check_images(driver: &Driver) -> Result<Vec<Figure>, String> {
-    let images = driver.wait_for(
-        "return [...document.images].map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])",
-        |v| {
-            v.as_array()
-                .is_some_and(|all| all.iter().all(|i| i[1] == true))
-        },
-    )?;
-    let figures: Vec<Figure> = images
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|i| {
-            let src = i[0].as_str().unwrap_or("?");
-            Figure {
-                name: src.rsplit('/').next().unwrap_or(src).to_string(),
-                width: i[2].as_u64().unwrap_or(0),
-            }
-        })
-        .collect();
-    expect(!figures.is_empty(), "the page has a figure".to_string())?;
-    let broken: Vec<&str> = figures
-        .iter()
-        .filter(|f| f.width == 0)
-        .map(|f| f.name.as_str())
-        .collect();
-    expect(
-        broken.is_empty(),
-        format!("figures that did not render: {broken:?}"),
-    )?;
-    Ok(figures)
-}
-
-/// "queue-depth.svg (760 px wide), …" for the report.
-fn describe(figures: &[Figure]) -> String {
-    let mut names: Vec<String> = figures
-        .iter()
-        .map(|f| format!("{} ({} px wide)", f.name, f.width))
-        .collect();
-    names.dedup();
-    names.join(", ")
-}
-
-/// The figures the built book ships: every file in its `figures/` folder.
-fn figure_files(html: &Path) -> Result<Vec<String>, String> {
-    let dir = html.join("figures");
-    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    Ok(names)
-}
-
-/// Serves `root` on a free localhost port until the process ends; returns its address.
-fn serve(root: PathBuf) -> Result<String, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
-    thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let root = root.clone();
-            thread::spawn(move || {
-                let _ = answer(stream, &root);
-            });
-        }
-    });
-    Ok(format!("http://{address}"))
-}
-
-/// Answers one HTTP/1.1 GET with a file from `root`, then closes the connection.
-fn answer(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
-    let mut request = String::new();
-    BufReader::new(&stream).read_line(&mut request)?;
-    let path = request.split_whitespace().nth(1).unwrap_or("/");
-    let path = path.split(['?', '#']).next().unwrap_or("/");
-    let relative = path.trim_start_matches('/');
-    let file = if relative.is_empty() || relative.ends_with('/') {
-        root.join(relative).join("index.html")
-    } else {
-        root.join(relative)
-    };
-    // `..` would leave the book's folder.
-    let body = if relative.split('/').any(|part| part == "..") {
-        None
-    } else {
-        std::fs::read(&file).ok()
-    };
-    let (status, body) = match body {
-        Some(body) => ("200 OK", body),
-        None => ("404 Not Found", b"not found".to_vec()),
-    };
-    let kind = match file.extension().and_then(|e| e.to_str()) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("css") => "text/css",
-        Some("js") => "text/javascript",
-        Some("json") => "application/json",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("woff2") => "font/woff2",
-        Some("woff") => "font/woff",
-        _ => "application/octet-stream",
-    };
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )?;
-    stream.write_all(&body)
-}
-
-/// A chromedriver process and one browser session in it.
-struct Driver {
-    process: Child,
-    session: String,
-}
-
-/// WebDriver's name for an element reference in JSON.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-impl Driver {
-    fn start(profile: &Path) -> Result<Self, String> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
-        let process = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("could not start {CHROMEDRIVER}: {e}"))?;
-        let base = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        while ureq::get(&format!("{base}/status")).call().is_err() {
-            if started.elapsed() > Duration::from_secs(15) {
-                return Err("chromedriver did not answer within 15 s".into());
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-        let _ = std::fs::remove_dir_all(profile);
-        // The flags this machine needs: no sandbox (root), no GPU, and none of
-        // Chromium's own network traffic, which the closed network refuses.
-        let args = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1200,900",
-            &format!("--user-data-dir={}", profile.display()),
-        ];
-        let mut driver = Driver {
-            process,
-            session: String::new(),
-        };
-        let created = driver.call(
-            "POST",
-            &format!("{base}/session"),
-            json!({"capabilities": {"alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
-            }}}),
-        );
-        let created = match created {
-            Ok(created) => created,
-            Err(e) => {
-                driver.quit();
-                return Err(e);
-            }
-        };
-        let id = created["sessionId"].as_str().unwrap_or_default();
-        driver.session = format!("{base}/session/{id}");
-        Ok(driver)
-    }
-
-    /// One WebDriver command; its `value`, or the driver's error message.
-    fn call(&self, method: &str, url: &str, body: Value) -> Result<Value, String> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
-        let response = match method {
-            "GET" => agent.get(url).call(),
-            "DELETE" => agent.delete(url).call(),
-            _ => agent.post(url).send_json(&body),
-        };
-        let mut response = response.map_err(|e| format!("WebDriver {url}: {e}"))?;
-        let status = response.status();
-        let answer: Value = response
-            .body_mut()
-            .read_json()
-            .map_err(|e| format!("WebDriver {url}: {e}"))?;
-        if status.is_success() {
-            Ok(answer["value"].clone())
-        } else {
-            Err(format!(
-                "WebDriver {url}: {}",
-                answer["value"]["message"].as_str().unwrap_or("error")
-            ))
-        }
-    }
-
-    fn command(&self, method: &str, path: &str, body: Value) -> Result<Value, String> {
-        self.call(method, &format!("{}{path}", self.session), body)
-    }
-
-    fn open(&self, url: &str) -> Result<(), String> {
-        self.command("POST", "/url", json!({"url": url})).map(drop)
-    }
-
-    fn script(&self, script: &str) -> Result<Value, String> {
-        self.command(
-            "POST",
-            "/execute/sync",
-            json!({"script": script, "args": []}),
-        )
-    }
-
-    /// Runs `script` until `done` accepts its value, for at most 10 s.
-    fn wait_for(&self, script: &str, done: impl Fn(&Value) -> bool) -> Result<Value, String> {
-        let started = Instant::now();
-        loop {
-            let value = self.script(script)?;
-            if done(&value) {
-                return Ok(value);
-            }
-            if started.elapsed() > Duration::from_secs(10) {
-                return Err(format!("still waiting after 10 s; last: {value}"));
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn element(&self, css: &str) -> Result<String, String> {
-        let found = self.command(
-            "POST",
-            "/element",
-            json!({"using": "css selector", "value": css}),
-        )?;
-        found[ELEMENT]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| format!("no element {css}"))
-    }
-
-    fn click(&self, css: &str) -> Result<(), String> {
-        let id = self.element(css)?;
-        self.command("POST", &format!("/element/{id}/click"), json!({}))
-            .map(drop)
-    }
-
-    fn type_into(&self, css: &str, text: &str) -> Result<(), String> {
-        let id = self.element(css)?;
-        self.command(
-            "POST",
-            &format!("/element/{id}/value"),
-            json!({"text": text}),
-        )
-        .map(drop)
-    }
-
-    /// Saves a PNG of the window to `path`; returns the path.
-    fn screenshot(&self, path: &Path) -> Result<String, String> {
-        let encoded = self.command("GET", "/screenshot", Value::Null)?;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(encoded.as_str().unwrap_or_default())
-            .map_err(|e| format!("screenshot: {e}"))?;
-        std::fs::write(path, png).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(format!("screenshot {}", path.display()))
-    }
-
-    fn quit(mut self) {
-        if !self.session.is_empty() {
-            let _ = self.command("DELETE", "", Value::Null);
-        }
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+    #[test]
+    fn an_svg_s_width_and_smallest_text_are_read() {
+        let svg = r#"<svg width="600" height="360" viewBox="0 0 600 360">
+            <text font-size="20.9">title</text><text font-size="16.93">tick</text></svg>"#;
+        assert_eq!(svg_text_size(svg), Some((600.0, 16.93)));
+        assert_eq!(svg_text_size("<svg width=\"1\"></svg>"), None);
     }
 }

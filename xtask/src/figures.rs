@@ -3,46 +3,56 @@
 //! `book/src/figures/`. Run it again after changing the simulator; the figures
 //! show whatever machine ran it, so their captions in the book say "on the
 //! machine that drew them".
+//!
+//! The book shows a figure at its own width on a desktop and shrunk to the
+//! text column on a phone, text and all; so the figures are drawn narrow and
+//! their text large, to stay readable at 390 px (`cargo xtask browser`
+//! checks that every figure's smallest text is at least 9 px on screen).
 
-use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use anyhow::{Context as _, Result, anyhow, bail};
+use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use serde_json::Value;
+use serde::Deserialize;
 
 use crate::bench::build_release;
 
 /// Where the figures go, relative to the kit's root.
 pub const FIGURE_DIR: &str = "book/src/figures";
 
-const WIDTH: u32 = 760;
-const HEIGHT: u32 = 380;
+/// Every figure's size in SVG pixels: what a desktop shows.
+const WIDTH: u32 = 600;
+const HEIGHT: u32 = 360;
+/// Font sizes as plotters takes them; it writes text at about 0.8 of the
+/// size asked for, so the smallest text is ~17 px in a 600 px figure, ~10 px
+/// once a phone has shrunk the figure to its ~370 px column.
+const TITLE_FONT: u32 = 26;
+const TEXT_FONT: u32 = 21;
 const FONT: &str = "sans-serif";
 
 /// Runs the simulator for every figure and writes them; returns what it wrote.
-pub fn figures(root: &Path) -> Result<String, String> {
+pub fn figures(root: &Path) -> Result<String> {
     let release = build_release(root, &["--bin", "queue-sim"])?;
     let sim = Simulator {
         binary: release.join("queue-sim"),
         scratch: release.join("figures-traces"),
     };
-    std::fs::create_dir_all(&sim.scratch).map_err(|e| format!("scratch dir: {e}"))?;
+    std::fs::create_dir_all(&sim.scratch).context("cannot create the scratch dir for traces")?;
     let out = root.join(FIGURE_DIR);
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
 
+    type Draw = fn(&Simulator, &Path) -> Result<String>;
     let mut written = String::new();
     for (name, draw) in [
-        (
-            "queue-depth.svg",
-            queue_depth as fn(&Simulator, &Path) -> Result<String, String>,
-        ),
+        ("queue-depth.svg", queue_depth as Draw),
         ("throughput-vs-consumers.svg", throughput_vs_consumers),
         ("worker-timeline.svg", worker_timeline),
     ] {
         eprintln!("drawing {name} …");
-        let summary = draw(&sim, &out.join(name))?;
+        let summary = draw(&sim, &out.join(name)).with_context(|| format!("drawing {name}"))?;
         written.push_str(&format!("{FIGURE_DIR}/{name}: {summary}\n"));
     }
     Ok(written)
@@ -54,61 +64,96 @@ struct Simulator {
     scratch: PathBuf,
 }
 
+/// The part of the simulator's JSON report the figures read. A renamed field
+/// is an error here, never a silent zero.
+#[derive(Debug, Deserialize)]
+struct Report {
+    stats: Stats,
+}
+
+#[derive(Debug, Deserialize)]
+struct Stats {
+    elapsed_ms: f64,
+    throughput_per_s: f64,
+    ideal_throughput_per_s: Option<f64>,
+    available_cores: usize,
+}
+
+/// The part of a `--trace` file the figures read.
+#[derive(Debug, Deserialize)]
+struct Trace {
+    depth: Vec<DepthSample>,
+    results: Vec<TracedResult>,
+}
+
+/// Items waiting right after a put.
+#[derive(Debug, Deserialize)]
+struct DepthSample {
+    at_ms: f64,
+    depth: f64,
+}
+
+/// One item's end, with who worked on it and when.
+#[derive(Debug, Deserialize)]
+struct TracedResult {
+    /// `worker-2`; none for an item no worker started.
+    worker: Option<String>,
+    started_ms: f64,
+    duration_ms: f64,
+    status: String,
+}
+
 /// One traced run: the printed report and the trace file.
 struct Run {
-    report: Value,
-    trace: Value,
+    report: Report,
+    trace: Trace,
 }
 
 impl Simulator {
-    fn run(&self, args: &[&str]) -> Result<Run, String> {
+    fn run(&self, args: &str) -> Result<Run> {
         let trace_path = self.scratch.join("trace.json");
         let output = Command::new(&self.binary)
-            .args(args)
+            .args(args.split_whitespace())
             .args(["--no-progress", "--trace"])
             .arg(&trace_path)
             .output()
-            .map_err(|e| format!("could not run {}: {e}", self.binary.display()))?;
+            .with_context(|| format!("could not run {}", self.binary.display()))?;
         if !output.status.success() {
-            return Err(format!(
-                "queue-sim {} failed: {}",
-                args.join(" "),
+            bail!(
+                "queue-sim {args} failed: {}",
                 String::from_utf8_lossy(&output.stderr)
-            ));
+            );
         }
         let report = serde_json::from_slice(&output.stdout)
-            .map_err(|e| format!("queue-sim's report is not JSON: {e}"))?;
-        let text = std::fs::read(&trace_path).map_err(|e| format!("reading the trace: {e}"))?;
-        let trace = serde_json::from_slice(&text).map_err(|e| format!("the trace: {e}"))?;
+            .with_context(|| format!("queue-sim {args}: its report is not the JSON expected"))?;
+        let text = std::fs::read(&trace_path).context("reading the trace")?;
+        let trace = serde_json::from_slice(&text)
+            .with_context(|| format!("queue-sim {args}: its trace is not the JSON expected"))?;
         Ok(Run { report, trace })
     }
 }
 
-fn number(value: &Value, what: &str) -> Result<f64, String> {
-    value
-        .as_f64()
-        .ok_or_else(|| format!("{what} missing or not a number"))
-}
-
-fn drawing<E: Display>(e: E) -> String {
-    format!("drawing failed: {e}")
+fn drawing<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow!("drawing failed: {e}")
 }
 
 /// Items waiting over time. At each put the trace says how many wait; between
 /// puts, each item a worker starts on has left the queue. (The samples alone
 /// cannot show the queue draining after the last put.)
-fn depth_over_time(trace: &Value) -> Result<Vec<(f64, f64)>, String> {
+fn depth_over_time(trace: &Trace) -> Vec<(f64, f64)> {
     // (time, Some(measured depth)) for a put, (time, None) for a start of work.
-    let mut events: Vec<(f64, Option<f64>)> = Vec::new();
-    for sample in trace["depth"].as_array().ok_or("trace.depth missing")? {
-        let depth = number(&sample["depth"], "depth")?;
-        events.push((number(&sample["at_ms"], "at_ms")?, Some(depth)));
-    }
-    for result in trace["results"].as_array().ok_or("trace.results missing")? {
-        if result["worker"].is_string() {
-            events.push((number(&result["started_ms"], "started_ms")?, None));
-        }
-    }
+    let mut events: Vec<(f64, Option<f64>)> = trace
+        .depth
+        .iter()
+        .map(|sample| (sample.at_ms, Some(sample.depth)))
+        .chain(
+            trace
+                .results
+                .iter()
+                .filter(|result| result.worker.is_some())
+                .map(|result| (result.started_ms, None)),
+        )
+        .collect();
     events.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut depth: f64 = 0.0;
     let mut points = vec![(0.0, 0.0)];
@@ -117,81 +162,75 @@ fn depth_over_time(trace: &Value) -> Result<Vec<(f64, f64)>, String> {
         depth = measured.unwrap_or((depth - 1.0).max(0.0));
         points.push((at, depth));
     }
-    Ok(points)
-}
-
-/// The arguments of a command line written as one string.
-fn words(line: &str) -> Vec<&str> {
-    line.split_whitespace().collect()
+    points
 }
 
 /// A producer twice as fast as its consumers, into a bounded and a practically
 /// unbounded queue.
-fn queue_depth(sim: &Simulator, path: &Path) -> Result<String, String> {
+fn queue_depth(sim: &Simulator, path: &Path) -> Result<String> {
     let common = "--items 400 --rate 1000 --consumers 2 --processing-time 0.004 --seed 1";
     let mut lines = Vec::new();
-    for (capacity, label) in [
-        ("10", "capacity 10: the producer is held back"),
-        ("400", "capacity 400 (never full): the backlog grows"),
-    ] {
-        let run = sim.run(&words(&format!("{common} --capacity {capacity}")))?;
-        let points = depth_over_time(&run.trace)?;
-        let elapsed = number(&run.report["stats"]["elapsed_ms"], "elapsed_ms")?;
-        lines.push((label, points, elapsed));
+    for (capacity, label) in [("10", "capacity 10"), ("400", "capacity 400 (never full)")] {
+        let run = sim.run(&format!("{common} --capacity {capacity}"))?;
+        lines.push((
+            label,
+            depth_over_time(&run.trace),
+            run.report.stats.elapsed_ms,
+        ));
     }
     let x_max = lines.iter().map(|l| l.2).fold(1.0, f64::max);
-    let y_max = lines
-        .iter()
-        .flat_map(|l| l.1.iter().map(|p| p.1))
-        .fold(1.0, f64::max);
+    let peak = |points: &[(f64, f64)]| points.iter().map(|p| p.1).fold(0.0, f64::max);
+    let y_max = lines.iter().map(|l| peak(&l.1)).fold(1.0, f64::max);
 
     let area = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     let mut chart = axes(
         &area,
-        "Items waiting: a producer at 1000/s, 2 consumers of 4 ms (500/s)",
-        (0.0..x_max * 1.02, 0.0..y_max * 1.1),
-        ("time since the start (ms)", "items waiting"),
+        "Items waiting: producer 1000/s, consumers 500/s",
+        // Headroom above the peak for the legend.
+        (0.0..x_max * 1.02, 0.0..y_max * 1.45),
+        ("ms since the start", "items waiting"),
     )?;
     for ((label, points, _), color) in lines.iter().zip([BLUE, RED]) {
         chart
             .draw_series(LineSeries::new(
                 points.iter().copied(),
-                color.stroke_width(2),
+                color.stroke_width(3),
             ))
             .map_err(drawing)?
             .label(*label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(3)));
     }
-    finish(&area, &mut chart, SeriesLabelPosition::UpperLeft)?;
+    // Upper right: the backlog climbs on the left and has drained by the end.
+    finish(&area, &mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(format!(
         "peak depth {} (capacity 10) vs {} (capacity 400)",
-        lines[0].1.iter().map(|p| p.1).fold(0.0, f64::max),
-        lines[1].1.iter().map(|p| p.1).fold(0.0, f64::max)
+        peak(&lines[0].1),
+        peak(&lines[1].1)
     ))
 }
 
 /// Measured and ideal throughput for sleeping and spinning work, 1 to 8 consumers.
-fn throughput_vs_consumers(sim: &Simulator, path: &Path) -> Result<String, String> {
+fn throughput_vs_consumers(sim: &Simulator, path: &Path) -> Result<String> {
     const CONSUMERS: [u32; 6] = [1, 2, 3, 4, 6, 8];
     let mut series = Vec::new();
-    let mut cores = 0.0;
+    let mut cores = 0;
     for work in ["sleep", "spin"] {
         let mut measured = Vec::new();
         let mut ideal = Vec::new();
         for consumers in CONSUMERS {
-            let run = sim.run(&words(&format!(
+            let run = sim.run(&format!(
                 "--items 300 --consumers {consumers} --processing-time 0.002 --work {work} \
                  --capacity 20 --seed 1"
-            )))?;
-            let stats = &run.report["stats"];
-            cores = number(&stats["available_cores"], "available_cores")?;
-            measured.push((
-                f64::from(consumers),
-                number(&stats["throughput_per_s"], "throughput_per_s")?,
-            ));
+            ))?;
+            let stats = &run.report.stats;
+            cores = stats.available_cores;
+            let x = f64::from(consumers);
+            measured.push((x, stats.throughput_per_s));
             ideal.push((
-                f64::from(consumers),
-                number(&stats["ideal_throughput_per_s"], "ideal_throughput_per_s")?,
+                x,
+                stats
+                    .ideal_throughput_per_s
+                    .context("a run with a processing time has an ideal throughput")?,
             ));
         }
         series.push((work, measured, ideal));
@@ -204,27 +243,23 @@ fn throughput_vs_consumers(sim: &Simulator, path: &Path) -> Result<String, Strin
     let area = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     let mut chart = axes(
         &area,
-        &format!("Throughput against consumers, 2 ms items, {cores} cores"),
+        &format!("Throughput, 2 ms items, {cores} cores"),
         (0.5..8.5, 0.0..y_max * 1.1),
         ("consumers", "items per second"),
     )?;
     for ((work, measured, ideal), color) in series.iter().zip([BLUE, RED]) {
-        let label = match *work {
-            "sleep" => "sleep (I/O-like) measured",
-            _ => "spin (CPU-bound) measured",
-        };
         chart
             .draw_series(LineSeries::new(
                 measured.iter().copied(),
-                color.stroke_width(2),
+                color.stroke_width(3),
             ))
             .map_err(drawing)?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
+            .label(format!("{work}, measured"))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(3)));
         chart
             .draw_series(PointSeries::of_element(
                 measured.iter().copied(),
-                4,
+                5,
                 color.filled(),
                 &|c, s, st| Circle::new(c, s, st),
             ))
@@ -234,16 +269,16 @@ fn throughput_vs_consumers(sim: &Simulator, path: &Path) -> Result<String, Strin
                 ideal.iter().copied(),
                 6,
                 4,
-                color.into(),
+                color.stroke_width(2),
             ))
             .map_err(drawing)?
-            .label(format!("{work}: ideal_throughput_per_s"))
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color));
+            .label(format!("{work}, ideal"))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
     }
     finish(&area, &mut chart, SeriesLabelPosition::UpperLeft)?;
     let at = |work: usize, consumers: f64| {
-        let measured = &series[work].1;
-        measured
+        series[work]
+            .1
             .iter()
             .find(|p| p.0 == consumers)
             .map_or(0.0, |p| p.1)
@@ -259,41 +294,53 @@ fn throughput_vs_consumers(sim: &Simulator, path: &Path) -> Result<String, Strin
     ))
 }
 
+/// One item's bar on the timeline.
+struct Span {
+    worker: usize,
+    start: f64,
+    end: f64,
+    failed: bool,
+}
+
 /// Which worker ran which item when: one row per worker.
-fn worker_timeline(sim: &Simulator, path: &Path) -> Result<String, String> {
+fn worker_timeline(sim: &Simulator, path: &Path) -> Result<String> {
     const WORKERS: usize = 4;
-    let run = sim.run(&words(
+    let run = sim.run(
         "--items 40 --consumers 4 --capacity 5 --processing-time 0.01 --failure-rate 0.15 --seed 3",
-    ))?;
-    let mut spans = Vec::new();
-    for result in run.trace["results"]
-        .as_array()
-        .ok_or("trace.results missing")?
-    {
-        let worker: usize = result["worker"]
-            .as_str()
-            .and_then(|w| w.strip_prefix("worker-"))
-            .and_then(|n| n.parse().ok())
-            .ok_or("a result without a worker")?;
-        let start = number(&result["started_ms"], "started_ms")?;
-        let end = start + number(&result["duration_ms"], "duration_ms")?;
-        let failed = result["status"] != "completed";
-        spans.push((worker, start, end, failed));
-    }
-    let x_max = spans.iter().map(|s| s.2).fold(1.0, f64::max);
+    )?;
+    let spans = run
+        .trace
+        .results
+        .iter()
+        .map(|result| {
+            let worker = result
+                .worker
+                .as_deref()
+                .and_then(|w| w.strip_prefix("worker-"))
+                .and_then(|n| n.parse().ok())
+                .context("a result without a worker-N")?;
+            Ok(Span {
+                worker,
+                start: result.started_ms,
+                end: result.started_ms + result.duration_ms,
+                failed: result.status != "completed",
+            })
+        })
+        .collect::<Result<Vec<Span>>>()?;
+    let x_max = spans.iter().map(|s| s.end).fold(1.0, f64::max);
 
     let area = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     area.fill(&WHITE).map_err(drawing)?;
     let mut chart = ChartBuilder::on(&area)
         .caption(
-            "Who did what, when: 40 items of 10 ms, 4 workers, 15% failures",
-            (FONT, 18),
+            "40 items of 10 ms, 4 workers, 15% failing",
+            (FONT, TITLE_FONT),
         )
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(80)
+        .margin(10)
+        .x_label_area_size(50)
+        .y_label_area_size(100)
         // Room on the right for the legend.
-        .build_cartesian_2d(0.0..x_max * 1.22, -0.5..(WORKERS as f64 - 0.5))
+        .build_cartesian_2d(0.0..x_max * 1.3, -0.5..(WORKERS as f64 - 0.5))
         .map_err(drawing)?;
     chart
         .configure_mesh()
@@ -301,34 +348,34 @@ fn worker_timeline(sim: &Simulator, path: &Path) -> Result<String, String> {
         .y_labels(WORKERS)
         .y_label_formatter(&|y| format!("worker-{}", y.round() as i64))
         .x_label_formatter(&|x| format!("{x:.0}"))
-        .x_desc("time since the start (ms)")
+        .x_desc("ms since the start")
+        .label_style((FONT, TEXT_FONT))
+        .axis_desc_style((FONT, TEXT_FONT))
         .draw()
         .map_err(drawing)?;
     let green = RGBColor(46, 139, 87);
     for (failed, color, label) in [(false, green, "completed"), (true, RED, "failed")] {
         chart
-            .draw_series(
-                spans
-                    .iter()
-                    .filter(|s| s.3 == failed)
-                    .map(|&(w, start, end, _)| {
-                        let y = w as f64;
-                        Rectangle::new([(start, y - 0.35), (end, y + 0.35)], color.filled())
-                    }),
-            )
+            .draw_series(spans.iter().filter(|s| s.failed == failed).map(|s| {
+                let y = s.worker as f64;
+                Rectangle::new([(s.start, y - 0.35), (s.end, y + 0.35)], color.filled())
+            }))
             .map_err(drawing)?
             .label(label)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], color.filled()));
     }
     // A thin white edge around each item, so back-to-back items stay apart.
     chart
-        .draw_series(spans.iter().map(|&(w, start, end, _)| {
-            let y = w as f64;
-            Rectangle::new([(start, y - 0.35), (end, y + 0.35)], WHITE.stroke_width(1))
+        .draw_series(spans.iter().map(|s| {
+            let y = s.worker as f64;
+            Rectangle::new(
+                [(s.start, y - 0.35), (s.end, y + 0.35)],
+                WHITE.stroke_width(1),
+            )
         }))
         .map_err(drawing)?;
     finish(&area, &mut chart, SeriesLabelPosition::LowerRight)?;
-    let failed = spans.iter().filter(|s| s.3).count();
+    let failed = spans.iter().filter(|s| s.failed).count();
     Ok(format!(
         "{} items over {WORKERS} workers, {failed} failed, {x_max:.0} ms",
         spans.len()
@@ -339,25 +386,29 @@ type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64
 
 /// A white chart with a caption, axes over `ranges` and their descriptions `names`.
 fn axes<'a, 'b>(
-    area: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    area: &'a DrawingArea<SVGBackend<'b>, Shift>,
     caption: &str,
     ranges: (std::ops::Range<f64>, std::ops::Range<f64>),
     names: (&str, &str),
-) -> Result<Chart<'a, 'b>, String> {
+) -> Result<Chart<'a, 'b>> {
     area.fill(&WHITE).map_err(drawing)?;
     let mut chart = ChartBuilder::on(area)
-        .caption(caption, (FONT, 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
+        .caption(caption, (FONT, TITLE_FONT))
+        .margin(10)
+        .x_label_area_size(50)
+        .y_label_area_size(75)
         .build_cartesian_2d(ranges.0, ranges.1)
         .map_err(drawing)?;
     chart
         .configure_mesh()
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.0}"))
+        .x_labels(6)
+        .y_labels(6)
         .x_desc(names.0)
         .y_desc(names.1)
+        .label_style((FONT, TEXT_FONT))
+        .axis_desc_style((FONT, TEXT_FONT))
         .draw()
         .map_err(drawing)?;
     Ok(chart)
@@ -365,13 +416,14 @@ fn axes<'a, 'b>(
 
 /// Draws the legend at `position` and writes the file.
 fn finish<'a, 'b: 'a>(
-    area: &DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    area: &DrawingArea<SVGBackend<'b>, Shift>,
     chart: &mut Chart<'a, 'b>,
     position: SeriesLabelPosition,
-) -> Result<(), String> {
+) -> Result<()> {
     chart
         .configure_series_labels()
         .position(position)
+        .label_font((FONT, TEXT_FONT))
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()

@@ -4,6 +4,7 @@
 //! - `watch [NN]` — re-run the lesson in progress on every save;
 //! - `hint NN [K]` — a lesson's hints, gentlest first, from its chapter;
 //! - `verify [NN …]` — prove the lesson contract (maintainers, CI);
+//! - `mutants [NN …]` — mutation testing of the lesson tests (cargo-mutants);
 //! - `grade DIR… [--json | --csv]` — an instructor's view of learners' copies;
 //! - `bench` — the queues and the simulator against their speed targets;
 //! - `figures` — the book's pictures, drawn from traced simulator runs;
@@ -12,6 +13,7 @@
 
 mod bench;
 mod book;
+mod break_it;
 mod browser;
 mod chapter;
 mod compile;
@@ -20,10 +22,13 @@ mod grade;
 mod hint;
 mod kit;
 mod libtest;
+mod models;
+mod mutants;
 mod process;
 mod progress;
 mod runner;
 mod sandbox;
+mod skeleton;
 mod submission;
 mod tree;
 mod verify;
@@ -67,6 +72,22 @@ enum Command {
         /// Run every test against each mistake and list all that catch it
         #[arg(long)]
         catches: bool,
+        /// Run the solution's tests and each mistake's this many times: every
+        /// test must pass and every mistake be caught on every run
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
+        /// Lessons verified at once, each in a scratch copy with its own build
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        jobs: usize,
+    },
+    /// Mutation testing: cargo-mutants over each solution; every missed mutant
+    /// must be listed, with its reason, in solutions/NN-slug/mutants-allowed.txt
+    Mutants {
+        /// Lesson numbers (e.g. 02 03); all when none given
+        lessons: Vec<String>,
+        /// Only check that the allow-lists name real mutants (no tests run; seconds)
+        #[arg(long)]
+        check_allowed: bool,
     },
     /// Show how far you are: each lesson's tests passed, the lesson in
     /// progress with its failing tests, and what to read next
@@ -90,12 +111,13 @@ enum Command {
     },
     /// Measure the queues and the simulator against their targets (about a minute)
     Bench,
-    /// Draw the book's figures from traced simulator runs into book/src/figures (about 15 s)
+    /// Draw the book's figures from traced simulator runs into book/src/figures
     Figures,
     /// Check the book against the code, build it with mdBook, check its links
     Book,
-    /// Build the book, then try it in headless Chromium: pages, figures, search;
-    /// screenshots in target/xtask/browser (skipped, saying so, without Chromium)
+    /// Build the book, then read it in headless Chromium at 390 px and 1280 px:
+    /// no sideways scrolling, readable figures, search; screenshots in
+    /// target/xtask/browser (skipped, saying so, without Chromium)
     Browser,
     /// Grade learners' copies of the kit: one row per learner and lesson, each
     /// kit test run alone in a sandbox (bubblewrap) under a hard limit
@@ -156,27 +178,34 @@ fn run(cli: Cli) -> Result<ExitCode> {
         ExitCode::SUCCESS
     };
     Ok(match cli.command {
-        Command::Verify { lessons, catches } => {
-            run_verify(&root, &lessons, &work_dir("verify"), limit, catches)?
-        }
-        Command::Bench => printed(bench::bench(&root).map_err(anyhow::Error::msg)?),
-        Command::Figures => printed(figures::figures(&root).map_err(anyhow::Error::msg)?),
-        Command::Book => {
-            printed(book::check(&root, &work_dir("book")).map_err(anyhow::Error::msg)?)
-        }
-        Command::Browser => {
-            if browser::available() {
-                book::check(&root, &work_dir("book")).map_err(anyhow::Error::msg)?;
-                let html = work_dir("book").join("html");
-                printed(browser::browse(&html, &work_dir("browser")).map_err(anyhow::Error::msg)?)
-            } else {
-                printed(format!(
-                    "browser test skipped: {} or {} is missing (Debian packages chromium and chromium-driver)\n",
-                    browser::CHROMIUM,
-                    browser::CHROMEDRIVER
-                ))
-            }
-        }
+        Command::Verify {
+            lessons,
+            catches,
+            repeat,
+            jobs,
+        } => run_verify(&verify::Options {
+            root: &root,
+            only: &lessons,
+            work_dir: &work_dir("verify"),
+            limit,
+            all_catches: catches,
+            repeat,
+            jobs,
+        })?,
+        Command::Mutants {
+            lessons,
+            check_allowed,
+        } => run_mutants(&mutants::Options {
+            root: &root,
+            only: &lessons,
+            work_dir: &work_dir("mutants"),
+            limit,
+            check_allowed,
+        })?,
+        Command::Bench => printed(bench::bench(&root)?),
+        Command::Figures => printed(figures::figures(&root)?),
+        Command::Book => printed(book::check(&root, &work_dir("book"))?),
+        Command::Browser => run_browser(&root, &work_dir("book"), &work_dir("browser"))?,
         Command::Progress { lesson } => {
             printed(progress::progress(&root, lesson.as_deref(), limit)?)
         }
@@ -214,23 +243,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     })
 }
 
-fn run_verify(
-    root: &Path,
-    lessons: &[String],
-    work_dir: &Path,
-    limit: Duration,
-    catches: bool,
-) -> Result<ExitCode> {
-    let options = verify::Options {
-        root,
-        only: lessons,
-        work_dir,
-        limit,
-        all_catches: catches,
-    };
-    let reports = verify::verify(&options).map_err(anyhow::Error::msg)?;
+fn run_verify(options: &verify::Options<'_>) -> Result<ExitCode> {
+    let reports = verify::verify(options)?;
     print!("{}", verify::render(&reports));
-    if catches {
+    if options.all_catches {
         print!(
             "\nwhich test caught each mistake:\n{}",
             verify::render_catches(&reports)
@@ -242,6 +258,31 @@ fn run_verify(
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn run_mutants(options: &mutants::Options<'_>) -> Result<ExitCode> {
+    let reports = mutants::mutants(options)?;
+    print!("{}", mutants::render(&reports, options.check_allowed));
+    let clean = reports.iter().all(|r| r.problems.is_empty());
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn run_browser(root: &Path, book_dir: &Path, shots: &Path) -> Result<ExitCode> {
+    if !browser::available() {
+        println!(
+            "browser test skipped: {} or {} is missing (Debian packages chromium and chromium-driver)",
+            browser::CHROMIUM,
+            browser::CHROMEDRIVER
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    book::check(root, book_dir)?;
+    print!("{}", browser::browse(&root.join("book"), shots)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The workspace this xtask belongs to: the parent of its own manifest's folder.

@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::chapter::Chapter;
 use crate::compile::{self, Built};
 use crate::kit::{self, Lesson};
-use crate::process;
+use crate::models;
 use crate::runner::{self, Job, Place, Status, TestRun};
 
 /// Tests run at once: the cores (two on the kit's machines).
@@ -122,7 +122,14 @@ pub fn test_lesson(
     }
     let place = Place::in_dir(&lesson.dir);
     if lesson.has_models() {
-        build_models(lesson, target_dir);
+        // Ahead of the tests, so no test's limit includes a cold nested build;
+        // a failure is left for the models test to report, in the learner's terms.
+        let _ = models::warm(lesson, &lesson.dir, target_dir, || {
+            eprintln!(
+                "  building {}'s loom models (the first time takes about 30 s)",
+                lesson.slug
+            );
+        });
     }
     let binaries = built
         .binaries
@@ -146,32 +153,6 @@ pub fn test_lesson(
     let parallel = if lesson.has_models() { 1 } else { cores() };
     let runs = runner::run_tests(&jobs, limit, None, parallel, each)?;
     Ok(Standing::Tested(runs.into_iter().flatten().collect()))
-}
-
-/// Builds `lesson`'s loom models ahead of its tests, as its model-running test
-/// would (the same command, from lesson-support), so that the test's limit does
-/// not include a cold nested build (loom and all, in release: half a minute).
-/// A failure is left for that test to report, in the learner's terms.
-fn build_models(lesson: &Lesson, target_dir: &Path) {
-    let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
-    let krate = lesson_support::models::ModelCrate {
-        manifest_dir: leak(lesson.dir.to_string_lossy().into_owned()),
-        package: leak(lesson.package.clone()),
-        target: "model",
-        scratch_dir: leak(target_dir.join("tmp").to_string_lossy().into_owned()),
-    };
-    let command = lesson_support::models::build_command(&krate);
-    let _ = process::run_limited(
-        command,
-        lesson_support::models::BUILD_LIMIT,
-        Duration::from_secs(2),
-        || {
-            eprintln!(
-                "  building {}'s loom models (the first time takes about 30 s)",
-                lesson.slug
-            );
-        },
-    );
 }
 
 /// Builds and tests the kit at `root` (only lesson `only`, if given); returns

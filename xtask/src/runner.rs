@@ -156,6 +156,25 @@ impl Scratch {
         })
     }
 
+    /// The scratch copy's `Cargo.toml` (its workspace manifest).
+    pub fn manifest(&self) -> PathBuf {
+        self.root.join("Cargo.toml")
+    }
+
+    /// Where the scratch copy builds.
+    pub fn target_dir(&self) -> &Path {
+        &self.target_dir
+    }
+
+    /// `lesson`'s folder in the scratch copy.
+    pub fn lesson_dir(&self, lesson: &Lesson) -> PathBuf {
+        let relative = lesson
+            .dir
+            .strip_prefix(&self.kit_root)
+            .unwrap_or(&lesson.dir);
+        self.root.join(relative)
+    }
+
     /// Resets `lesson`'s `src/` to the kit's starter, lays `overlays` over it in
     /// order (each a folder holding `src/…`), then applies `patch`, if any.
     pub fn prepare(&self, lesson: &Lesson, overlays: &[&Path], patch: Option<&Path>) -> Result<()> {
@@ -230,28 +249,6 @@ pub fn list_tests(place: &Place, binary: &TestBinary) -> Result<Vec<String>> {
         .filter_map(|line| line.strip_suffix(": test"))
         .map(str::to_string)
         .collect())
-}
-
-/// Runs every test of `binaries`, one process each, each killed at `limit`.
-/// With `until_first_failure`, stops at the first test that does not pass.
-pub fn run_all(
-    binaries: &[TestBinary],
-    limit: Duration,
-    until_first_failure: bool,
-) -> Result<Vec<TestRun>> {
-    let place = Place::here();
-    let mut runs = Vec::new();
-    for binary in binaries {
-        for name in list_tests(&place, binary)? {
-            let run = run_test(&place, binary, &name, limit)?;
-            let stop = until_first_failure && run.status != Status::Passed;
-            runs.push(run);
-            if stop {
-                return Ok(runs);
-            }
-        }
-    }
-    Ok(runs)
 }
 
 /// One test to run: where, which binary, which test.

@@ -1,18 +1,39 @@
 //! `cargo xtask verify`: proves the lesson contract for every lesson.
 //!
-//! For each lesson: the starter compiles and has `todo!()`s; every test fails on
-//! the starter; every test passes with the solution laid over it; no test runs
-//! past the time limit; every known mistake (`mistakes/*.patch`, applied to the
-//! solution) fails at least one test; every example (`examples/*.rs`) runs to
-//! its end with the solution; and no `#[should_panic]` goes without
-//! `expected = "…"`.
+//! For each lesson, without building anything ([`layout`]): the starter has
+//! `todo!()`s and equals its solution outside the learner's function bodies,
+//! the lesson takes the kit's lints, every `#[should_panic]` names what it
+//! expects, every "Break it" bullet of its chapter names an existing mistake
+//! patch, and its mutants allow-list reads. Then, in a scratch copy of the
+//! kit, each variant of the code is built once (and its loom models warmed,
+//! outside any test's time limit) and its tests are run one process each:
+//!
+//! - the starter: every test fails, none hangs;
+//! - the solution: every test passes on every one of `--repeat` runs, within
+//!   the limit; its examples run to their end; clippy finds nothing;
+//! - each known mistake (`mistakes/*.patch` applied to the solution): some
+//!   test fails on every one of `--repeat` runs, and none hangs.
+//!
+//! Lessons are spread over `--jobs` lanes, each a scratch copy with a target
+//! dir of its own, so one lane's build overlaps another's tests.
 
-use std::fmt::Write as _;
+mod layout;
+mod report;
+
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, PoisonError};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::kit::{self, Lesson};
-use crate::runner::{self, Scratch, Status, TestRun};
+use anyhow::{Context as _, Result, bail};
+
+pub use self::report::{LessonReport, render, render_catches};
+use crate::compile;
+use crate::kit::{self, Lesson, Mistake};
+use crate::models;
+use crate::runner::{self, Place, Scratch, Status, TestBinary, TestRun};
 
 /// An example may build and run this many times as long as one test: it is a
 /// whole program (the lesson's measurements), built on first use.
@@ -24,104 +45,233 @@ pub struct Options<'a> {
     pub root: &'a Path,
     /// Lesson numbers to verify; empty means all.
     pub only: &'a [String],
-    /// A folder of verify's own, for its scratch copy of the kit and its builds.
+    /// A folder of verify's own, for its scratch copies of the kit and their builds.
     pub work_dir: &'a Path,
     /// Hard limit for one test (and, times [`EXAMPLE_LIMIT_FACTOR`], for one example).
     pub limit: Duration,
     /// Run every test against each mistake (to list all that catch it), not
     /// just until the first failure.
     pub all_catches: bool,
+    /// How many times to run the solution's tests and each mistake's.
+    pub repeat: u32,
+    /// How many lessons to verify at once, each in a scratch copy of its own.
+    pub jobs: usize,
 }
 
-/// One lesson's verdict.
-#[derive(Debug, Default)]
-pub struct LessonReport {
-    /// `03-backpressure`.
-    pub slug: String,
-    /// Tests in the lesson.
-    pub tests: usize,
-    /// Tests that failed on the starter, as they must.
-    pub starter_failing: usize,
-    /// Tests that passed with the solution, as they must.
-    pub solution_passing: usize,
-    /// Known mistakes, and how many of them some test caught.
-    pub mistakes: usize,
-    /// Mistakes caught.
-    pub caught: usize,
-    /// The lesson's examples (`examples/*.rs`).
-    pub examples: usize,
-    /// Examples that ran to their end with the solution.
-    pub examples_ok: usize,
-    /// The slowest test with the solution.
-    pub slowest: Option<(String, Duration)>,
-    /// Everything that breaks the contract, one sentence each.
-    pub breaches: Vec<String>,
-    /// Which test caught each mistake.
-    pub caught_by: Vec<(String, String)>,
-    /// Wall-clock time for the lesson.
-    pub took: Duration,
-}
-
-/// Verifies the lessons; returns a report per lesson.
-pub fn verify(options: &Options<'_>) -> Result<Vec<LessonReport>, String> {
-    let lessons = kit::lessons(options.root, options.only)
-        .map_err(|e| format!("cannot read the lessons: {e}"))?;
+/// Verifies the lessons; returns a report per lesson, in lesson order.
+pub fn verify(options: &Options<'_>) -> Result<Vec<LessonReport>> {
+    let lessons = kit::lessons(options.root, options.only).context("cannot read the lessons")?;
     if lessons.is_empty() {
-        return Err(format!(
+        bail!(
             "no lessons found under {}",
             options.root.join("lessons").display()
-        ));
+        );
     }
-    let scratch = Scratch::create(options.root, options.work_dir)
-        .map_err(|e| format!("cannot copy the kit to {}: {e}", options.work_dir.display()))?;
-    let mut reports = Vec::new();
-    for lesson in &lessons {
+    // The lessons with the most mistakes (the most builds) first, so that no
+    // lane is left with a long lesson while the other has finished.
+    let mut order: Vec<&Lesson> = lessons.iter().collect();
+    order.sort_by_key(|lesson| std::cmp::Reverse(lesson.mistakes().map_or(0, |m| m.len())));
+    let pending = Mutex::new(order.into_iter().collect::<VecDeque<&Lesson>>());
+    let reports = Mutex::new(Vec::new());
+    let lanes = options.jobs.clamp(1, lessons.len());
+    thread::scope(|scope| {
+        let lanes: Vec<_> = (0..lanes)
+            .map(|lane| {
+                let (pending, reports) = (&pending, &reports);
+                scope.spawn(move || run_lane(lane, options, pending, reports))
+            })
+            .collect();
+        lanes
+            .into_iter()
+            .try_for_each(|lane| lane.join().expect("a verify lane panicked"))
+    })?;
+    let mut reports = reports.into_inner().unwrap_or_else(PoisonError::into_inner);
+    reports.sort_by(|a: &LessonReport, b| a.slug.cmp(&b.slug));
+    Ok(reports)
+}
+
+/// One lane: a scratch copy of the kit that verifies lessons from `pending`
+/// until none is left.
+fn run_lane(
+    lane: usize,
+    options: &Options<'_>,
+    pending: &Mutex<VecDeque<&Lesson>>,
+    reports: &Mutex<Vec<LessonReport>>,
+) -> Result<()> {
+    let base = options.work_dir.join(format!("lane-{lane}"));
+    let scratch = Scratch::create(options.root, &base)
+        .with_context(|| format!("cannot copy the kit to {}", base.display()))?;
+    loop {
+        let next = pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front();
+        let Some(lesson) = next else {
+            return Ok(());
+        };
         let started = Instant::now();
         let mut report = verify_lesson(&scratch, lesson, options);
         report.took = started.elapsed();
         eprintln!(
-            "  {:<22} {}",
+            "  {:<22} {:<6} {:>6.1}s",
             report.slug,
             if report.breaches.is_empty() {
                 "ok"
             } else {
                 "BREACH"
-            }
+            },
+            report.took.as_secs_f64()
         );
-        reports.push(report);
+        reports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(report);
     }
-    Ok(reports)
 }
 
+/// The steps for one lesson, in order; a step that cannot go on says why in
+/// the report and the steps that need it are skipped.
 fn verify_lesson(scratch: &Scratch, lesson: &Lesson, options: &Options<'_>) -> LessonReport {
-    let limit = options.limit;
-    let mut report = LessonReport {
-        slug: lesson.slug.clone(),
-        ..LessonReport::default()
+    let mut report = LessonReport::new(&lesson.slug, options.repeat);
+    layout::check(options.root, lesson, &mut report.breaches);
+    let Some(tests) = check_starter(scratch, lesson, options.limit, &mut report) else {
+        return report;
     };
-    check_layout(lesson, &mut report.breaches);
+    if !lesson.solution.join("src").is_dir() {
+        report
+            .breaches
+            .push(format!("no solution at {}", lesson.solution.display()));
+        return report;
+    }
+    if check_solution(scratch, lesson, options, tests, &mut report) {
+        // Still laid out with the solution: the examples and clippy need finished code.
+        run_examples(
+            scratch,
+            lesson,
+            options.limit * EXAMPLE_LIMIT_FACTOR,
+            &mut report,
+        );
+        run_clippy(scratch, lesson, &mut report);
+    }
+    check_mistakes(scratch, lesson, options, &mut report);
+    report
+}
 
-    // The starter: compiles, and every test fails — none passes, none hangs.
-    let starter_variant = Variant {
+/// One version of a lesson's `src/`: the starter, with overlays laid over it and
+/// a patch applied.
+struct Variant<'a> {
+    /// How breaches name it: "the starter", "mistake one-sentinel-for-all".
+    what: &'a str,
+    overlays: &'a [&'a Path],
+    patch: Option<&'a Path>,
+}
+
+/// One test of a built variant.
+#[derive(Debug, Clone)]
+struct Test {
+    binary: TestBinary,
+    name: String,
+}
+
+/// Lays out `variant`, builds its tests and warms its loom models; returns
+/// its tests, or `None` (with a breach saying why).
+fn build_variant(
+    scratch: &Scratch,
+    lesson: &Lesson,
+    variant: &Variant<'_>,
+    report: &mut LessonReport,
+) -> Option<Vec<Test>> {
+    let what = variant.what;
+    if let Err(e) = scratch.prepare(lesson, variant.overlays, variant.patch) {
+        report
+            .breaches
+            .push(format!("cannot lay out {what}: {e:#}"));
+        return None;
+    }
+    let binaries = match scratch.build(&lesson.package) {
+        Ok(binaries) => binaries,
+        Err(e) => {
+            let first_error = match e.downcast_ref::<compile::CompileError>() {
+                Some(failed) => compile::first_error(&failed.messages)
+                    .lines()
+                    .next()
+                    .unwrap_or("(see cargo's output)")
+                    .to_string(),
+                None => format!("{e:#}"),
+            };
+            report
+                .breaches
+                .push(format!("{what} does not compile: {first_error}"));
+            return None;
+        }
+    };
+    match models::warm(
+        lesson,
+        &scratch.lesson_dir(lesson),
+        scratch.target_dir(),
+        || (),
+    ) {
+        Ok(Some(took)) => {
+            report.models_built.get_or_insert(took);
+        }
+        Ok(None) => {}
+        Err(e) => report
+            .breaches
+            .push(format!("cannot build the loom models of {what}: {e:#}")),
+    }
+    let mut tests = Vec::new();
+    for binary in binaries {
+        match runner::list_tests(&Place::here(), &binary) {
+            Ok(names) => tests.extend(names.into_iter().map(|name| Test {
+                binary: binary.clone(),
+                name,
+            })),
+            Err(e) => {
+                report
+                    .breaches
+                    .push(format!("cannot list the tests of {what}: {e}"));
+                return None;
+            }
+        }
+    }
+    Some(tests)
+}
+
+/// Runs one test; a failure to start it at all is a breach and no run.
+fn run(test: &Test, limit: Duration, report: &mut LessonReport) -> Option<TestRun> {
+    match runner::run_test(&Place::here(), &test.binary, &test.name, limit) {
+        Ok(run) => Some(run),
+        Err(e) => {
+            report
+                .breaches
+                .push(format!("cannot run {}: {e}", test.name));
+            None
+        }
+    }
+}
+
+/// The starter compiles, and every test fails on it: none passes, none hangs.
+/// Returns how many tests the lesson has.
+fn check_starter(
+    scratch: &Scratch,
+    lesson: &Lesson,
+    limit: Duration,
+    report: &mut LessonReport,
+) -> Option<usize> {
+    let variant = Variant {
         what: "the starter",
         overlays: &[],
         patch: None,
     };
-    let Some(starter) = build_and_run(
-        scratch,
-        lesson,
-        &starter_variant,
-        limit,
-        false,
-        &mut report.breaches,
-    ) else {
-        return report;
-    };
-    report.tests = starter.len();
-    if starter.is_empty() {
+    let tests = build_variant(scratch, lesson, &variant, report)?;
+    report.tests = tests.len();
+    if tests.is_empty() {
         report.breaches.push("the lesson has no tests".into());
     }
-    for run in &starter {
+    for test in &tests {
+        let Some(run) = run(test, limit, report) else {
+            continue;
+        };
         match run.status {
             Status::Failed => report.starter_failing += 1,
             Status::Passed => report.breaches.push(format!(
@@ -134,104 +284,105 @@ fn verify_lesson(scratch: &Scratch, lesson: &Lesson, options: &Options<'_>) -> L
             )),
         }
     }
+    Some(tests.len())
+}
 
-    // The solution: every test passes, within the limit.
-    if !lesson.solution.join("src").is_dir() {
-        report
-            .breaches
-            .push(format!("no solution at {}", lesson.solution.display()));
-        return report;
-    }
-    let solution_overlay = [lesson.solution.as_path()];
-    let solution_variant = Variant {
+/// How one test fared over the repeated runs of the solution.
+#[derive(Default)]
+struct Tally {
+    /// `binary::test`, as the runs name it.
+    shown: String,
+    passed: u32,
+    timed_out: u32,
+    first_failure: Option<String>,
+}
+
+/// Every test passes with the solution, within the limit, on every run.
+/// Returns whether the solution built (the examples and clippy need it).
+fn check_solution(
+    scratch: &Scratch,
+    lesson: &Lesson,
+    options: &Options<'_>,
+    starter_tests: usize,
+    report: &mut LessonReport,
+) -> bool {
+    let overlay = [lesson.solution.as_path()];
+    let variant = Variant {
         what: "the solution",
-        overlays: &solution_overlay,
+        overlays: &overlay,
         patch: None,
     };
-    if let Some(solved) = build_and_run(
-        scratch,
-        lesson,
-        &solution_variant,
-        limit,
-        false,
-        &mut report.breaches,
-    ) {
-        for run in &solved {
+    let Some(tests) = build_variant(scratch, lesson, &variant, report) else {
+        return false;
+    };
+    let mut tallies: Vec<Tally> = tests.iter().map(|_| Tally::default()).collect();
+    for _ in 0..options.repeat {
+        for (test, tally) in tests.iter().zip(&mut tallies) {
+            let Some(run) = run(test, options.limit, report) else {
+                continue;
+            };
+            tally.shown.clone_from(&run.name);
+            if report
+                .slowest
+                .as_ref()
+                .is_none_or(|(_, d)| run.duration > *d)
+            {
+                report.slowest = Some((run.name.clone(), run.duration));
+            }
             match run.status {
-                Status::Passed => report.solution_passing += 1,
-                Status::Failed => report.breaches.push(format!(
-                    "{} fails with the solution: {}",
-                    run.name,
-                    runner::why(run)
-                )),
-                Status::TimedOut => report.breaches.push(format!(
-                    "{} hangs with the solution (killed after {limit:?})",
-                    run.name
-                )),
+                Status::Passed => tally.passed += 1,
+                Status::Failed => {
+                    tally.first_failure.get_or_insert_with(|| runner::why(&run));
+                }
+                Status::TimedOut => tally.timed_out += 1,
             }
         }
-        if solved.len() != starter.len() {
-            report.breaches.push(format!(
-                "{} tests on the starter but {} with the solution",
-                starter.len(),
-                solved.len()
-            ));
-        }
-        report.slowest = solved
-            .iter()
-            .max_by_key(|r| r.duration)
-            .map(|r| (r.name.clone(), r.duration));
-        // Still laid out with the solution: the examples need finished code.
-        run_examples(scratch, lesson, limit * EXAMPLE_LIMIT_FACTOR, &mut report);
     }
-
-    // Each known mistake: some test must fail, and none may hang.
-    let mistakes = lesson.mistakes().unwrap_or_default();
-    report.mistakes = mistakes.len();
-    if mistakes.is_empty() {
-        report.breaches.push(
-            "no known mistakes kept in mistakes/*.patch: nothing shows the tests catch anything"
-                .into(),
-        );
-    }
-    for mistake in &mistakes {
-        let what = format!("mistake {}", mistake.name);
-        let variant = Variant {
-            what: &what,
-            overlays: &solution_overlay,
-            patch: Some(&mistake.patch),
-        };
-        let until_first_failure = !options.all_catches;
-        let Some(runs) = build_and_run(
-            scratch,
-            lesson,
-            &variant,
-            limit,
-            until_first_failure,
-            &mut report.breaches,
-        ) else {
-            continue;
-        };
-        for run in runs.iter().filter(|r| r.status == Status::TimedOut) {
-            report.breaches.push(format!(
-                "{what} makes {} hang past {limit:?}: that test needs a watchdog",
-                run.name
-            ));
-        }
-        let catchers: Vec<&TestRun> = runs.iter().filter(|r| r.status == Status::Failed).collect();
-        if catchers.is_empty() {
-            report.breaches.push(format!("{what} is caught by no test"));
+    let (repeat, limit) = (options.repeat, options.limit);
+    for (test, tally) in tests.iter().zip(&tallies) {
+        let name = if tally.shown.is_empty() {
+            &test.name
         } else {
-            report.caught += 1;
+            &tally.shown
+        };
+        if tally.passed == repeat {
+            report.solution_passing += 1;
+            continue;
         }
-        for run in catchers {
-            report.caught_by.push((
-                mistake.name.clone(),
-                format!("{} — {}", run.name, runner::why(run)),
+        let runs = if repeat > 1 {
+            format!(" in {} of {repeat} runs", repeat - tally.passed)
+        } else {
+            String::new()
+        };
+        if let Some(why) = &tally.first_failure {
+            report
+                .breaches
+                .push(format!("{name} fails with the solution{runs}: {why}"));
+        }
+        if tally.timed_out > 0 {
+            report.breaches.push(format!(
+                "{name} hangs with the solution (killed after {limit:?}){}",
+                if repeat > 1 {
+                    format!(" in {} of {repeat} runs", tally.timed_out)
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if repeat > 1 && tally.passed > 0 {
+            report.flaky.push(format!(
+                "{name}: passed {} of {repeat} runs with the solution",
+                tally.passed
             ));
         }
     }
-    report
+    if tests.len() != starter_tests {
+        report.breaches.push(format!(
+            "{starter_tests} tests on the starter but {} with the solution",
+            tests.len()
+        ));
+    }
+    true
 }
 
 /// Every example of the lesson must run to its end over the solution: a learner
@@ -267,172 +418,153 @@ fn run_examples(scratch: &Scratch, lesson: &Lesson, limit: Duration, report: &mu
     }
 }
 
-/// One version of a lesson's `src/`: the starter, with overlays laid over it and
-/// a patch applied.
-struct Variant<'a> {
-    /// How breaches name it: "the starter", "mistake one-sentinel-for-all".
-    what: &'a str,
-    overlays: &'a [&'a Path],
-    patch: Option<&'a Path>,
+/// Clippy, warnings denied, on the solution laid over the lesson: the
+/// workspace's clippy sees only the starters, whose bodies are `todo!()`.
+fn run_clippy(scratch: &Scratch, lesson: &Lesson, report: &mut LessonReport) {
+    let output = Command::new(kit_cargo())
+        .args([
+            "clippy",
+            "--quiet",
+            "--all-targets",
+            "--message-format=short",
+        ])
+        .args(["--package", &lesson.package])
+        .arg("--manifest-path")
+        .arg(scratch.manifest())
+        .args(["--", "-D", "warnings"])
+        .env("CARGO_TARGET_DIR", scratch.target_dir())
+        .env("CARGO_TERM_COLOR", "never")
+        .stdin(Stdio::null())
+        .output();
+    match output {
+        Ok(output) if output.status.success() => report.clippy_clean = Some(true),
+        Ok(output) => {
+            report.clippy_clean = Some(false);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let findings: Vec<&str> = stderr
+                .lines()
+                .filter(|line| line.contains("error") || line.contains("warning"))
+                .filter(|line| !line.starts_with("error: could not compile"))
+                .take(3)
+                .collect();
+            report.breaches.push(format!(
+                "clippy (-D warnings) on the solution: {}",
+                if findings.is_empty() {
+                    stderr.trim().lines().last().unwrap_or("failed").to_string()
+                } else {
+                    findings.join(" | ")
+                }
+            ));
+        }
+        Err(e) => report
+            .breaches
+            .push(format!("could not run cargo clippy: {e}")),
+    }
 }
 
-fn build_and_run(
+fn kit_cargo() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// Each known mistake: some test fails on every run, and none hangs.
+fn check_mistakes(
     scratch: &Scratch,
     lesson: &Lesson,
-    variant: &Variant<'_>,
-    limit: Duration,
-    until_first_failure: bool,
-    breaches: &mut Vec<String>,
-) -> Option<Vec<TestRun>> {
-    let what = variant.what;
-    if let Err(e) = scratch.prepare(lesson, variant.overlays, variant.patch) {
-        breaches.push(format!("cannot lay out {what}: {e}"));
-        return None;
+    options: &Options<'_>,
+    report: &mut LessonReport,
+) {
+    let mistakes = lesson.mistakes().unwrap_or_default();
+    report.mistakes = mistakes.len();
+    if mistakes.is_empty() {
+        report.breaches.push(
+            "no known mistakes kept in mistakes/*.patch: nothing shows the tests catch anything"
+                .into(),
+        );
     }
-    let binaries = match scratch.build(&lesson.package) {
-        Ok(binaries) => binaries,
-        Err(messages) => {
-            let messages = messages.to_string();
-            let first_error = messages
-                .lines()
-                .find(|l| l.starts_with("error"))
-                .unwrap_or("(see cargo's output)");
-            breaches.push(format!("{what} does not compile: {first_error}"));
-            return None;
-        }
-    };
-    match runner::run_all(&binaries, limit, until_first_failure) {
-        Ok(runs) => Some(runs),
-        Err(e) => {
-            breaches.push(format!("cannot run the tests of {what}: {e}"));
-            None
+    let overlay = [lesson.solution.as_path()];
+    for mistake in &mistakes {
+        let what = format!("mistake {}", mistake.name);
+        let variant = Variant {
+            what: &what,
+            overlays: &overlay,
+            patch: Some(&mistake.patch),
+        };
+        if let Some(tests) = build_variant(scratch, lesson, &variant, report) {
+            check_mistake(mistake, &tests, options, report);
         }
     }
 }
 
-/// Checks that need no build: `todo!()`s in the starter, a solution mirroring
-/// its files, and every `#[should_panic]` naming what it expects.
-fn check_layout(lesson: &Lesson, breaches: &mut Vec<String>) {
-    let starter_files = lesson.learner_files().unwrap_or_default();
-    let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
-    if !starter_files
-        .iter()
-        .any(|f| read(&lesson.dir.join(f)).contains("todo!("))
-    {
-        breaches.push("the starter has no todo!(\"…\") marking the learner's work".into());
-    }
-    let solution_files = kit::files_under(&lesson.solution, Path::new("src")).unwrap_or_default();
-    if lesson.solution.is_dir() && solution_files != starter_files {
-        breaches.push(format!(
-            "solutions/{}/src does not mirror the starter's files ({} vs {})",
-            lesson.slug,
-            names(&solution_files),
-            names(&starter_files)
-        ));
-    }
-    for file in kit::files_under(&lesson.dir, Path::new("tests")).unwrap_or_default() {
-        for (number, line) in read(&lesson.dir.join(&file)).lines().enumerate() {
-            if line.contains("#[should_panic") && !line.contains("expected") {
-                breaches.push(format!(
-                    "{}:{}: #[should_panic] without expected = \"…\"",
-                    file.display(),
-                    number + 1
-                ));
+/// Runs the tests against one built mistake, `repeat` times. Each run tries
+/// first the tests that caught it before, and stops at the first that fails
+/// (unless every catcher is wanted).
+fn check_mistake(
+    mistake: &Mistake,
+    tests: &[Test],
+    options: &Options<'_>,
+    report: &mut LessonReport,
+) {
+    let what = format!("mistake {}", mistake.name);
+    let (repeat, limit) = (options.repeat, options.limit);
+    // test index -> (times it caught the mistake, its first message)
+    let mut catchers: BTreeMap<usize, (u32, String)> = BTreeMap::new();
+    let mut hung: Vec<String> = Vec::new();
+    let mut caught_runs = 0;
+    for _ in 0..repeat {
+        let mut order: Vec<usize> = (0..tests.len()).collect();
+        order.sort_by_key(|i| std::cmp::Reverse(catchers.get(i).map_or(0, |c| c.0)));
+        let mut caught = false;
+        for index in order {
+            let Some(run) = run(&tests[index], limit, report) else {
+                continue;
+            };
+            match run.status {
+                Status::Passed => continue,
+                Status::TimedOut => {
+                    if !hung.contains(&run.name) {
+                        hung.push(run.name.clone());
+                    }
+                    continue;
+                }
+                Status::Failed => {
+                    caught = true;
+                    let entry = catchers
+                        .entry(index)
+                        .or_insert_with(|| (0, format!("{} — {}", run.name, runner::why(&run))));
+                    entry.0 += 1;
+                    if !options.all_catches {
+                        break;
+                    }
+                }
             }
         }
+        caught_runs += u32::from(caught);
     }
-}
-
-fn names(files: &[std::path::PathBuf]) -> String {
-    files
-        .iter()
-        .map(|f| f.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The summary table, then every breach.
-pub fn render(reports: &[LessonReport]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<22} {:>5}  {:<14} {:<14} {:<14} {:<9} {:<10} {:>7}",
-        "lesson",
-        "tests",
-        "starter fails",
-        "solution ok",
-        "mistakes",
-        "examples",
-        "slowest",
-        "time"
-    );
-    for r in reports {
-        let mark = |ok: bool| if ok { "ok" } else { "NO" };
-        let slowest = r
-            .slowest
-            .as_ref()
-            .map_or("-".to_string(), |(_, d)| format!("{:.2}s", d.as_secs_f64()));
-        let _ = writeln!(
-            out,
-            "{:<22} {:>5}  {:<14} {:<14} {:<14} {:<9} {:<10} {:>6.1}s",
-            r.slug,
-            r.tests,
-            format!(
-                "{}/{} {}",
-                r.starter_failing,
-                r.tests,
-                mark(r.starter_failing == r.tests && r.tests > 0)
-            ),
-            format!(
-                "{}/{} {}",
-                r.solution_passing,
-                r.tests,
-                mark(r.solution_passing == r.tests && r.tests > 0)
-            ),
-            format!(
-                "{}/{} caught {}",
-                r.caught,
-                r.mistakes,
-                mark(r.caught == r.mistakes && r.mistakes > 0)
-            ),
-            if r.examples == 0 {
-                "-".to_string()
-            } else {
-                format!(
-                    "{}/{} {}",
-                    r.examples_ok,
-                    r.examples,
-                    mark(r.examples_ok == r.examples)
-                )
-            },
-            slowest,
-            r.took.as_secs_f64(),
-        );
+    for name in hung {
+        report.breaches.push(format!(
+            "{what} makes {name} hang past {limit:?}: that test needs a watchdog"
+        ));
     }
-    let breaches: Vec<String> = reports
-        .iter()
-        .flat_map(|r| r.breaches.iter().map(move |b| format!("  {}: {b}", r.slug)))
-        .collect();
-    if breaches.is_empty() {
-        let _ = writeln!(out, "\nevery lesson keeps the contract");
+    if caught_runs == repeat {
+        report.caught += 1;
+    } else if caught_runs == 0 {
+        report.breaches.push(format!("{what} is caught by no test"));
     } else {
-        let _ = writeln!(
-            out,
-            "\n{} breach(es) of the lesson contract:\n{}",
-            breaches.len(),
-            breaches.join("\n")
-        );
+        report.breaches.push(format!(
+            "{what} is caught in only {caught_runs} of {repeat} runs (flaky)"
+        ));
+        report
+            .flaky
+            .push(format!("{what}: caught in {caught_runs} of {repeat} runs"));
     }
-    out
-}
-
-/// Which test caught which mistake, for the instructors' guide and the closing note.
-pub fn render_catches(reports: &[LessonReport]) -> String {
-    let mut out = String::new();
-    for r in reports {
-        for (mistake, test) in &r.caught_by {
-            let _ = writeln!(out, "  {:<22} {:<34} caught by {test}", r.slug, mistake);
-        }
+    for (_, (times, first)) in catchers {
+        let runs = if repeat > 1 {
+            format!(" ({times}/{repeat} runs)")
+        } else {
+            String::new()
+        };
+        report
+            .caught_by
+            .push((mistake.name.clone(), format!("{first}{runs}")));
     }
-    out
 }

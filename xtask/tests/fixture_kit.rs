@@ -34,6 +34,8 @@ fn verify_reports_every_kind_of_breach_and_fails() {
     );
     let expected = [
         "02-passing-starter: answer::tests_nothing passes on the starter",
+        // clippy runs on each solution laid over its lesson, tests included.
+        "02-passing-starter: clippy (-D warnings) on the solution: lessons/02-passing-starter/tests/answer.rs:10:5: error: this assertion is always `true`",
         "03-failing-solution: answer::the_answer_is_42 fails with the solution: assertion `left == right` failed: the answer is 42",
         "04-hanging: answer::the_answer_is_42 hangs with the solution (killed after 3s)",
         "05-uncaught-mistake: mistake same-answer-another-way is caught by no test",
@@ -51,7 +53,7 @@ fn verify_reports_every_kind_of_breach_and_fails() {
         stdout.contains("no longer applies to the solution"),
         "{stdout}"
     );
-    assert!(stdout.contains("7 breach(es)"), "{stdout}");
+    assert!(stdout.contains("8 breach(es)"), "{stdout}");
 }
 
 #[test]
@@ -149,6 +151,18 @@ fn a_copy_that_is_not_a_kit_is_refused() {
     let output = xtask("grade-refused", &["grade", "/nonexistent/kit"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("has no lessons/ folder"));
+}
+
+#[test]
+fn verify_repeat_runs_the_solution_and_each_mistake_that_many_times() {
+    let output = xtask("verify-repeat", &["verify", "01", "--repeat", "3"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("run 3 times"), "{stdout}");
+    assert!(
+        row(&stdout, "01-good").contains("1/1 caught ok"),
+        "{stdout}"
+    );
 }
 
 #[test]
