@@ -21,8 +21,8 @@ use lesson_support::sync::std::Mutex;
 use lesson_support::{Log, TimingSection, assert_each_exactly_once, finishes, join_finished};
 
 const STUCK: &str = "the workers never stopped. A worker's loop must end when the queue is \
-     closed and empty (`for item in queue`, or stop when recv() returns Err), and every worker \
-     must be started before any is joined";
+     closed and empty (`for item in queue`, or stop when recv() returns Err), every worker must \
+     be started before any is joined, and no update may lock a mutex it already holds";
 const QUICK: &str = "this call has nothing to wait for: is a lock taken twice, or a loop that \
      never ends?";
 

@@ -23,7 +23,7 @@ const HUNG_RUN: &str = "the run never ended. Either an item is retried for ever 
      attempts bounded by max_retries, and counted?), or the count never reaches zero (is every \
      item done() once it is completed or dead, and a retry neither done() nor add()ed?), or the \
      workers never see the queue close (does the run drop its Sender once Pending::wait \
-     returns?)";
+     returns?), or a Pending method locks the count while it already holds it";
 const NO_WAIT: &str = "this call has nothing to wait for: is the lock taken twice, or a wait \
      entered while the count is already zero?";
 const WAKE_ALL: &str = "when done() brings the count to zero, wake every waiter: notify_all, not \
@@ -414,7 +414,9 @@ fn settle_one(item: Item, result: Result<(), String>, max_retries: u32) -> Outco
             "settle(attempt {} of item {}, max_retries {max_retries})",
             item.attempts, item.id
         ),
-        "settle sends on unbounded channels and calls done() at most once: nothing in it waits",
+        "settle sends on unbounded channels and calls done() at most once: nothing in it waits \
+         — unless a Pending method locks the count while it already holds it (count() inside \
+         done(), say)",
         move || {
             let pending = Pending::new();
             pending.add(1);
