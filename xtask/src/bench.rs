@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result, bail};
+use queue_sim::{Choice as _, QueueKind, WorkKind};
 use serde::Deserialize;
 
 /// The simulator's flags for the throughput target.
@@ -27,11 +28,12 @@ const SATURATED: [&str; 10] = [
     "1000000",
 ];
 
-/// The queue backends, as `--queue` names them, and each one's target.
-const BACKENDS: [(&str, Target); 3] = [
-    ("channel", Target::AtLeast(3e6)),
-    ("condvar", Target::RatioToChannel(0.5)),
-    ("priority", Target::RatioToChannel(0.25)),
+/// The queue backends and each one's target (their names are the simulator's:
+/// `QueueKind::name`, written once in `src/choice.rs`).
+const BACKENDS: [(QueueKind, Target); 3] = [
+    (QueueKind::Channel, Target::AtLeast(3e6)),
+    (QueueKind::Condvar, Target::RatioToChannel(0.5)),
+    (QueueKind::Priority, Target::RatioToChannel(0.25)),
 ];
 
 /// What a backend must reach.
@@ -120,26 +122,30 @@ fn queues(example: &Path, out: &mut String) -> Result<()> {
             .or_default()
             .insert(&row.way, row.per_second);
     }
-    let ways = [
-        "crossbeam",
-        "std_sync_channel",
-        "channel",
-        "condvar",
-        "priority",
-    ];
+    // The ways in the order the example measures them (`throughput::every_way`):
+    // the reference, crossbeam itself, first.
+    let mut ways: Vec<&str> = Vec::new();
+    for row in &rows {
+        if !ways.contains(&row.way.as_str()) {
+            ways.push(&row.way);
+        }
+    }
+    let reference_way = *ways
+        .first()
+        .context("the throughput example printed nothing")?;
     let _ = writeln!(
         out,
         "Queues: items/s (ratio to crossbeam in the same run), median of 3 runs of 200,000 items\n"
     );
     let _ = write!(out, "{:<14}", "shape");
-    for way in ways {
+    for way in &ways {
         let _ = write!(out, " {way:>18}");
     }
     let _ = writeln!(out);
     for (shape, figures) in &table {
-        let reference = figures.get("crossbeam").copied().unwrap_or(f64::NAN);
+        let reference = figures.get(reference_way).copied().unwrap_or(f64::NAN);
         let _ = write!(out, "{shape:<14}");
-        for way in ways {
+        for way in &ways {
             let value = figures.get(way).copied().unwrap_or(f64::NAN);
             let _ = write!(
                 out,
@@ -180,6 +186,7 @@ fn saturated_backends(
     let mut samples: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for _round in 0..3 {
         for (queue, _) in BACKENDS {
+            let queue = queue.name();
             let report = simulator.run(&[&SATURATED[..], &["--queue", queue]].concat())?;
             samples
                 .entry(queue)
@@ -192,8 +199,9 @@ fn saturated_backends(
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
-    let channel = median("channel");
+    let channel = median(QueueKind::Channel.name());
     for (queue, target) in BACKENDS {
+        let queue = queue.name();
         let value = median(queue);
         let ratio = value / channel;
         let (wanted, met) = match target {
@@ -256,7 +264,7 @@ fn spin_scaling(simulator: &Simulator, out: &mut String) -> Result<()> {
         let stats = simulator
             .run(&[
                 "--work",
-                "spin",
+                WorkKind::Spin.name(),
                 "--processing-time",
                 "0.001",
                 "--consumers",

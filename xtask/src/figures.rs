@@ -16,6 +16,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use queue_sim::{Choice as _, WorkKind};
 use serde::Deserialize;
 
 use crate::bench::build_release;
@@ -214,7 +215,7 @@ fn throughput_vs_consumers(sim: &Simulator, path: &Path) -> Result<String> {
     const CONSUMERS: [u32; 6] = [1, 2, 3, 4, 6, 8];
     let mut series = Vec::new();
     let mut cores = 0;
-    for work in ["sleep", "spin"] {
+    for work in WorkKind::ALL.iter().map(|work| work.name()) {
         let mut measured = Vec::new();
         let mut ideal = Vec::new();
         for consumers in CONSUMERS {
