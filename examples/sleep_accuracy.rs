@@ -26,38 +26,37 @@ fn spin_sleep_1ms(duration: Duration) {
     spin_sleep::SpinSleeper::new(1_000_000).sleep(duration);
 }
 
-/// Process CPU time (user + system) so far.
+/// The calling thread's CPU time so far (the kit's one clock for it).
 fn cpu_time() -> Duration {
-    // SAFETY: rusage is plain data for which all zeroes is valid; the call only writes it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a valid, writable rusage.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    time(usage.ru_utime) + time(usage.ru_stime)
+    lesson_support::thread_cpu_time().expect("this platform has a per-thread CPU clock")
 }
 
 fn measure(sleep: Sleep, threads: usize, asked: Duration, sleeps: usize) -> (f64, f64, Duration) {
-    let cpu_before = cpu_time();
-    let mut took: Vec<Duration> = std::thread::scope(|scope| {
+    let (mut took, cpu) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(move || {
-                    (0..sleeps)
+                    let cpu_before = cpu_time();
+                    let took = (0..sleeps)
                         .map(|_| {
                             let started = Instant::now();
                             sleep(asked);
                             started.elapsed()
                         })
-                        .collect::<Vec<_>>()
+                        .collect::<Vec<_>>();
+                    (took, cpu_time() - cpu_before)
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a sleeper panicked"))
-            .collect()
+        let mut all = Vec::new();
+        let mut cpu = Duration::ZERO;
+        for handle in handles {
+            let (took, spent) = handle.join().expect("a sleeper panicked");
+            all.extend(took);
+            cpu += spent;
+        }
+        (all, cpu)
     });
-    let cpu = cpu_time() - cpu_before;
     took.sort();
     let mean = took.iter().sum::<Duration>().as_secs_f64() / took.len() as f64;
     let p99 = took[took.len() * 99 / 100].as_secs_f64();

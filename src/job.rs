@@ -1,6 +1,5 @@
 //! What a consumer does with an item, and how a panic becomes a failed item.
 
-use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
@@ -98,16 +97,9 @@ pub fn attempt<J: Job + ?Sized>(job: &J, item: &WorkItem) -> Result<(), AttemptE
 // ANCHOR_END: attempt
 
 /// A panic's payload as text: the message of a `panic!` with a `&str` or a
-/// `String`; any other payload reads "a panic with a non-text payload".
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(message) = payload.downcast_ref::<&str>() {
-        (*message).to_string()
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "a panic with a non-text payload".to_string()
-    }
-}
+/// `String`; any other payload reads "a panic with a non-text payload". One
+/// helper for the whole kit, kept in lesson-support.
+pub use lesson_support::panic_message;
 
 /// Burns this thread's own CPU time for `duration`.
 ///
@@ -123,24 +115,10 @@ fn spin_for(duration: Duration) {
     }
 }
 
-#[cfg(unix)]
+/// This thread's CPU time so far (lesson-support's clock, which the lessons'
+/// tests use too).
 fn thread_cpu_time() -> Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid, writable timespec and the clock id is a constant
-    // every supported Unix provides; the call only writes into `now`.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    if status != 0 {
-        return wall_clock_fallback();
-    }
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
-}
-
-#[cfg(not(unix))]
-fn thread_cpu_time() -> Duration {
-    wall_clock_fallback()
+    lesson_support::thread_cpu_time().unwrap_or_else(wall_clock_fallback)
 }
 
 /// Where no per-thread CPU clock exists, wall-clock time stands in.

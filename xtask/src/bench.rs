@@ -335,32 +335,18 @@ impl Simulator {
         })
     }
 
-    /// The peak resident memory of one saturated run of `items`, from `wait4`.
-    #[cfg(unix)]
-    fn peak_rss_kib(&self, items: &str) -> Result<i64> {
+    /// The peak resident memory of one saturated run of `items`.
+    fn peak_rss_kib(&self, items: &str) -> Result<u64> {
         let mut args = SATURATED.to_vec();
         *args.last_mut().expect("SATURATED ends with the item count") = items;
-        let child = Command::new(&self.0)
-            .args(&args)
-            .arg("--no-progress")
-            .stdout(Stdio::null())
-            .spawn()
-            .context("could not run the simulator")?;
-        let pid = libc::pid_t::try_from(child.id())?;
-        let mut status = 0;
-        // SAFETY: `usage` is a valid, writable rusage and `status` a valid int; wait4
-        // writes only into them. `child` is not waited on elsewhere.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if waited != pid {
-            bail!("wait4 failed");
-        }
-        Ok(usage.ru_maxrss)
-    }
-
-    #[cfg(not(unix))]
-    fn peak_rss_kib(&self, _items: &str) -> Result<i64> {
-        bail!("peak memory is measured on Unix only")
+        let (_, kib) = lesson_support::peak_rss_kib(
+            Command::new(&self.0)
+                .args(&args)
+                .arg("--no-progress")
+                .stdout(Stdio::null()),
+        )
+        .context("could not measure the simulator's peak memory")?;
+        Ok(kib)
     }
 }
 

@@ -29,7 +29,7 @@ pub mod sync;
 mod watchdog;
 
 pub use accounting::{Log, assert_each_exactly_once, assert_sequence, preview, shorten};
-pub use measure::{skipped, thread_cpu_time, thread_times_slept, times_slept};
+pub use measure::{peak_rss_kib, skipped, thread_cpu_time, thread_times_slept, times_slept};
 pub use overlap::Overlap;
 pub use watchdog::{
     BUDGET, TimingSection, finishes, finishes_within, join_all, join_all_within, join_finished,

@@ -89,6 +89,48 @@ pub fn thread_times_slept() -> Option<u64> {
     }
 }
 
+/// Runs `command` to its end and returns its exit status and its peak
+/// resident memory in KiB (`wait4`'s `ru_maxrss`: this child's peak, not
+/// muddled by other children). On Linux the figure is never below the
+/// caller's own resident size when it spawned the child (exec keeps the
+/// high-water mark of the memory it replaces), so measure children that grow
+/// well beyond the caller. Unix only; elsewhere an `Unsupported` error.
+pub fn peak_rss_kib(
+    command: &mut std::process::Command,
+) -> std::io::Result<(std::process::ExitStatus, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        let child = command.spawn()?;
+        let pid = libc::pid_t::try_from(child.id()).map_err(std::io::Error::other)?;
+        let mut status = 0;
+        // SAFETY: rusage is plain data for which all zeroes is a valid value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `status` and `usage` are valid and writable; wait4 writes only
+        // into them. `child` is dropped without being waited on elsewhere.
+        let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if waited != pid {
+            return Err(std::io::Error::last_os_error());
+        }
+        // Linux and the BSDs count ru_maxrss in KiB; macOS in bytes.
+        let peak = usage.ru_maxrss.max(0) as u64;
+        let kib = if cfg!(target_os = "macos") {
+            peak / 1024
+        } else {
+            peak
+        };
+        Ok((std::process::ExitStatus::from_raw(status), kib))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = command;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "peak memory is measured on Unix only",
+        ))
+    }
+}
+
 /// Says, on the test's output, that a measurement this platform cannot make
 /// was skipped — so a green test on such a platform is not mistaken for a
 /// checked one.
@@ -103,6 +145,45 @@ mod tests {
     use super::*;
     use std::thread;
     use std::time::Instant;
+
+    #[test]
+    #[cfg(unix)]
+    fn a_child_s_peak_memory_is_its_own() {
+        // The test re-runs itself as the child: told to, it fills 64 MiB.
+        match std::env::var("PEAK_RSS_CHILD").as_deref() {
+            Ok("big") => {
+                std::hint::black_box(vec![1u8; 64 << 20]);
+                return;
+            }
+            Ok(_) => return,
+            Err(_) => {}
+        }
+        let run = |size: &str| {
+            let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+            child
+                .args([
+                    "--exact",
+                    "measure::tests::a_child_s_peak_memory_is_its_own",
+                ])
+                .env("PEAK_RSS_CHILD", size)
+                .stdout(std::process::Stdio::null());
+            let (status, kib) = peak_rss_kib(&mut child).unwrap();
+            assert!(status.success());
+            kib
+        };
+        let big = run("big");
+        let small = run("small");
+        assert!(
+            big >= 64 * 1024,
+            "a child that filled 64 MiB peaked at {big} KiB"
+        );
+        // The small child is measured after the big one: its figure is its own
+        // (at least this test process's size, see the doc), not the big one's.
+        assert!(
+            small < big,
+            "the small child ({small} KiB) was measured with the big one's peak ({big} KiB)"
+        );
+    }
 
     #[test]
     #[cfg(unix)]
