@@ -1,7 +1,7 @@
 //! Lesson 02 — shutting consumers down cleanly. Every run is watched: a hang
 //! fails the test with the likely cause instead of freezing your terminal.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,8 @@ use lesson_02::{
     run_with_sentinels,
 };
 use lesson_support::{
-    BUDGET, Log, assert_each_exactly_once, finishes, join_all, join_finished, wait_for_or_exit,
+    BUDGET, Log, Overlap, assert_each_exactly_once, finishes, join_all, join_finished,
+    wait_for_or_exit,
 };
 
 /// A `Process` that records every item it is given, optionally taking its time.
@@ -133,30 +134,17 @@ fn returns_only_after_every_item_is_processed(run: Run, name: &str, hint: &str) 
     );
 }
 
-/// Every consumer asked for takes work at the same time: each call waits (up
-/// to 2 s) until `consumers` calls are inside `process` at once.
+/// Every consumer asked for takes work at the same time: the first calls wait
+/// (up to 3 s) until that many are inside `process` at once
+/// (`lesson_support::Overlap`), and one too many is seen too.
 fn every_consumer_takes_work_at_once(run: Run, name: &str, hint: &str) {
     const CONSUMERS: usize = 4;
-    let inside = Arc::new((Mutex::new((0_usize, 0_usize, false)), Condvar::new()));
-    let peak = Arc::clone(&inside);
+    let overlap = Arc::new(Overlap::new(CONSUMERS));
+    let inside = Arc::clone(&overlap);
     let (per_consumer, _) = watch(run, name, 12, CONSUMERS, hint, move |_| {
-        let (state, changed) = &*inside;
-        let mut state = state.lock().unwrap();
-        state.0 += 1;
-        state.1 = state.1.max(state.0);
-        if state.0 == CONSUMERS {
-            state.2 = true;
-            changed.notify_all();
-        }
-        let (mut state, timeout) = changed
-            .wait_timeout_while(state, Duration::from_secs(2), |(_, _, all_in)| !*all_in)
-            .unwrap();
-        if timeout.timed_out() {
-            state.2 = true; // stop waiting: the test says why below
-        }
-        state.0 -= 1;
+        inside.work();
     });
-    let most = peak.0.lock().unwrap().1;
+    let most = overlap.most();
     assert_eq!(
         most, CONSUMERS,
         "at most {most} items were processed at once with {CONSUMERS} consumers asked for: start exactly \

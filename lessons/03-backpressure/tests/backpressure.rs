@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, SendError, Sender, TrySendError};
 use lesson_03::{DepthTrackingSender, Observation, Process, fast_producer, work_queue};
 use lesson_support::{
-    BUDGET, Log, assert_each_exactly_once, finishes, join_all, join_finished, panic_message,
-    wait_for_or_exit,
+    BUDGET, Log, Overlap, assert_each_exactly_once, finishes, join_all, join_finished,
+    panic_message, wait_for_or_exit,
 };
 
 const QUEUE_HINT: &str =
@@ -426,28 +426,14 @@ fn every_item_is_processed_once_and_counted_by_its_consumer() {
 
 #[test]
 fn every_consumer_asked_for_works_at_the_same_time() {
-    // Each call waits (up to 2 s) until 3 consumers are inside `process` at once.
+    // The first 3 calls wait (up to 3 s) until 3 consumers are inside `process` at once (lesson_support::Overlap).
     const CONSUMERS: usize = 3;
-    let inside = Arc::new((Mutex::new((0_usize, 0_usize, false)), Condvar::new()));
-    let peak = Arc::clone(&inside);
+    let overlap = Arc::new(Overlap::new(CONSUMERS));
+    let inside = Arc::clone(&overlap);
     let (seen, calls) = observe(12, Some(2), CONSUMERS, move |_| {
-        let (state, changed) = &*inside;
-        let mut state = state.lock().unwrap();
-        state.0 += 1;
-        state.1 = state.1.max(state.0);
-        if state.0 == CONSUMERS {
-            state.2 = true;
-            changed.notify_all();
-        }
-        let (mut state, timeout) = changed
-            .wait_timeout_while(state, ms(2000), |(_, _, all_in)| !*all_in)
-            .unwrap();
-        if timeout.timed_out() {
-            state.2 = true; // give up waiting: the test will say why
-        }
-        state.0 -= 1;
+        inside.work();
     });
-    let most = peak.0.lock().unwrap().1;
+    let most = overlap.most();
     assert_eq!(
         most, CONSUMERS,
         "at most {most} items were being processed at once with {CONSUMERS} consumers asked for: \

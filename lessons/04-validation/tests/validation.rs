@@ -1,12 +1,12 @@
 //! Lesson 04 — refuse bad settings before any thread starts.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::TrySendError;
 use lesson_04::{ConfigError, Process, SimConfig, make_queue, run};
-use lesson_support::{Log, assert_each_exactly_once, finishes};
+use lesson_support::{Log, Overlap, assert_each_exactly_once, finishes};
 
 fn valid() -> SimConfig {
     SimConfig {
@@ -214,29 +214,15 @@ fn no_consumer_thread_starts_for_an_invalid_configuration() {
 
 #[test]
 fn run_starts_exactly_the_consumers_asked_for() {
-    // Each call waits (up to 2 s) until 4 consumers are inside `process` at once.
+    // The first 4 calls wait (up to 3 s) until 4 consumers are inside `process` at once (lesson_support::Overlap).
     const CONSUMERS: usize = 4;
-    let inside = Arc::new((Mutex::new((0_usize, 0_usize, false)), Condvar::new()));
-    let peak = Arc::clone(&inside);
+    let overlap = Arc::new(Overlap::new(CONSUMERS));
+    let inside = Arc::clone(&overlap);
     let log = Log::new();
     let process: Process = {
         let log = log.clone();
         Arc::new(move |item| {
-            let (state, changed) = &*inside;
-            let mut state = state.lock().unwrap();
-            state.0 += 1;
-            state.1 = state.1.max(state.0);
-            if state.0 == CONSUMERS {
-                state.2 = true;
-                changed.notify_all();
-            }
-            let (mut state, timeout) = changed
-                .wait_timeout_while(state, Duration::from_secs(2), |(_, _, all_in)| !*all_in)
-                .unwrap();
-            if timeout.timed_out() {
-                state.2 = true; // stop waiting: the test says why below
-            }
-            state.0 -= 1;
+            inside.work();
             log.push(item);
         })
     };
@@ -251,7 +237,7 @@ fn run_starts_exactly_the_consumers_asked_for() {
         "close the queue, then join the consumers",
         move || run(&config, process),
     );
-    let most = peak.0.lock().unwrap().1;
+    let most = overlap.most();
     assert_eq!(
         most, CONSUMERS,
         "at most {most} items were being processed at once with {CONSUMERS} consumers asked for: start \

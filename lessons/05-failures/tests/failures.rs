@@ -7,7 +7,7 @@ use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use lesson_05::{Job, Report, fails, flaky_job, run_one, run_pool};
-use lesson_support::finishes;
+use lesson_support::{Overlap, finishes};
 
 const DEAD_WORKER: &str = "a worker whose job panicked died, and nobody took the rest of the items: \
      catch the panic in run_one (std::panic::catch_unwind) so the worker goes on";
@@ -243,30 +243,16 @@ fn each_failure_names_its_item_and_reason() {
 
 #[test]
 fn every_consumer_asked_for_runs_jobs_at_the_same_time() {
-    // Each job waits (up to 2 s) until 3 are running at once.
+    // The first 3 jobs wait (up to 3 s) until 3 are running at once (lesson_support::Overlap).
     const CONSUMERS: usize = 3;
-    let inside = Arc::new((Mutex::new((0_usize, 0_usize, false)), Condvar::new()));
-    let peak = Arc::clone(&inside);
+    let overlap = Arc::new(Overlap::new(CONSUMERS));
+    let inside = Arc::clone(&overlap);
     let job: Job = Arc::new(move |_| {
-        let (state, changed) = &*inside;
-        let mut state = state.lock().unwrap();
-        state.0 += 1;
-        state.1 = state.1.max(state.0);
-        if state.0 == CONSUMERS {
-            state.2 = true;
-            changed.notify_all();
-        }
-        let (mut state, timeout) = changed
-            .wait_timeout_while(state, Duration::from_secs(2), |(_, _, all_in)| !*all_in)
-            .unwrap();
-        if timeout.timed_out() {
-            state.2 = true; // stop waiting: the test says why below
-        }
-        state.0 -= 1;
+        inside.work();
         Ok(())
     });
     let report = pool(10, CONSUMERS, job);
-    let most = peak.0.lock().unwrap().1;
+    let most = overlap.most();
     assert_eq!(
         most, CONSUMERS,
         "at most {most} jobs ran at once with {CONSUMERS} consumers asked for: start exactly `consumers` \
