@@ -173,19 +173,27 @@ fn put_waits_while_the_queue_is_full() {
         150,
         "a put into a full queue of capacity 3 (it must wait for room)",
     );
-    let held = watched(&queue, "len()", NO_WAIT, |queue| queue.len());
-    assert_eq!(held, 3, "a queue of capacity 3 held {held} items");
+    let held = watched(&queue, "len() and is_empty()", NO_WAIT, |queue| {
+        (queue.len(), queue.is_empty())
+    });
+    assert_eq!(
+        held,
+        (3, false),
+        "(len(), is_empty()) of a full queue of capacity 3, with a put waiting"
+    );
     let got = watched(&queue, "get() from a full queue", NO_WAIT, |queue| {
         queue.get()
     });
     assert_eq!(got, Some(1), "all equal: the oldest first");
     let put = join_all(vec![putter], "putter", WAKE_PUTTER);
     assert_eq!(put, [Ok(())], "the waiting put went in once there was room");
-    let rest = watched(&queue, "close and get until None", NO_WAIT, |queue| {
+    let (rest, left) = watched(&queue, "close and get until None", NO_WAIT, |queue| {
         queue.close();
-        std::iter::from_fn(|| queue.get()).collect::<Vec<_>>()
+        let rest = std::iter::from_fn(|| queue.get()).collect::<Vec<_>>();
+        (rest, (queue.len(), queue.is_empty()))
     });
     assert_eq!(rest, [4, 2, 3], "the waiting put's item (priority 9) first");
+    assert_eq!(left, (0, true), "(len(), is_empty()) once drained");
 }
 
 #[test]

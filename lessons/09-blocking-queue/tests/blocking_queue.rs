@@ -209,17 +209,23 @@ fn run_all_starts_the_consumers_it_is_asked_for() {
 #[test]
 fn put_then_get_on_one_thread_is_fifo() {
     let queue = queue(4);
-    let got = watched(&queue, "put 3 items, then get 3", NO_WAIT, |queue| {
+    let (sizes, got) = watched(&queue, "put 3 items, then get 3", NO_WAIT, |queue| {
+        let before = (queue.len(), queue.is_empty());
         for item in [5, 3, 8] {
             queue.put(item).expect("the queue is open");
         }
-        let held = queue.len();
+        let held = (queue.len(), queue.is_empty());
         let got: Vec<Option<u64>> = (0..3).map(|_| queue.get()).collect();
-        (held, got)
+        let after = (queue.len(), queue.is_empty());
+        ([before, held, after], got)
     });
-    assert_eq!(got.0, 3, "three items put, none taken: len() is 3");
     assert_eq!(
-        got.1,
+        sizes,
+        [(0, true), (3, false), (0, true)],
+        "(len(), is_empty()) before the puts, after 3 puts, after 3 gets"
+    );
+    assert_eq!(
+        got,
         [Some(5), Some(3), Some(8)],
         "items come out in the order they went in: pop_front"
     );
