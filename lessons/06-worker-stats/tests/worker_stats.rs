@@ -116,7 +116,7 @@ impl Overlap {
     }
 }
 
-/// The three ways to run the workers, for tests that hold for each.
+/// The two runs that share their totals, for tests that hold for both.
 type TotalsRun = fn(Receiver<u64>, usize, Work) -> Totals;
 
 // --- A worker's statistics ---------------------------------------------------
@@ -288,6 +288,7 @@ fn run_reports_every_worker_in_worker_order() {
 
 #[test]
 fn run_starts_exactly_the_workers_asked_for() {
+    let _alone = TimingSection::enter();
     let overlap = Overlap::new(3);
     let work = overlap.work();
     let stats = finishes("run(5 items, 3 workers)", STUCK, move || {
