@@ -100,7 +100,7 @@ pub fn mutants(options: &Options<'_>) -> Result<Vec<LessonMutants>> {
 }
 
 fn require_cargo_mutants() -> Result<()> {
-    let found = Command::new(kit_cargo())
+    let found = Command::new(kit::cargo())
         .args(["mutants", "--version"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -109,10 +109,6 @@ fn require_cargo_mutants() -> Result<()> {
         bail!("cargo-mutants is not installed: cargo install --locked cargo-mutants");
     }
     Ok(())
-}
-
-fn kit_cargo() -> std::ffi::OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
 /// The steps for one lesson: lay out the solution, read its allow-list, then
@@ -163,7 +159,7 @@ fn list_mutants(scratch: &Scratch, lesson: &Lesson) -> Result<Vec<MutantName>> {
     struct Listed {
         name: String,
     }
-    let output = Command::new(kit_cargo())
+    let output = Command::new(kit::cargo())
         .args([
             "mutants",
             "--list",
@@ -250,7 +246,7 @@ fn run_cargo_mutants(
     out: &Path,
 ) -> Result<Outcomes> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let output = Command::new(kit_cargo())
+    let output = Command::new(kit::cargo())
         // In place, one mutant at a time, in the scratch copy: each mutant
         // rebuilds only the lesson in the warm target dir.
         .args(["mutants", "--in-place", "--no-shuffle", "--colors", "never"])

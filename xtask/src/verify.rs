@@ -421,7 +421,7 @@ fn run_examples(scratch: &Scratch, lesson: &Lesson, limit: Duration, report: &mu
 /// Clippy, warnings denied, on the solution laid over the lesson: the
 /// workspace's clippy sees only the starters, whose bodies are `todo!()`.
 fn run_clippy(scratch: &Scratch, lesson: &Lesson, report: &mut LessonReport) {
-    let output = Command::new(kit_cargo())
+    let output = Command::new(kit::cargo())
         .args([
             "clippy",
             "--quiet",
@@ -460,10 +460,6 @@ fn run_clippy(scratch: &Scratch, lesson: &Lesson, report: &mut LessonReport) {
             .breaches
             .push(format!("could not run cargo clippy: {e}")),
     }
-}
-
-fn kit_cargo() -> std::ffi::OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
 /// Each known mistake: some test fails on every run, and none hangs.
