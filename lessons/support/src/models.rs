@@ -37,7 +37,8 @@ pub struct ModelCrate {
 }
 
 /// The most a model build may take: a cold one compiles loom and the lesson's
-/// dependencies in release mode (about 30 s here; slow laptops take longer).
+/// dependencies in release mode (the chapters give the time it took, dated by
+/// the command that measured it; a slow laptop takes several times longer).
 pub const BUILD_LIMIT: Duration = Duration::from_secs(600);
 
 /// The most the models may take to run, all together. Correct code needs a
