@@ -7,8 +7,8 @@
 //! call your update steps from several threads under *every* interleaving — a
 //! lost update fails every time, not one run in fifty.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,9 @@ use lesson_06::{
     run_with_shared_totals,
 };
 use lesson_support::sync::std::Mutex;
-use lesson_support::{Log, TimingSection, assert_each_exactly_once, finishes, join_finished};
+use lesson_support::{
+    Log, Overlap, TimingSection, assert_each_exactly_once, finishes, join_finished,
+};
 
 const STUCK: &str = "the workers never stopped. A worker's loop must end when the queue is \
      closed and empty (`for item in queue`, or stop when recv() returns Err), every worker must \
@@ -63,57 +65,13 @@ fn nothing() -> Work {
     Arc::new(|_| ())
 }
 
-/// Work that finds out how many workers run `work(item)` at the same time.
-///
-/// Each of the first `want` calls waits (up to a few seconds) until `want`
-/// calls are inside at once, then stays a little longer so that one worker
-/// too many would show up. A pool of `want` workers always gets there; a pool
-/// that works one at a time — a lock held across the work, workers joined as
-/// they are started, a count ignored — never does, and one with extra workers
-/// goes past it.
-struct Overlap {
-    want: usize,
-    inside: AtomicUsize,
-    entered: AtomicUsize,
-    most: AtomicUsize,
-    deadline: OnceLock<Instant>,
-}
-
-impl Overlap {
-    fn new(want: usize) -> Arc<Self> {
-        Arc::new(Overlap {
-            want,
-            inside: AtomicUsize::new(0),
-            entered: AtomicUsize::new(0),
-            most: AtomicUsize::new(0),
-            deadline: OnceLock::new(),
-        })
-    }
-
-    fn work(self: &Arc<Self>) -> Work {
-        let this = Arc::clone(self);
-        Arc::new(move |_| {
-            let now_inside = this.inside.fetch_add(1, Ordering::SeqCst) + 1;
-            this.most.fetch_max(now_inside, Ordering::SeqCst);
-            let among_first = this.entered.fetch_add(1, Ordering::SeqCst) < this.want;
-            let deadline = *this
-                .deadline
-                .get_or_init(|| Instant::now() + Duration::from_secs(3));
-            if among_first {
-                while this.most.load(Ordering::SeqCst) < this.want && Instant::now() < deadline {
-                    thread::sleep(Duration::from_millis(1));
-                }
-                // Room for a worker too many to take an item and be seen.
-                thread::sleep(Duration::from_millis(100));
-            }
-            this.inside.fetch_sub(1, Ordering::SeqCst);
-        })
-    }
-
-    /// The most calls of `work` that were ever in progress together.
-    fn most(&self) -> usize {
-        self.most.load(Ordering::SeqCst)
-    }
+/// Work that counts how many workers are inside `work(item)` at once (see
+/// [`Overlap`]): a pool of three always gets three there; one that works one
+/// at a time — a lock held across the work, workers joined as they are
+/// started, a count ignored — never does, and one with extra workers goes past.
+fn overlapping(overlap: &Arc<Overlap>) -> Work {
+    let overlap = Arc::clone(overlap);
+    Arc::new(move |_| overlap.work())
 }
 
 /// The two runs that share their totals, for tests that hold for both.
@@ -289,8 +247,8 @@ fn run_reports_every_worker_in_worker_order() {
 #[test]
 fn run_starts_exactly_the_workers_asked_for() {
     let _alone = TimingSection::enter();
-    let overlap = Overlap::new(3);
-    let work = overlap.work();
+    let overlap = Arc::new(Overlap::new(3));
+    let work = overlapping(&overlap);
     let stats = finishes("run(5 items, 3 workers)", STUCK, move || {
         run(closed_queue(5), 3, work)
     });
@@ -499,8 +457,8 @@ fn counts_every_item_and_waits_for_the_last(name: &str, run: TotalsRun) {
 
 fn workers_work_side_by_side(name: &str, run: TotalsRun) {
     let _alone = TimingSection::enter();
-    let overlap = Overlap::new(3);
-    let work = overlap.work();
+    let overlap = Arc::new(Overlap::new(3));
+    let work = overlapping(&overlap);
     let totals = finishes(&format!("{name}(5 items, 3 workers)"), STUCK, move || {
         run(closed_queue(5), 3, work)
     });

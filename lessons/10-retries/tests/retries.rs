@@ -8,8 +8,8 @@
 //! threads — a `notify_one`, an `if` around a wait or a retry counted out and
 //! back in fails every time, not one run in fifty.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use crossbeam_channel::{bounded, unbounded};
 use lesson_10::{
     DeadLetter, Item, Job, Pending, Report, Settled, fails, flaky_job, run_with_retries, settle,
 };
-use lesson_support::{Log, TimingSection, assert_each_exactly_once, finishes, join_all};
+use lesson_support::{Log, Overlap, TimingSection, assert_each_exactly_once, finishes, join_all};
 
 const HUNG_RUN: &str = "the run never ended. Either an item is retried for ever (is the number of \
      attempts bounded by max_retries, and counted?), or the count never reaches zero (is every \
@@ -109,54 +109,15 @@ fn assert_report(got: &Report, expected: &Report, run: &str) {
     }
 }
 
-/// A job that finds out how many workers run it at the same time.
-///
-/// Each of the first `want` attempts waits (up to a few seconds) until `want`
-/// attempts are in progress at once, then stays a little longer so that one
-/// worker too many would show up. `want` workers always get there; fewer never
-/// do, and more go past it. Every attempt succeeds.
-struct Overlap {
-    want: usize,
-    inside: AtomicUsize,
-    entered: AtomicUsize,
-    most: AtomicUsize,
-    deadline: OnceLock<Instant>,
-}
-
-impl Overlap {
-    fn new(want: usize) -> Arc<Self> {
-        Arc::new(Overlap {
-            want,
-            inside: AtomicUsize::new(0),
-            entered: AtomicUsize::new(0),
-            most: AtomicUsize::new(0),
-            deadline: OnceLock::new(),
-        })
-    }
-
-    fn job(self: &Arc<Self>) -> Job {
-        let this = Arc::clone(self);
-        Arc::new(move |_| {
-            let now_inside = this.inside.fetch_add(1, Ordering::SeqCst) + 1;
-            this.most.fetch_max(now_inside, Ordering::SeqCst);
-            let among_first = this.entered.fetch_add(1, Ordering::SeqCst) < this.want;
-            let deadline = *this
-                .deadline
-                .get_or_init(|| Instant::now() + Duration::from_secs(3));
-            if among_first {
-                while this.most.load(Ordering::SeqCst) < this.want && Instant::now() < deadline {
-                    thread::sleep(Duration::from_millis(1));
-                }
-                thread::sleep(Duration::from_millis(100));
-            }
-            this.inside.fetch_sub(1, Ordering::SeqCst);
-            Ok(())
-        })
-    }
-
-    fn most(&self) -> usize {
-        self.most.load(Ordering::SeqCst)
-    }
+/// A job that counts how many workers run it at once (see [`Overlap`]):
+/// `want` workers always get there; fewer never do, and more go past it.
+/// Every attempt succeeds.
+fn overlapping(overlap: &Arc<Overlap>) -> Job {
+    let overlap = Arc::clone(overlap);
+    Arc::new(move |_| {
+        overlap.work();
+        Ok(())
+    })
 }
 
 /// Starts `count` threads that each `wait()` on `pending`.
@@ -778,8 +739,8 @@ fn every_retry_is_settled_before_the_run_ends() {
 #[test]
 fn the_run_uses_exactly_the_workers_asked_for() {
     let _alone = TimingSection::enter();
-    let overlap = Overlap::new(3);
-    let job = overlap.job();
+    let overlap = Arc::new(Overlap::new(3));
+    let job = overlapping(&overlap);
     let report = finishes(
         "run_with_retries(5 items, 3 workers, a job that waits for the others)",
         HUNG_RUN,
