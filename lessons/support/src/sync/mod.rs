@@ -29,51 +29,7 @@
 pub mod parking_lot;
 pub mod std;
 
-/// Under the model: which thread holds each mutex, and since which line, so
-/// that a thread locking a mutex it already holds fails at once with both
-/// lines named, instead of as an anonymous deadlock.
+/// Under the model: the mutex, guard and condition-variable mechanics both
+/// shapes share; [`std`] and [`parking_lot`] only give them their APIs.
 #[cfg(loom)]
-mod holder {
-    use ::std::panic::Location;
-    use ::std::sync::{Mutex, PoisonError};
-
-    type Held = Option<(loom::thread::ThreadId, &'static Location<'static>)>;
-
-    #[derive(Debug, Default)]
-    pub(crate) struct Holder(Mutex<Held>);
-
-    impl Holder {
-        fn held(&self) -> ::std::sync::MutexGuard<'_, Held> {
-            // loom runs one model thread at a time: this lock never waits.
-            self.0.lock().unwrap_or_else(PoisonError::into_inner)
-        }
-
-        /// Fails if the calling model thread already holds this mutex.
-        #[track_caller]
-        pub(crate) fn before_lock(&self) {
-            let me = loom::thread::current().id();
-            if let Some((holder, since)) = *self.held()
-                && holder == me
-            {
-                panic!(
-                    "a thread locked a mutex it already holds: first at {since}, again at {}. \
-                     The lock is not re-entrant, so the second lock() waits for ever for the \
-                     first guard to be dropped. Drop that guard first, or pass it along \
-                     instead of locking again.",
-                    Location::caller()
-                );
-            }
-        }
-
-        /// Records that the calling model thread now holds the mutex.
-        #[track_caller]
-        pub(crate) fn locked(&self) {
-            *self.held() = Some((loom::thread::current().id(), Location::caller()));
-        }
-
-        /// Records that nobody holds the mutex.
-        pub(crate) fn unlocked(&self) {
-            *self.held() = None;
-        }
-    }
-}
+mod model;

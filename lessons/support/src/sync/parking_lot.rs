@@ -11,61 +11,35 @@ pub use self::model::*;
 #[cfg(loom)]
 mod model {
     use ::std::fmt;
-    use ::std::ops::{Deref, DerefMut};
-    use ::std::sync::PoisonError;
     use ::std::time::{Duration, Instant};
 
-    /// loom's mutex behind `parking_lot::Mutex`'s API.
-    pub struct Mutex<T> {
-        inner: loom::sync::Mutex<T>,
-        holder: crate::sync::holder::Holder,
-    }
+    use crate::sync::model::{Cvar, Lock};
+    pub use crate::sync::model::{MutexGuard, WaitTimeoutResult};
 
-    /// The guard of a locked [`Mutex`]. It remembers its mutex, so a timed wait
-    /// whose deadline has passed can unlock and relock it.
-    pub struct MutexGuard<'a, T> {
-        mutex: &'a Mutex<T>,
-        // `None` only while a condvar holds the lock on this guard's behalf.
-        inner: Option<loom::sync::MutexGuard<'a, T>>,
-    }
+    /// loom's mutex behind `parking_lot::Mutex`'s API.
+    pub struct Mutex<T>(Lock<T>);
 
     impl<T> Mutex<T> {
         /// A new mutex holding `value`.
         pub fn new(value: T) -> Self {
-            Mutex {
-                inner: loom::sync::Mutex::new(value),
-                holder: Default::default(),
-            }
+            Mutex(Lock::new(value))
         }
 
         /// Locks, waiting for the lock if another thread holds it.
         #[track_caller]
         pub fn lock(&self) -> MutexGuard<'_, T> {
-            self.holder.before_lock();
-            let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-            self.holder.locked();
-            MutexGuard {
-                mutex: self,
-                inner: Some(inner),
-            }
+            self.0.lock()
         }
 
         /// Locks if the lock is free now.
         #[track_caller]
         pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-            let inner = self.inner.try_lock().ok()?;
-            self.holder.locked();
-            Some(MutexGuard {
-                mutex: self,
-                inner: Some(inner),
-            })
+            self.0.try_lock()
         }
 
         /// The value, taking the mutex apart.
         pub fn into_inner(self) -> T {
-            self.inner
-                .into_inner()
-                .unwrap_or_else(PoisonError::into_inner)
+            self.0.into_inner()
         }
     }
 
@@ -81,62 +55,20 @@ mod model {
         }
     }
 
-    impl<T> Deref for MutexGuard<'_, T> {
-        type Target = T;
-        fn deref(&self) -> &T {
-            self.inner.as_ref().expect("the guard holds the lock")
-        }
-    }
-
-    impl<T> DerefMut for MutexGuard<'_, T> {
-        fn deref_mut(&mut self) -> &mut T {
-            self.inner.as_mut().expect("the guard holds the lock")
-        }
-    }
-
-    impl<T> Drop for MutexGuard<'_, T> {
-        fn drop(&mut self) {
-            if self.inner.is_some() {
-                self.mutex.holder.unlocked();
-            }
-        }
-    }
-
-    impl<T: fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            fmt::Debug::fmt(&**self, f)
-        }
-    }
-
-    /// Whether a timed wait ended because its time ran out.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct WaitTimeoutResult(bool);
-
-    impl WaitTimeoutResult {
-        /// True when the wait ended because its time ran out.
-        pub fn timed_out(&self) -> bool {
-            self.0
-        }
-    }
-
     /// loom's condition variable behind `parking_lot::Condvar`'s API.
     #[derive(Debug, Default)]
-    pub struct Condvar(loom::sync::Condvar);
+    pub struct Condvar(Cvar);
 
     impl Condvar {
         /// A condition variable nobody waits on yet.
         pub fn new() -> Self {
-            Condvar(loom::sync::Condvar::new())
+            Condvar::default()
         }
 
         /// Unlocks, sleeps until notified, relocks.
         #[track_caller]
         pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
-            let inner = guard.inner.take().expect("the guard holds the lock");
-            guard.mutex.holder.unlocked();
-            let inner = self.0.wait(inner).unwrap_or_else(PoisonError::into_inner);
-            guard.mutex.holder.locked();
-            guard.inner = Some(inner);
+            self.0.sleep(guard);
         }
 
         /// Waits while `condition` holds.
@@ -159,7 +91,7 @@ mod model {
             deadline: Instant,
         ) -> WaitTimeoutResult {
             if Instant::now() >= deadline {
-                let_others_run(guard);
+                Cvar::let_others_run(guard);
                 WaitTimeoutResult(true)
             } else {
                 self.wait(guard);
@@ -175,7 +107,7 @@ mod model {
             timeout: Duration,
         ) -> WaitTimeoutResult {
             if timeout.is_zero() {
-                let_others_run(guard);
+                Cvar::let_others_run(guard);
                 WaitTimeoutResult(true)
             } else {
                 self.wait(guard);
@@ -235,21 +167,5 @@ mod model {
             self.0.notify_all();
             0
         }
-    }
-
-    /// What a timed wait does once its deadline has passed: release the lock,
-    /// let the other threads run, take the lock back.
-    #[track_caller]
-    fn let_others_run<T>(guard: &mut MutexGuard<'_, T>) {
-        drop(guard.inner.take());
-        guard.mutex.holder.unlocked();
-        loom::thread::yield_now();
-        let inner = guard
-            .mutex
-            .inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        guard.mutex.holder.locked();
-        guard.inner = Some(inner);
     }
 }

@@ -29,68 +29,38 @@ pub mod atomic {
 #[cfg(loom)]
 mod model {
     use ::std::fmt;
-    use ::std::ops::{Deref, DerefMut};
     use ::std::time::Duration;
 
     pub use ::std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
-    /// loom's mutex behind `std::sync::Mutex`'s API.
-    pub struct Mutex<T> {
-        inner: loom::sync::Mutex<T>,
-        holder: crate::sync::holder::Holder,
-    }
+    use crate::sync::model::{Cvar, Lock};
+    pub use crate::sync::model::{MutexGuard, WaitTimeoutResult};
 
-    /// The guard of a locked [`Mutex`]. It remembers its mutex, so a timed wait
-    /// whose deadline has passed can unlock and relock it.
-    pub struct MutexGuard<'a, T> {
-        mutex: &'a Mutex<T>,
-        // `None` only while a condvar holds the lock on this guard's behalf.
-        inner: Option<loom::sync::MutexGuard<'a, T>>,
-    }
+    /// loom's mutex behind `std::sync::Mutex`'s API. A model thread that
+    /// panics ends the model, so no lock is ever reported poisoned.
+    pub struct Mutex<T>(Lock<T>);
 
     impl<T> Mutex<T> {
         /// A new mutex holding `value`.
         pub fn new(value: T) -> Self {
-            Mutex {
-                inner: loom::sync::Mutex::new(value),
-                holder: Default::default(),
-            }
+            Mutex(Lock::new(value))
         }
 
         /// Locks, waiting for the lock if another thread holds it.
         #[track_caller]
         pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
-            self.holder.before_lock();
-            match self.inner.lock() {
-                Ok(inner) => Ok(self.guard(inner)),
-                Err(poisoned) => Err(PoisonError::new(self.guard(poisoned.into_inner()))),
-            }
+            Ok(self.0.lock())
         }
 
         /// Locks if the lock is free now.
         #[track_caller]
         pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
-            match self.inner.try_lock() {
-                Ok(inner) => Ok(self.guard(inner)),
-                Err(TryLockError::WouldBlock) => Err(TryLockError::WouldBlock),
-                Err(TryLockError::Poisoned(poisoned)) => Err(TryLockError::Poisoned(
-                    PoisonError::new(self.guard(poisoned.into_inner())),
-                )),
-            }
+            self.0.try_lock().ok_or(TryLockError::WouldBlock)
         }
 
         /// The value, taking the mutex apart.
         pub fn into_inner(self) -> LockResult<T> {
-            self.inner.into_inner()
-        }
-
-        #[track_caller]
-        fn guard<'a>(&'a self, inner: loom::sync::MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-            self.holder.locked();
-            MutexGuard {
-                mutex: self,
-                inner: Some(inner),
-            }
+            Ok(self.0.into_inner())
         }
     }
 
@@ -106,52 +76,14 @@ mod model {
         }
     }
 
-    impl<T> Deref for MutexGuard<'_, T> {
-        type Target = T;
-        fn deref(&self) -> &T {
-            self.inner.as_ref().expect("the guard holds the lock")
-        }
-    }
-
-    impl<T> DerefMut for MutexGuard<'_, T> {
-        fn deref_mut(&mut self) -> &mut T {
-            self.inner.as_mut().expect("the guard holds the lock")
-        }
-    }
-
-    impl<T> Drop for MutexGuard<'_, T> {
-        fn drop(&mut self) {
-            if self.inner.is_some() {
-                self.mutex.holder.unlocked();
-            }
-        }
-    }
-
-    impl<T: fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            fmt::Debug::fmt(&**self, f)
-        }
-    }
-
-    /// Whether a timed wait ended because its time ran out.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct WaitTimeoutResult(bool);
-
-    impl WaitTimeoutResult {
-        /// True when the wait ended because its time ran out.
-        pub fn timed_out(&self) -> bool {
-            self.0
-        }
-    }
-
     /// loom's condition variable behind `std::sync::Condvar`'s API.
     #[derive(Debug, Default)]
-    pub struct Condvar(loom::sync::Condvar);
+    pub struct Condvar(Cvar);
 
     impl Condvar {
         /// A condition variable nobody waits on yet.
         pub fn new() -> Self {
-            Condvar(loom::sync::Condvar::new())
+            Condvar::default()
         }
 
         /// Unlocks, sleeps until notified, relocks.
@@ -160,15 +92,9 @@ mod model {
             Ok(self.sleep(guard))
         }
 
-        /// The wait itself. A model thread that panics ends the model, so
-        /// there is no poisoned lock to report.
         #[track_caller]
         fn sleep<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-            let inner = guard.inner.take().expect("the guard holds the lock");
-            guard.mutex.holder.unlocked();
-            let inner = self.0.wait(inner).unwrap_or_else(PoisonError::into_inner);
-            guard.mutex.holder.locked();
-            guard.inner = Some(inner);
+            self.0.sleep(&mut guard);
             guard
         }
 
@@ -240,13 +166,10 @@ mod model {
         }
     }
 
-    /// What a timed wait does once its deadline has passed: release the lock,
-    /// let the other threads run, take the lock back.
+    /// What a timed wait does once its deadline has passed.
     #[track_caller]
-    fn let_others_run<T>(guard: MutexGuard<'_, T>) -> MutexGuard<'_, T> {
-        let mutex = guard.mutex;
-        drop(guard);
-        loom::thread::yield_now();
-        mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    fn let_others_run<T>(mut guard: MutexGuard<'_, T>) -> MutexGuard<'_, T> {
+        Cvar::let_others_run(&mut guard);
+        guard
     }
 }
