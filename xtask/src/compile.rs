@@ -10,8 +10,17 @@ use anyhow::{Result, bail};
 use serde::Deserialize;
 
 use crate::kit;
-use crate::process;
-use crate::runner::{Place, TestBinary};
+use crate::place::Place;
+use lesson_support::process;
+
+/// A test executable and the name of its target (`shutdown` for `tests/shutdown.rs`).
+#[derive(Debug, Clone)]
+pub struct TestBinary {
+    /// The target's name, as libtest prefixes its tests.
+    pub target: String,
+    /// The executable, as the [`Place`] that runs it sees it.
+    pub path: PathBuf,
+}
 
 /// A build that failed because the code does not compile: what the compiler said.
 #[derive(Debug)]

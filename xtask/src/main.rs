@@ -24,7 +24,7 @@ mod kit;
 mod libtest;
 mod models;
 mod mutants;
-mod process;
+mod place;
 mod progress;
 mod runner;
 mod sandbox;
@@ -154,7 +154,7 @@ fn main() -> ExitCode {
     // The tests and builds run in process groups of their own, which Ctrl-C
     // does not reach: end them with us.
     let _ = ctrlc::set_handler(|| {
-        process::kill_all();
+        lesson_support::process::kill_all();
         std::process::exit(130);
     });
     match run(cli) {

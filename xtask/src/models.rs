@@ -16,7 +16,7 @@ use anyhow::{Result, bail};
 use lesson_support::models::{BUILD_LIMIT, ModelCrate, build_command};
 
 use crate::kit::Lesson;
-use crate::process;
+use lesson_support::process;
 
 /// Builds the models of `lesson` as laid out in `lesson_dir` (the kit's own
 /// folder, or a scratch copy of it) for tests built into `target_dir`; calls

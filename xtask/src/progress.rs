@@ -20,7 +20,8 @@ use crate::chapter::Chapter;
 use crate::compile::{self, Built};
 use crate::kit::{self, Lesson};
 use crate::models;
-use crate::runner::{self, Job, Place, Status, TestRun};
+use crate::place::Place;
+use crate::runner::{self, Job, Status, TestRun};
 
 /// Tests run at once: the cores (two on the kit's machines).
 fn cores() -> usize {

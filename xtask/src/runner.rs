@@ -8,7 +8,6 @@
 //! when libtest itself says so (see [`crate::libtest`]).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -16,11 +15,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::compile;
+use crate::compile::{self, TestBinary};
 use crate::kit::{self, Lesson};
 use crate::libtest::{self, Verdict};
-use crate::process;
-use crate::sandbox::{Bubblewrap, Mount};
+use crate::place::Place;
+use lesson_support::process;
 
 /// How a test ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,68 +60,6 @@ pub struct TestRun {
 
 fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_f64((duration.as_secs_f64() * 1e3).round() / 1e3)
-}
-
-/// A test executable and the name of its target (`shutdown` for `tests/shutdown.rs`).
-#[derive(Debug, Clone)]
-pub struct TestBinary {
-    /// The target's name, as libtest prefixes its tests.
-    pub target: String,
-    /// The executable, as the [`Place`] that runs it sees it.
-    pub path: PathBuf,
-}
-
-/// Where a program runs: on this machine as it is, or in a sandbox.
-#[derive(Debug, Clone, Default)]
-pub struct Place {
-    sandbox: Option<(Bubblewrap, Vec<Mount>)>,
-    cwd: Option<PathBuf>,
-    env: Vec<(String, String)>,
-}
-
-impl Place {
-    /// Directly on this machine, in the current directory.
-    pub fn here() -> Self {
-        Place::default()
-    }
-
-    /// Directly on this machine, with `dir` as the working directory.
-    pub fn in_dir(dir: &Path) -> Self {
-        Place {
-            cwd: Some(dir.to_path_buf()),
-            ..Place::default()
-        }
-    }
-
-    /// In a bubblewrap sandbox that sees `mounts`.
-    pub fn sandboxed(bwrap: &Bubblewrap, mounts: Vec<Mount>) -> Self {
-        Place {
-            sandbox: Some((bwrap.clone(), mounts)),
-            ..Place::default()
-        }
-    }
-
-    /// The same place, with `key=value` in every program's environment.
-    pub fn with_env(mut self, key: &str, value: &str) -> Self {
-        self.env.push((key.to_string(), value.to_string()));
-        self
-    }
-
-    /// A command running `program` here.
-    pub fn command(&self, program: impl AsRef<Path>) -> Command {
-        let mut command = match &self.sandbox {
-            Some((bwrap, mounts)) => bwrap.command(mounts, program.as_ref()),
-            None => Command::new(program.as_ref()),
-        };
-        if let Some(dir) = &self.cwd {
-            command.current_dir(dir);
-        }
-        command
-            .env("RUST_BACKTRACE", "0")
-            .env("CARGO_TERM_COLOR", "never")
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
-        command
-    }
 }
 
 /// A scratch copy of a kit, where starters, solutions and mistakes are laid out

@@ -31,9 +31,11 @@ use anyhow::{Context as _, Result, bail};
 
 pub use self::report::{LessonReport, render, render_catches};
 use crate::compile;
+use crate::compile::TestBinary;
 use crate::kit::{self, Lesson, Mistake};
 use crate::models;
-use crate::runner::{self, Place, Scratch, Status, TestBinary, TestRun};
+use crate::place::Place;
+use crate::runner::{self, Scratch, Status, TestRun};
 
 /// An example may build and run this many times as long as one test: it is a
 /// whole program (the lesson's measurements), built on first use.

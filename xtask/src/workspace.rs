@@ -22,9 +22,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+use crate::compile::TestBinary;
 use crate::compile::{self, Built};
 use crate::kit::{self, Lesson};
-use crate::runner::{self, Job, Place, TestBinary};
+use crate::place::Place;
+use crate::runner::{self, Job};
 use crate::sandbox::{self, Bubblewrap, Mount};
 use crate::submission::LessonFiles;
 use crate::tree;

@@ -24,7 +24,7 @@ pub mod broker;
 mod measure;
 pub mod models;
 mod overlap;
-mod process;
+pub mod process;
 pub mod sync;
 mod watchdog;
 

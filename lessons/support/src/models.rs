@@ -144,6 +144,7 @@ fn build(krate: &ModelCrate) -> Result<PathBuf, String> {
         Some(status) if !status.success() => {
             let first_error = finished
                 .stderr
+                .text()
                 .lines()
                 .skip_while(|line| !line.starts_with("error"))
                 .take(12)
@@ -158,6 +159,7 @@ fn build(krate: &ModelCrate) -> Result<PathBuf, String> {
     }
     finished
         .stdout
+        .text()
         .lines()
         .filter(|line| line.contains("\"compiler-artifact\"") && line.contains("\"test\":true"))
         .find_map(executable_of)
@@ -182,7 +184,7 @@ fn executable_of(line: &str) -> Option<String> {
 
 /// `None` when every model passed; otherwise what to tell the learner.
 fn verdict(krate: &ModelCrate, names: &[String], finished: &Finished) -> Option<String> {
-    let out = &finished.stdout;
+    let out = &finished.stdout.text();
     let Some(status) = finished.status else {
         let running = unfinished(names, out);
         return Some(format!(
@@ -208,7 +210,8 @@ fn verdict(krate: &ModelCrate, names: &[String], finished: &Finished) -> Option<
         });
     }
     if failed.is_empty() {
-        let tail: Vec<&str> = finished.stderr.lines().rev().take(15).collect();
+        let stderr = finished.stderr.text();
+        let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         return Some(format!(
             "the model checker stopped abnormally ({status}):\n{}",

@@ -1,10 +1,18 @@
-//! Running a child process under a hard time limit, as the model runner does
-//! with its nested cargo build and the model binary.
+//! Running a child process that may misbehave — hang, flood its output, leave
+//! children behind holding its pipes — without letting it stop or exhaust the
+//! caller: a learner's tests under `cargo xtask grade` and `progress`, the
+//! nested cargo build and run of a lesson's loom models.
 //!
-//! The child gets a process group of its own, so the kill at the limit reaches
-//! its children too (cargo's rustc processes); its pipes are read into bounded
-//! buffers by threads that are never waited on past a short grace period, so a
-//! grandchild that inherited them cannot keep the caller waiting.
+//! - The child leads a process group of its own, and the whole group is killed
+//!   at the limit (a test's helper processes and cargo's rustc go with it).
+//! - Its pipes are read by threads into bounded buffers: the first
+//!   [`HEAD_BYTES`] and the last [`TAIL_BYTES`] of each stream are kept, the
+//!   middle is counted and dropped, so 300 MB of output costs nothing.
+//! - Once the child has exited (or been killed), its pipes get a short grace
+//!   period to drain, no more: a grandchild that escaped the group and still
+//!   holds them cannot keep the caller waiting.
+//! - On Unix, resource limits are set in the child before it starts: no core
+//!   dumps, and no single file larger than [`MAX_FILE_BYTES`].
 
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -12,20 +20,78 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The most of each pipe that is kept: the end, where the verdicts are.
-const KEPT_BYTES: usize = 4 << 20;
+/// The start of each stream that is kept: where libtest names the test it runs.
+pub const HEAD_BYTES: usize = 16 << 10;
+
+/// The end of each stream that is kept: where the verdicts are.
+pub const TAIL_BYTES: usize = 256 << 10;
+
+/// The largest file a limited process may write (a runaway log, a full disk).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// How long the pipes may stay open after the child has gone.
+const DRAIN_GRACE: Duration = Duration::from_millis(300);
 
 /// How a limited run ended.
-pub(crate) struct Finished {
+#[derive(Debug)]
+pub struct Finished {
     /// The exit status; `None` when the run was killed at its limit.
     pub status: Option<ExitStatus>,
-    pub stdout: String,
-    pub stderr: String,
+    /// What it wrote to stdout (head and tail, see [`Output`]).
+    pub stdout: Output,
+    /// What it wrote to stderr.
+    pub stderr: Output,
+    /// Wall-clock time until it exited or was killed.
+    pub duration: Duration,
 }
 
-/// Runs `command` to its end or until `limit`. `when_slow` is called once if the
-/// run is still going after `slow_after` (to tell the learner why they wait).
-pub(crate) fn run_limited(
+/// What a process wrote to one stream, bounded: the first [`HEAD_BYTES`], the
+/// last [`TAIL_BYTES`], and how much was dropped between them.
+#[derive(Debug, Default, Clone)]
+pub struct Output {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    dropped: u64,
+}
+
+impl Output {
+    fn push(&mut self, mut bytes: &[u8]) {
+        let room = HEAD_BYTES.saturating_sub(self.head.len());
+        let into_head = room.min(bytes.len());
+        self.head.extend_from_slice(&bytes[..into_head]);
+        bytes = &bytes[into_head..];
+        self.tail.extend_from_slice(bytes);
+        if self.tail.len() > TAIL_BYTES * 2 {
+            // Trim in big steps so a flood costs amortized O(1) per byte.
+            let excess = self.tail.len() - TAIL_BYTES;
+            self.tail.drain(..excess);
+            self.dropped += excess as u64;
+        }
+    }
+
+    /// Bytes written that were not kept.
+    pub fn dropped(&self) -> u64 {
+        let excess = self.tail.len().saturating_sub(TAIL_BYTES);
+        self.dropped + excess as u64
+    }
+
+    /// The kept text; a line saying how much was left out stands where it was.
+    pub fn text(&self) -> String {
+        let tail = &self.tail[self.tail.len().saturating_sub(TAIL_BYTES)..];
+        let mut text = String::from_utf8_lossy(&self.head).into_owned();
+        let dropped = self.dropped();
+        if dropped > 0 {
+            text.push_str(&format!("\n[… {dropped} bytes of output left out …]\n"));
+        }
+        text.push_str(&String::from_utf8_lossy(tail));
+        text
+    }
+}
+
+/// Runs `command` to its end or until `limit`, whichever comes first, with its
+/// output bounded. `when_slow` is called once if it is still running after
+/// `slow_after` (to say why the caller waits).
+pub fn run_limited(
     mut command: Command,
     limit: Duration,
     slow_after: Duration,
@@ -35,49 +101,111 @@ pub(crate) fn run_limited(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    isolate_group(&mut command);
+    let started = Instant::now();
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .spawn()
+        .map_err(|e| std::io::Error::new(e.kind(), format!("could not start {program}: {e}")))?;
+    let _live = Live::register(&child);
+    let stdout = keep_bounded(child.stdout.take());
+    let stderr = keep_bounded(child.stderr.take());
+    let status = wait_or_kill(&mut child, limit, slow_after, when_slow);
+    let duration = started.elapsed();
+    let grace = Instant::now() + DRAIN_GRACE;
+    while !(stdout.1.is_finished() && stderr.1.is_finished()) && Instant::now() < grace {
+        thread::sleep(Duration::from_millis(2));
+    }
+    // Readers still blocked here belong to an escaped grandchild: leave them.
+    Ok(Finished {
+        status,
+        stdout: snapshot(&stdout.0),
+        stderr: snapshot(&stderr.0),
+        duration,
+    })
+}
+
+/// The process groups of the children running now, so that an interrupt can
+/// end them: each leads its own group, which Ctrl-C does not reach.
+static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// A child's entry in [`LIVE`], removed when dropped.
+struct Live(u32);
+
+impl Live {
+    fn register(child: &Child) -> Self {
+        LIVE.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(child.id());
+        Live(child.id())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|id| *id != self.0);
+    }
+}
+
+/// Kills every child running now, with its group: for an interrupted command,
+/// which would otherwise leave them running until their limits.
+pub fn kill_all() {
+    for id in LIVE.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+        kill_group_of(*id);
+    }
+}
+
+/// Gives the child a process group of its own and its resource limits.
+fn isolate_group(command: &mut Command) {
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
         command.process_group(0);
+        // SAFETY: the closure runs in the child between fork and exec and only
+        // calls setrlimit, which is async-signal-safe; it touches no memory of
+        // the parent's that another thread could hold locked.
+        unsafe {
+            command.pre_exec(|| {
+                let no_core = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                let file_size = libc::rlimit {
+                    rlim_cur: MAX_FILE_BYTES as libc::rlim_t,
+                    rlim_max: MAX_FILE_BYTES as libc::rlim_t,
+                };
+                libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+                libc::setrlimit(libc::RLIMIT_FSIZE, &file_size);
+                Ok(())
+            });
+        }
     }
-    let mut child = command.spawn()?;
-    let stdout = keep_tail(child.stdout.take());
-    let stderr = keep_tail(child.stderr.take());
-    let status = wait_or_kill(&mut child, limit, slow_after, when_slow);
-    // The child is gone; give its pipes a moment to drain, no more.
-    let grace = Instant::now() + Duration::from_millis(500);
-    while !(stdout.1.is_finished() && stderr.1.is_finished()) && Instant::now() < grace {
-        thread::sleep(Duration::from_millis(5));
-    }
-    Ok(Finished {
-        status,
-        stdout: text_of(&stdout.0),
-        stderr: text_of(&stderr.0),
-    })
+    #[cfg(not(unix))]
+    let _ = command;
 }
 
-type Tail = Arc<Mutex<Vec<u8>>>;
+type Shared = Arc<Mutex<Output>>;
 
-fn keep_tail(pipe: Option<impl Read + Send + 'static>) -> (Tail, thread::JoinHandle<()>) {
-    let kept: Tail = Arc::default();
+fn keep_bounded(pipe: Option<impl Read + Send + 'static>) -> (Shared, thread::JoinHandle<()>) {
+    let kept: Shared = Arc::default();
     let writer = Arc::clone(&kept);
     let reader = thread::spawn(move || {
         let Some(mut pipe) = pipe else { return };
-        let mut chunk = [0u8; 8192];
+        let mut chunk = vec![0u8; 64 << 10];
         while let Ok(n @ 1..) = pipe.read(&mut chunk) {
-            let mut kept = writer.lock().unwrap_or_else(PoisonError::into_inner);
-            kept.extend_from_slice(&chunk[..n]);
-            if kept.len() > KEPT_BYTES {
-                let excess = kept.len() - KEPT_BYTES;
-                kept.drain(..excess);
-            }
+            writer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(&chunk[..n]);
         }
     });
     (kept, reader)
 }
 
-fn text_of(tail: &Tail) -> String {
-    String::from_utf8_lossy(&tail.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+fn snapshot(kept: &Shared) -> Output {
+    kept.lock().unwrap_or_else(PoisonError::into_inner).clone()
 }
 
 fn wait_or_kill(
@@ -88,13 +216,26 @@ fn wait_or_kill(
 ) -> Option<ExitStatus> {
     let started = Instant::now();
     let mut when_slow = Some(when_slow);
+    let mut pause = Duration::from_millis(1);
     loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                // The child is gone; whatever it left in its group goes too.
+                kill_group(child);
+                return Some(status);
+            }
+            Ok(None) => {}
+            Err(_) => {
+                kill_group(child);
+                let _ = child.wait();
+                return None;
+            }
         }
         let waited = started.elapsed();
         if waited >= limit {
             kill_group(child);
+            let _ = child.kill();
+            let _ = child.wait();
             return None;
         }
         if waited >= slow_after
@@ -102,21 +243,84 @@ fn wait_or_kill(
         {
             tell();
         }
-        thread::sleep(Duration::from_millis(10));
+        thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
     }
 }
 
-fn kill_group(child: &mut Child) {
+/// Kills every process left in the child's group (the child leads it, so its
+/// pid is the group's id).
+fn kill_group(child: &Child) {
+    kill_group_of(child.id());
+}
+
+fn kill_group_of(id: u32) {
     #[cfg(unix)]
-    {
-        // The child leads its own process group: its pid is the group's id.
-        if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-            // SAFETY: kill() with a negative pid signals that process group; no memory is involved.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
+    if let Ok(pid) = libc::pid_t::try_from(id) {
+        // SAFETY: kill() with a negative pid signals that process group; no
+        // memory is involved. While the group has members its id cannot be
+        // reused, so this reaches our group or, when it is empty, nobody.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    #[cfg(not(unix))]
+    let _ = id;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_keeps_its_head_and_tail_and_counts_the_rest() {
+        let mut output = Output::default();
+        output.push(b"running 1 test\n");
+        for _ in 0..10_000 {
+            output.push(&[b'x'; 1000]);
+        }
+        output.push(b"\ntest result: ok.\n");
+        let text = output.text();
+        assert!(text.starts_with("running 1 test\n"));
+        assert!(text.ends_with("test result: ok.\n"));
+        assert!(text.len() < HEAD_BYTES + TAIL_BYTES + 100);
+        assert_eq!(
+            output.dropped(),
+            15 + 10_000_000 + 18 - (HEAD_BYTES + TAIL_BYTES) as u64
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_background_child_holding_the_pipes_does_not_keep_the_caller_waiting() {
+        let mut command = Command::new("sh");
+        // setsid puts the sleeper outside the group: only the pipe deadline helps.
+        command.args(["-c", "setsid sleep 30 & echo started"]);
+        let started = Instant::now();
+        let finished =
+            run_limited(command, Duration::from_secs(10), Duration::MAX, || ()).expect("sh runs");
+        assert!(finished.status.is_some_and(|s| s.success()));
+        assert!(finished.stdout.text().contains("started"));
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_whole_group_is_killed_at_the_limit() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "sleep 30 & sleep 30"]);
+        let started = Instant::now();
+        let finished = run_limited(command, Duration::from_millis(300), Duration::MAX, || ())
+            .expect("sh runs");
+        assert!(finished.status.is_none(), "killed at the limit");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 }
