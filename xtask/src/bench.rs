@@ -14,6 +14,8 @@ use anyhow::{Context as _, Result, bail};
 use queue_sim::{Choice as _, QueueKind, WorkKind};
 use serde::Deserialize;
 
+use crate::kit;
+
 /// The simulator's flags for the throughput target.
 const SATURATED: [&str; 10] = [
     "--processing-time",
@@ -370,8 +372,7 @@ fn human(value: f64) -> String {
 /// Builds `targets` (cargo's `--bin NAME`, `--example NAME` arguments) of
 /// queue-sim in release mode; returns the folder the binaries are in.
 pub fn build_release(root: &Path, targets: &[&str]) -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let built = Command::new(&cargo)
+    let built = Command::new(kit::cargo())
         .args(["build", "--release", "--quiet", "--package", "queue-sim"])
         .args(targets)
         .current_dir(root)
@@ -380,7 +381,5 @@ pub fn build_release(root: &Path, targets: &[&str]) -> Result<PathBuf> {
     if !built.success() {
         bail!("the release build failed");
     }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), Into::into);
-    Ok(target.join("release"))
+    Ok(kit::target_dir(root)?.join("release"))
 }
