@@ -26,6 +26,8 @@
 //! assert_eq!(report.stats.produced, 100);
 //! ```
 
+#[cfg(feature = "broker")]
+pub mod broker;
 pub mod chance;
 pub mod choice;
 pub mod config;

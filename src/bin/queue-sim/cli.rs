@@ -5,8 +5,9 @@
 //! `--help` shows the default the simulator uses.
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
+use queue_sim::broker::BrokerSettings;
 use queue_sim::config::{Choice, QueueKind, Setting, SimConfig, WorkKind};
 
 use crate::exit::Exit;
@@ -27,7 +28,7 @@ pub enum Format {
 // Numeric flags take values that start with a hyphen (`-1`, `-inf`) so that the
 // error names the flag and says what is wrong with the value, rather than
 // calling it an unknown option.
-#[command(name = "queue-sim", version, after_help = after_help())]
+#[command(name = "queue-sim", version, after_help = after_help(), args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// Work items to produce in all
     #[arg(long = Setting::Items.long(), allow_hyphen_values = true, value_name = "N", default_value_t = DEFAULT.items)]
@@ -85,6 +86,56 @@ pub struct Cli {
     /// result, as JSON, for plotting (memory grows with --items)
     #[arg(long, value_name = "FILE")]
     pub trace: Option<std::path::PathBuf>,
+    /// Put the queue in a Redis stream read by a consumer group (redis://HOST:PORT or
+    /// redis+unix:///PATH): acknowledgements, reclaimed items, dead letters in a stream
+    #[arg(long, value_name = "URL")]
+    pub broker: Option<String>,
+    /// With --broker: the run's id, which `queue-sim worker --run ID` joins [default: made up]
+    #[arg(long = "run", value_name = "ID", requires = "broker")]
+    pub run_id: Option<String>,
+    /// With --broker: start N worker processes of this program, each running --consumers
+    /// threads, instead of consumer threads in this process
+    #[arg(
+        long,
+        value_name = "N",
+        allow_hyphen_values = true,
+        default_value_t = 0,
+        requires = "broker"
+    )]
+    pub consumer_processes: usize,
+    /// With --broker: seconds an item must stay unacknowledged before another worker
+    /// reclaims it (a crashed or hung worker's items); longer than --processing-time
+    #[arg(long, value_name = "SECS", allow_hyphen_values = true, default_value_t = DEFAULT_CLAIM_IDLE_S, requires = "broker")]
+    pub claim_idle: f64,
+    /// Join a broker run from another process or machine
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// `--claim-idle`'s default, from the library's.
+const DEFAULT_CLAIM_IDLE_S: f64 = BrokerSettings::DEFAULT_CLAIM_IDLE.as_secs_f64();
+
+/// What `queue-sim` does besides running a simulation.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Work on a run that `queue-sim --broker URL --run ID` started: take its items from
+    /// the broker until it is finished, then print what this process did as JSON
+    Worker {
+        /// The broker the run is on
+        #[arg(long, value_name = "URL")]
+        broker: String,
+        /// The run's id
+        #[arg(long = "run", value_name = "ID")]
+        run_id: String,
+        /// Worker threads in this process
+        #[arg(
+            long,
+            value_name = "N",
+            allow_hyphen_values = true,
+            default_value_t = 1
+        )]
+        consumers: usize,
+    },
 }
 
 /// A flag whose values are a [`Choice`]'s names, each listed in `--help` with
@@ -140,11 +191,16 @@ impl Cli {
 /// A clap error reduced to its first line: one clear line on stderr, no usage dump.
 pub fn one_line(error: &clap::Error) -> String {
     let rendered = error.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or("error: invalid arguments");
-    format!("{} (see --help)", first.trim_end())
+    let mut lines = rendered.lines().filter(|line| !line.trim().is_empty());
+    let first = lines
+        .next()
+        .unwrap_or("error: invalid arguments")
+        .trim_end();
+    // "the following required arguments were not provided:" names them below.
+    match lines.next() {
+        Some(named) if first.ends_with(':') => format!("{first} {} (see --help)", named.trim()),
+        _ => format!("{first} (see --help)"),
+    }
 }
 
 #[cfg(test)]

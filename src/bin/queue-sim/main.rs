@@ -4,6 +4,7 @@
 //! progress bar ([`progress`]), signals, output errors and the exit statuses
 //! ([`exit`]). The simulation itself is the `queue_sim` library.
 
+mod broker;
 mod cli;
 mod exit;
 mod progress;
@@ -24,7 +25,7 @@ use queue_sim::{
     Record, Report, RunError, RunOptions, SimulatedJob, StopReason, StopSignal, output, run_with,
 };
 
-use crate::cli::{Cli, Format};
+use crate::cli::{Cli, Command, Format};
 use crate::exit::Exit;
 use crate::progress::ProgressBar;
 
@@ -37,9 +38,37 @@ fn main() -> ExitCode {
         }
         Err(e) => return fail(cli::one_line(&e), Exit::BadInput),
     };
+    if let Some(Command::Worker {
+        broker: url,
+        run_id,
+        consumers,
+    }) = &cli.command
+    {
+        let stop = StopSignal::new();
+        stop_on_signals(&stop);
+        return match broker::work(url, run_id, *consumers, &stop) {
+            Ok(json) => finish(&json, stop.reason() == Some(StopReason::Interrupted)),
+            Err((message, exit)) => fail(message, exit),
+        };
+    }
     let config = cli.to_config();
     if let Err(e) = config.validate() {
         return fail(format_args!("error: {e}"), Exit::BadInput);
+    }
+    if let Some(url) = &cli.broker {
+        let stop = StopSignal::new();
+        stop_on_signals(&stop);
+        return match broker::run(&cli, url, &config, &stop) {
+            Ok(report) => {
+                let text = match cli.format {
+                    Format::Json => serde_json::to_string_pretty(&report)
+                        .expect("a broker report always serializes"),
+                    Format::Text => broker::to_text(&report),
+                };
+                finish(&text, report.interrupted)
+            }
+            Err((message, exit)) => fail(message, exit),
+        };
     }
     if cli.trace.is_some() && config.items > trace::MAX_ITEMS {
         return fail(
@@ -148,6 +177,18 @@ fn write_trace(report: &Report, file: File) -> io::Result<()> {
     let mut out = BufWriter::new(file);
     trace.write_to(&mut out)?;
     out.into_inner().map_err(|e| e.into_error())?.sync_all()
+}
+
+/// Prints a report and ends: 130 for an interrupted run, 0 otherwise.
+fn finish(text: &str, interrupted: bool) -> ExitCode {
+    match print(text) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => fail(
+            format_args!("error: could not write the report to stdout: {e}"),
+            Exit::Failed,
+        ),
+        _ if interrupted => Exit::Interrupted.into(),
+        _ => Exit::Done.into(),
+    }
 }
 
 fn print(text: &str) -> io::Result<()> {

@@ -1,0 +1,481 @@
+//! One run on a broker: set it up, start producers and workers, wait until
+//! every item has settled (or the user stops it), report, clean up.
+
+use std::collections::BTreeMap;
+use std::process::Child;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use redis::Commands;
+
+use crate::choice::{Choice, WorkKind};
+use crate::config::SimConfig;
+use crate::job::SimulatedJob;
+use crate::stats::SimulationStats;
+use crate::stop::{StopReason, StopSignal};
+use crate::theory;
+
+use super::connection::{Broker, BrokerError, check_url};
+use super::keys::Keys;
+use super::produce::{self, BATCH, Produced};
+use super::report::{BrokerInfo, BrokerReport, BrokerStats, DeadLetter, MAX_DEAD_LETTERS};
+use super::work::{WorkerSettings, run_workers};
+
+/// How long a read waits for new entries before its worker looks around.
+const BLOCK: Duration = Duration::from_millis(100);
+
+/// How often the run looks at its worker processes.
+const WATCH_EVERY: Duration = Duration::from_millis(20);
+
+/// Where and how a run uses the broker, beyond the simulation's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokerSettings {
+    /// `redis://HOST:PORT` or `redis+unix:///PATH`.
+    pub url: String,
+    /// The run's id (its keys are `queue-sim:ID:…`); made up when `None`.
+    pub run_id: Option<String>,
+    /// How long an entry must stay idle before another worker reclaims it.
+    pub claim_idle: Duration,
+    /// Worker processes to start, each with `consumers` threads; 0 runs the
+    /// `consumers` as threads of this process.
+    pub consumer_processes: usize,
+}
+
+impl BrokerSettings {
+    /// The default claim time: well above the simulator's processing times.
+    pub const DEFAULT_CLAIM_IDLE: Duration = Duration::from_secs(5);
+}
+
+/// A run set up on the broker, ready to be driven.
+pub struct BrokerRun {
+    broker: Broker,
+    keys: Keys,
+    config: SimConfig,
+    settings: BrokerSettings,
+    workers: WorkerSettings,
+}
+
+impl BrokerRun {
+    /// Checks the settings, connects, and creates the run's keys: its settings
+    /// (for workers joining from elsewhere) and the consumer group, at id 0 so
+    /// that it hands out every entry, also those added before a worker joined.
+    pub fn open(config: &SimConfig, settings: &BrokerSettings) -> Result<Self, BrokerError> {
+        let config = config.normalized();
+        refuse_what_a_broker_cannot_do(&config, settings)?;
+        check_url(&settings.url)?;
+        let run_id = settings.run_id.clone().unwrap_or_else(new_run_id);
+        let keys = Keys::for_run(&run_id);
+        let workers = WorkerSettings {
+            batch: batch_for(&config, settings),
+            block: BLOCK,
+            claim_idle: settings.claim_idle,
+            max_deliveries: 1 + u64::from(config.retries),
+            retries: config.retries > 0,
+        };
+        let mut broker = Broker::open(&settings.url)?;
+        let stored = [
+            ("processing_time_s", config.processing_time_s.to_string()),
+            ("failure_rate", config.failure_rate.to_string()),
+            ("work", config.work.name().to_string()),
+            ("seed", config.seed.to_string()),
+            ("retries", config.retries.to_string()),
+            ("batch", workers.batch.to_string()),
+            ("claim_idle_ms", settings.claim_idle.as_millis().to_string()),
+        ];
+        // HSETNX on the first field: two runs given the same id must not mix.
+        let fresh: bool = broker
+            .con
+            .hset_nx(&keys.settings, "run_id", &run_id)
+            .map_err(broker.failed("creating the run"))?;
+        if !fresh {
+            return Err(BrokerError::Refused(format!(
+                "--run {run_id}: a run with this id is already on the broker (keys {}*); \
+                 choose another id, or leave --run out",
+                keys.items.trim_end_matches("items")
+            )));
+        }
+        let created: redis::RedisResult<()> = redis::pipe()
+            .hset_multiple(&keys.settings, &stored)
+            .ignore()
+            .cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&keys.items)
+            .arg(&keys.group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .ignore()
+            .query(&mut broker.con);
+        if let Err(e) = created {
+            let _ = clean_up(&mut broker, &keys);
+            return Err(broker.failed("creating the run's stream and group")(e));
+        }
+        Ok(BrokerRun {
+            broker,
+            keys,
+            config,
+            settings: settings.clone(),
+            workers,
+        })
+    }
+
+    /// The run's keys (its id and stream names).
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Runs the simulation: `config.producers` producer threads add the items;
+    /// the workers are `config.consumers` threads here, or the processes
+    /// `start_process` starts (`settings.consumer_processes` of them), which
+    /// join the run from outside. Returns once every item has settled, the
+    /// user stopped the run, or no worker is left; the run's keys are deleted
+    /// in every case.
+    pub fn drive(
+        mut self,
+        stop: &StopSignal,
+        mut start_process: impl FnMut(&Keys) -> std::io::Result<Child>,
+    ) -> Result<BrokerReport, BrokerError> {
+        let started = Instant::now();
+        let mut processes = Vec::new();
+        for _ in 0..self.settings.consumer_processes {
+            match start_process(&self.keys) {
+                Ok(child) => processes.push(child),
+                Err(e) => {
+                    end_processes(&mut processes);
+                    let _ = clean_up(&mut self.broker, &self.keys);
+                    return Err(BrokerError::Spawn(e));
+                }
+            }
+        }
+        let outcome = self.produce_and_work(stop, &mut processes);
+        end_processes(&mut processes);
+        let elapsed = started.elapsed();
+        let report = outcome.and_then(|produced| self.report(stop, &produced, elapsed));
+        let cleaned = clean_up(&mut self.broker, &self.keys);
+        let report = report?;
+        cleaned?;
+        Ok(report)
+    }
+
+    /// The producers and the in-process workers, under one scope; waits for
+    /// the worker processes too.
+    fn produce_and_work(
+        &mut self,
+        stop: &StopSignal,
+        processes: &mut [Child],
+    ) -> Result<Vec<Produced>, BrokerError> {
+        let (url, keys, config) = (&self.settings.url, &self.keys, &self.config);
+        let (workers, broker) = (&self.workers, &mut self.broker);
+        let job = SimulatedJob::new(config);
+        let in_process = if processes.is_empty() {
+            config.consumers
+        } else {
+            0
+        };
+        thread::scope(|scope| {
+            let worker_threads = scope
+                .spawn(|| run_workers(url, keys, "queue-sim", in_process, workers, &job, stop));
+            let producers: Vec<_> = (0..config.producers)
+                .map(|index| {
+                    scope.spawn(move || {
+                        let mut broker = Broker::open(url)?;
+                        let ids = (index as u64..config.items).step_by(config.producers);
+                        produce::produce(&mut broker, keys, ids, config.capacity, stop)
+                    })
+                })
+                .collect();
+            let produced: Result<Vec<Produced>, BrokerError> = producers
+                .into_iter()
+                .map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect();
+            let closed = match &produced {
+                Ok(_) => close(broker, keys),
+                Err(_) => {
+                    stop.raise(StopReason::Interrupted);
+                    Ok(())
+                }
+            };
+            if closed.is_err() {
+                stop.raise(StopReason::Interrupted);
+            }
+            let waited = wait_for_processes(processes, stop);
+            let threads = worker_threads
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            let produced = produced?;
+            closed?;
+            threads?;
+            waited?;
+            Ok(produced)
+        })
+    }
+
+    /// Reads the broker's counts and dead letters into the report.
+    fn report(
+        &mut self,
+        stop: &StopSignal,
+        produced: &[Produced],
+        elapsed: Duration,
+    ) -> Result<BrokerReport, BrokerError> {
+        let counts: BTreeMap<String, f64> = self
+            .broker
+            .con
+            .hgetall(&self.keys.stats)
+            .map_err(self.broker.failed("reading the run's counts"))?;
+        let count = |field: &str| counts.get(field).copied().unwrap_or(0.0) as u64;
+        let per_worker: BTreeMap<String, u64> = self
+            .broker
+            .con
+            .hgetall(&self.keys.workers)
+            .map_err(self.broker.failed("reading the workers' counts"))?;
+        let dead: redis::streams::StreamRangeReply = self
+            .broker
+            .con
+            .xrange_count(&self.keys.dead, "-", "+", MAX_DEAD_LETTERS)
+            .map_err(self.broker.failed("reading the dead letters"))?;
+        let produced_items: u64 = produced.iter().map(|p| p.items).sum();
+        let (consumed, failed, dead_lettered) =
+            (count("consumed"), count("failed"), count("dead_lettered"));
+        let ended = consumed + failed + dead_lettered;
+        let avg_processing_ms = if consumed > 0 {
+            counts.get("processing_ms").copied().unwrap_or(0.0) / consumed as f64
+        } else {
+            0.0
+        };
+        let elapsed_ms = elapsed.as_secs_f64() * 1e3;
+        let cores = thread::available_parallelism().map_or(1, usize::from);
+        let mut ideal_config = self.config.clone();
+        ideal_config.consumers = self.workers_in_all();
+        let ideal = theory::ideal_throughput_per_s(&ideal_config, cores);
+        let throughput = if elapsed_ms > 0.0 {
+            ended as f64 / (elapsed_ms / 1e3)
+        } else {
+            0.0
+        };
+        let processing_ms = self.config.processing_time_s * 1e3;
+        let oversleep_ms =
+            (self.config.work == WorkKind::Sleep && processing_ms > 0.0 && consumed > 0)
+                .then(|| (avg_processing_ms - processing_ms).max(0.0));
+        let stats = SimulationStats {
+            produced: produced_items,
+            consumed,
+            failed,
+            retried: count("retried"),
+            dead_lettered,
+            unprocessed: produced_items.saturating_sub(ended),
+            avg_processing_ms,
+            oversleep_ms,
+            max_queue_depth: produced.iter().map(|p| p.max_depth).max().unwrap_or(0) as usize,
+            elapsed_ms,
+            throughput_per_s: throughput,
+            ideal_throughput_per_s: ideal,
+            efficiency: ideal
+                .filter(|_| produced_items > 0)
+                .map(|ideal| throughput / ideal)
+                .filter(|e| e.is_finite()),
+            available_cores: cores,
+            consumers_timed_out: 0,
+        };
+        let mut workers: BTreeMap<String, BrokerStats> = BTreeMap::new();
+        for (key, value) in per_worker {
+            let Some((name, what)) = key.rsplit_once(':') else {
+                continue;
+            };
+            let entry = workers
+                .entry(name.to_string())
+                .or_insert_with(|| BrokerStats {
+                    name: name.to_string(),
+                    ..BrokerStats::default()
+                });
+            match what {
+                "consumed" => entry.consumed = value,
+                "failed" => entry.failed = value,
+                _ => entry.dead_lettered = value,
+            }
+        }
+        let dead_letters = dead
+            .ids
+            .iter()
+            .map(|entry| DeadLetter {
+                item: entry.get("item").unwrap_or(0),
+                deliveries: entry.get("deliveries").unwrap_or(0),
+                error: entry.get("error").unwrap_or_default(),
+            })
+            .collect();
+        let attempts = count("attempts");
+        Ok(BrokerReport {
+            config: self.config.clone(),
+            interrupted: stop.reason() == Some(StopReason::Interrupted),
+            stats,
+            broker: BrokerInfo {
+                url: self.settings.url.clone(),
+                streams: self.keys.clone(),
+                consumer_processes: self.settings.consumer_processes,
+                claim_idle_s: self.settings.claim_idle.as_secs_f64(),
+                attempts,
+                redelivered: count("redelivered"),
+                reclaimed: count("reclaimed"),
+                processed_twice: attempts
+                    .saturating_sub(count("failed_attempts"))
+                    .saturating_sub(consumed),
+                dead_letters,
+            },
+            workers: workers.into_values().collect(),
+        })
+    }
+
+    /// Workers in all: threads here, or threads in each worker process.
+    fn workers_in_all(&self) -> usize {
+        self.config.consumers * self.settings.consumer_processes.max(1)
+    }
+}
+
+/// The settings a worker that joins run `keys` from another process needs:
+/// the job's (from the run's stored settings) and how to read and claim.
+pub(crate) fn stored_settings(
+    broker: &mut Broker,
+    keys: &Keys,
+) -> Result<(SimConfig, WorkerSettings), BrokerError> {
+    let stored: BTreeMap<String, String> = broker
+        .con
+        .hgetall(&keys.settings)
+        .map_err(broker.failed("reading the run's settings"))?;
+    let field = |name: &str| {
+        stored.get(name).ok_or_else(|| {
+            BrokerError::Refused(format!(
+                "there is no run {} on this broker (or it has ended): start one with \
+                 `queue-sim --broker URL --run {}`",
+                keys.run_id, keys.run_id
+            ))
+        })
+    };
+    let number = |name: &str| -> Result<f64, BrokerError> {
+        field(name)?.parse().map_err(|_| {
+            BrokerError::Refused(format!("run {}: its {name} is not a number", keys.run_id))
+        })
+    };
+    let retries = number("retries")? as u32;
+    let config = SimConfig {
+        processing_time_s: number("processing_time_s")?,
+        failure_rate: number("failure_rate")?,
+        work: WorkKind::named(field("work")?).unwrap_or(WorkKind::Sleep),
+        seed: number("seed")? as u64,
+        retries,
+        ..SimConfig::default()
+    };
+    let settings = WorkerSettings {
+        batch: (number("batch")? as usize).clamp(1, BATCH),
+        block: BLOCK,
+        claim_idle: Duration::from_millis(number("claim_idle_ms")? as u64),
+        max_deliveries: 1 + u64::from(retries),
+        retries: retries > 0,
+    };
+    Ok((config, settings))
+}
+
+/// Entries a worker asks for at once: many when attempts are instant (a round
+/// trip per item would be the cost), but no more than its share of a full
+/// stream, or one worker takes the whole backlog while the others wait.
+fn batch_for(config: &SimConfig, settings: &BrokerSettings) -> usize {
+    let workers = config.consumers * settings.consumer_processes.max(1);
+    (config.capacity / workers.max(1)).clamp(1, BATCH)
+}
+
+/// What a stream cannot do that a queue of this process can, refused with the reason.
+fn refuse_what_a_broker_cannot_do(
+    config: &SimConfig,
+    settings: &BrokerSettings,
+) -> Result<(), BrokerError> {
+    let refuse = |why: String| Err(BrokerError::Refused(why));
+    if config.capacity == 0 {
+        return refuse(
+            "--capacity 0 (a rendezvous) has no broker equivalent: a stream holds what is \
+             added until it is read; use --capacity 1 or more with --broker"
+                .into(),
+        );
+    }
+    if config.priorities > 1 {
+        return refuse(
+            "--priorities: a stream is served in order; leave it out with --broker".into(),
+        );
+    }
+    if config.rate_per_s.is_some() {
+        return refuse(
+            "--rate is not supported with --broker: producers add as fast as the capacity allows"
+                .into(),
+        );
+    }
+    if config.timeout_s.is_some() {
+        return refuse(
+            "--timeout is not supported with --broker: a worker waits until the run is closed \
+             and drained, and a silent one's items are reclaimed after --claim-idle"
+                .into(),
+        );
+    }
+    if settings.claim_idle <= config.processing_time() {
+        return refuse(format!(
+            "--claim-idle ({} s) must be longer than --processing-time ({} s): an entry idle \
+             for less than one attempt takes would be taken from a worker still processing it",
+            settings.claim_idle.as_secs_f64(),
+            config.processing_time_s
+        ));
+    }
+    Ok(())
+}
+
+/// A run id unlikely to meet another: this process's id and the time.
+fn new_run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{:x}", std::process::id(), nanos & 0xffff_ffff_ffff)
+}
+
+/// Waits until every worker process has exited, stopping them all when `stop`
+/// is raised. A process that failed is not an error of the run: its entries
+/// are reclaimed by the others; the run reports what settled.
+fn wait_for_processes(processes: &mut [Child], stop: &StopSignal) -> Result<(), BrokerError> {
+    loop {
+        let mut running = 0;
+        for child in processes.iter_mut() {
+            if matches!(child.try_wait(), Ok(None)) {
+                running += 1;
+            }
+        }
+        if running == 0 {
+            return Ok(());
+        }
+        if stop.reason().is_some() {
+            end_processes(processes);
+            return Ok(());
+        }
+        stop.sleep(WATCH_EVERY);
+    }
+}
+
+/// Ends every worker process still running: its settled items are counted
+/// in the broker already; what it held stays unprocessed.
+fn end_processes(processes: &mut [Child]) {
+    for child in processes.iter_mut() {
+        if matches!(child.try_wait(), Ok(None)) {
+            let _ = child.kill();
+        }
+        let _ = child.wait();
+    }
+}
+
+/// Tells the workers every item is in: once they settle what is there, the
+/// run is over. Across processes there is no sender to drop.
+fn close(broker: &mut Broker, keys: &Keys) -> Result<(), BrokerError> {
+    broker
+        .con
+        .set(&keys.closed, 1)
+        .map_err(broker.failed("closing the run"))
+}
+
+/// Deletes every key of the run (the group goes with its stream).
+fn clean_up(broker: &mut Broker, keys: &Keys) -> Result<(), BrokerError> {
+    broker
+        .con
+        .del::<_, ()>(keys.all().to_vec())
+        .map_err(broker.failed("deleting the run's keys"))
+}
