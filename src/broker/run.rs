@@ -374,10 +374,19 @@ pub(crate) fn stored_settings(
 
 /// Entries a worker asks for at once: many when attempts are instant (a round
 /// trip per item would be the cost), but no more than its share of a full
-/// stream, or one worker takes the whole backlog while the others wait.
+/// stream, or one worker takes the whole backlog while the others wait; and
+/// few enough that the last of a batch is settled well within the claim time
+/// (entries wait in their worker's hands while it works through the batch,
+/// and one idle past the claim time would be taken from a live worker).
 fn batch_for(config: &SimConfig, settings: &BrokerSettings) -> usize {
     let workers = config.consumers * settings.consumer_processes.max(1);
-    (config.capacity / workers.max(1)).clamp(1, BATCH)
+    let share = config.capacity / workers.max(1);
+    let within_claim = if config.processing_time_s > 0.0 {
+        (settings.claim_idle.as_secs_f64() / (2.0 * config.processing_time_s)) as usize
+    } else {
+        BATCH
+    };
+    share.min(within_claim).clamp(1, BATCH)
 }
 
 /// What a stream cannot do that a queue of this process can, refused with the reason.

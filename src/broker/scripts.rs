@@ -60,3 +60,18 @@ pub(crate) const SETTLE: Script = Script(
         return 1
     ",
 );
+
+/// Adds a worker's counts of what only it sees (attempts, claims) to the run's
+/// — unless the run has ended and its keys are gone: a worker that finishes an
+/// attempt late must not bring them back.
+///
+/// KEYS: settings, stats. ARGV: field, amount, field, amount, …
+pub(crate) const COUNT: Script = Script(
+    r"
+    if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+    for i = 1, #ARGV, 2 do
+        redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1])
+    end
+    return 1
+    ",
+);

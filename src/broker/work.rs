@@ -16,7 +16,7 @@ use crate::stop::StopSignal;
 use super::connection::{Broker, BrokerError};
 use super::keys::Keys;
 use super::run::stored_settings;
-use super::scripts::SETTLE;
+use super::scripts::{COUNT, SETTLE};
 
 /// How a worker reads and claims.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,49 +95,91 @@ pub(crate) fn work<J: Job + ?Sized>(
     job: &J,
     stop: &StopSignal,
 ) -> Result<WorkerTally, BrokerError> {
-    let mut tally = WorkerTally {
-        name: name.to_string(),
-        ..WorkerTally::default()
+    let mut worker = Worker {
+        broker,
+        keys,
+        name,
+        settings,
+        tally: WorkerTally {
+            name: name.to_string(),
+            ..WorkerTally::default()
+        },
+        again: VecDeque::new(),
+        cursor: String::from("0-0"),
+        last_reclaim: Instant::now(),
     };
-    // Items this worker claimed again after a failure: tried before new ones.
-    let mut again: VecDeque<Delivery> = VecDeque::new();
-    let mut cursor = String::from("0-0");
-    let mut last_reclaim = Instant::now();
     while stop.reason().is_none() {
-        let mut deliveries: Vec<Delivery> = again.drain(..).collect();
+        match worker.step(job) {
+            Ok(Step::Go) => {}
+            Ok(Step::Finished) => break,
+            // The run ended and its keys were deleted while this worker was
+            // between calls (slow, or paused): nothing is left to do.
+            Err(BrokerError::Redis { error, .. }) if error.code() == Some("NOGROUP") => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(worker.tally)
+}
+
+/// One worker's connection and what it keeps between rounds.
+struct Worker<'a> {
+    broker: &'a mut Broker,
+    keys: &'a Keys,
+    name: &'a str,
+    settings: &'a WorkerSettings,
+    tally: WorkerTally,
+    /// Items this worker claimed again after a failure: tried before new ones.
+    again: VecDeque<Delivery>,
+    /// Where the next XAUTOCLAIM goes on in the pending list.
+    cursor: String,
+    last_reclaim: Instant,
+}
+
+/// What one round of a worker's loop found.
+enum Step {
+    Go,
+    Finished,
+}
+
+impl Worker<'_> {
+    /// One round: take deliveries (claimed again, reclaimed, or new), process
+    /// them, settle them.
+    fn step<J: Job + ?Sized>(&mut self, job: &J) -> Result<Step, BrokerError> {
+        let (keys, name, settings) = (self.keys, self.name, self.settings);
+        let before = self.tally.clone();
+        let mut deliveries: Vec<Delivery> = self.again.drain(..).collect();
         // Other workers' stale entries, now and then: a claim is a round trip,
         // and an entry cannot become claimable faster than the claim time.
-        if deliveries.is_empty() && last_reclaim.elapsed() >= settings.claim_idle / 4 {
-            let claimed = reclaim(broker, keys, name, settings, &mut cursor)?;
-            tally.reclaimed += claimed.len() as u64;
-            deliveries = claimed;
-            last_reclaim = Instant::now();
+        if deliveries.is_empty() && self.last_reclaim.elapsed() >= settings.claim_idle / 4 {
+            deliveries = reclaim(self.broker, keys, name, settings, &mut self.cursor)?;
+            self.tally.reclaimed += deliveries.len() as u64;
+            self.last_reclaim = Instant::now();
         }
         if deliveries.is_empty() {
-            deliveries = read_new(broker, keys, name, settings)?;
+            deliveries = read_new(self.broker, keys, name, settings)?;
         }
         if deliveries.is_empty() {
-            if is_finished(broker, keys)? {
-                break;
-            }
-            continue;
+            return Ok(if is_finished(self.broker, keys)? {
+                Step::Finished
+            } else {
+                Step::Go
+            });
         }
-        let before = tally.clone();
         let outcomes: Vec<Outcome> = deliveries
             .iter()
-            .map(|delivery| process(delivery, settings, job, &mut tally))
+            .map(|delivery| process(delivery, settings, job, &mut self.tally))
             .collect();
-        again = settle_all(
-            broker,
+        self.again = settle_all(
+            self.broker,
             keys,
             name,
             &deliveries,
             &outcomes,
             &before,
-            &mut tally,
+            &mut self.tally,
         )?;
+        Ok(Step::Go)
     }
-    Ok(tally)
 }
 
 /// Runs the job on one delivery; says how to settle it.
@@ -250,6 +292,7 @@ fn settle_all(
     }
     // What only a worker sees (attempts, claims); the items' ends are counted
     // by the settle script, and exactness does not rest on these.
+    let mut counts = COUNT.eval(&[&keys.settings, &keys.stats]);
     for (field, now, then) in [
         ("attempts", tally.processed, before.processed),
         (
@@ -260,10 +303,9 @@ fn settle_all(
         ("redelivered", tally.redelivered, before.redelivered),
         ("reclaimed", tally.reclaimed, before.reclaimed),
     ] {
-        if now > then {
-            pipe.hincr(&keys.stats, field, now - then).ignore();
-        }
+        counts.arg(field).arg(now - then);
     }
+    pipe.add_command(counts).ignore();
     let replies: Vec<redis::Value> = pipe
         .query(&mut broker.con)
         .map_err(broker.failed("settling items"))?;
@@ -299,9 +341,11 @@ fn settle_all(
         }
     }
     if tally.retried > before.retried {
-        let _: () = broker
-            .con
-            .hincr(&keys.stats, "retried", tally.retried - before.retried)
+        let _: u64 = COUNT
+            .eval(&[&keys.settings, &keys.stats])
+            .arg("retried")
+            .arg(tally.retried - before.retried)
+            .query(&mut broker.con)
             .map_err(broker.failed("counting retries"))?;
     }
     Ok(again)

@@ -1,0 +1,447 @@
+//! `queue-sim --broker`: the queue in a Redis stream, with workers in other
+//! processes that crash, pause and fail — and every item still ends exactly once.
+//!
+//! Each test starts a redis-server of its own (lesson-support's
+//! `BrokerProcess`). Without redis-server installed the tests say they skipped
+//! and pass — except under `CI=true`, where a missing broker fails them.
+
+mod support;
+
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin;
+use lesson_support::broker::{BrokerError, BrokerProcess};
+use redis::Commands;
+use serde_json::Value;
+
+/// A broker of the test's own, or `None` (said on stderr) when redis-server
+/// is not installed and this is not CI.
+fn broker() -> Option<BrokerProcess> {
+    match BrokerProcess::start() {
+        Ok(broker) => Some(broker),
+        Err(BrokerError::NotInstalled) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipped: redis-server not installed (apt-get install redis-server)");
+            None
+        }
+        Err(e) => panic!("could not start a broker for the test: {e}"),
+    }
+}
+
+/// `"--items 5 --consumers 2"` as the words a command line takes.
+fn flags(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// `--broker URL` and then `line`'s flags.
+fn with_broker<'a>(broker: &'a BrokerProcess, line: &'a str) -> Vec<&'a str> {
+    [vec!["--broker", broker.url()], flags(line)].concat()
+}
+
+fn queue_sim() -> Command {
+    Command::new(cargo_bin("queue-sim"))
+}
+
+/// Waits for `child` within the watchdog's time, killing it if it overruns.
+fn finish(mut child: Child, what: &str) -> Output {
+    let deadline = Instant::now() + support::WATCHDOG;
+    while child
+        .try_wait()
+        .expect("the child can be waited on")
+        .is_none()
+    {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "{what} still running after {:?}: a worker that never sees the run end?",
+                support::WATCHDOG
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("its output can be read")
+}
+
+/// Runs `queue-sim` with `args` to its end; parses its JSON report.
+fn run(args: &[&str]) -> Value {
+    let child = queue_sim()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("queue-sim starts");
+    report_of(finish(child, "queue-sim --broker"))
+}
+
+fn report_of(output: Output) -> Value {
+    assert!(
+        output.status.success(),
+        "queue-sim failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+fn stat(report: &Value, name: &str) -> u64 {
+    report["stats"][name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("stats.{name} missing in {report:#}"))
+}
+
+fn info(report: &Value, name: &str) -> u64 {
+    report["broker"][name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("broker.{name} missing in {report:#}"))
+}
+
+/// Every produced item ended exactly once.
+fn assert_accounted(report: &Value) {
+    let ended = stat(report, "consumed")
+        + stat(report, "failed")
+        + stat(report, "dead_lettered")
+        + stat(report, "unprocessed");
+    assert_eq!(
+        stat(report, "produced"),
+        ended,
+        "produced = consumed + failed + dead_lettered + unprocessed broke in {report:#}"
+    );
+}
+
+fn connection(broker: &BrokerProcess) -> redis::Connection {
+    redis::Client::open(broker.url())
+        .and_then(|client| client.get_connection())
+        .expect("the test connects to its broker")
+}
+
+/// Waits until run `run`'s consumer `prefix…` holds at least one
+/// unacknowledged entry; returns how many it holds.
+fn wait_until_holding(con: &mut redis::Connection, run: &str, prefix: &str) -> u64 {
+    let (items, group) = (
+        format!("queue-sim:{run}:items"),
+        format!("queue-sim:{run}:workers-group"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let pending: redis::RedisResult<redis::streams::StreamPendingReply> =
+            con.xpending(&items, &group);
+        if let Ok(redis::streams::StreamPendingReply::Data(data)) = pending {
+            let held: u64 = data
+                .consumers
+                .iter()
+                .filter(|c| c.name.starts_with(prefix))
+                .map(|c| c.pending as u64)
+                .sum();
+            if held > 0 {
+                return held;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "worker {prefix}… of run {run} never held an item"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Starts the run (its own consumer threads in this process) and waits until
+/// it has created its keys, so that a worker can join it.
+fn start_run(broker: &BrokerProcess, run: &str, args: &[&str]) -> Child {
+    let child = queue_sim()
+        .args(["--broker", broker.url(), "--run", run])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("queue-sim starts");
+    let mut con = connection(broker);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !con
+        .exists::<_, bool>(format!("queue-sim:{run}:settings"))
+        .unwrap_or(false)
+    {
+        assert!(Instant::now() < deadline, "run {run} never started");
+        thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+fn join(broker: &BrokerProcess, run: &str) -> Child {
+    queue_sim()
+        .args(["worker", "--broker", broker.url(), "--run", run])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("queue-sim worker starts")
+}
+
+#[test]
+fn every_item_ends_once_and_the_run_cleans_up_its_keys() {
+    let Some(broker) = broker() else { return };
+    let report = run(&with_broker(
+        &broker,
+        "--run tidy --items 300 --consumers 3 --processing-time 0 --failure-rate 0.3 --retries 1 --seed 0",
+    ));
+    assert_accounted(&report);
+    assert_eq!(stat(&report, "produced"), 300);
+    assert_eq!(stat(&report, "unprocessed"), 0);
+    assert!(
+        stat(&report, "dead_lettered") > 0 && stat(&report, "retried") > 0,
+        "{report:#}"
+    );
+    assert_eq!(
+        info(&report, "attempts"),
+        stat(&report, "consumed") + stat(&report, "dead_lettered") + stat(&report, "retried"),
+        "every attempt is an item's end or a retry"
+    );
+    assert_eq!(report["broker"]["streams"]["items"], "queue-sim:tidy:items");
+    let keys: Vec<String> = connection(&broker).keys("queue-sim:tidy:*").unwrap();
+    assert!(keys.is_empty(), "the run left keys behind: {keys:?}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_outcomes_as_the_in_process_queue() {
+    let Some(broker) = broker() else { return };
+    let line =
+        "--items 200 --consumers 4 --processing-time 0 --failure-rate 0.25 --retries 2 --seed 7";
+    let local = run(&flags(line));
+    let on_broker = run(&with_broker(&broker, line));
+    for field in [
+        "consumed",
+        "failed",
+        "dead_lettered",
+        "retried",
+        "unprocessed",
+    ] {
+        assert_eq!(
+            stat(&on_broker, field),
+            local["stats"][field].as_u64().unwrap(),
+            "{field}: failures are decided by seed, item and attempt, wherever the queue is"
+        );
+    }
+}
+
+#[test]
+fn the_backlog_never_passes_the_capacity() {
+    let Some(broker) = broker() else { return };
+    let report = run(&with_broker(
+        &broker,
+        "--items 400 --producers 3 --consumers 2 --capacity 7 --processing-time 0.0005 --failure-rate 0",
+    ));
+    assert_accounted(&report);
+    let depth = stat(&report, "max_queue_depth");
+    assert!(
+        (1..=7).contains(&depth),
+        "three producers, capacity 7: the stream held {depth} at most (MAXLEN is not backpressure; the check and the add are one script)"
+    );
+}
+
+#[test]
+fn a_poison_item_is_dead_lettered_after_one_plus_retries_deliveries() {
+    let Some(broker) = broker() else { return };
+    let report = run(&with_broker(
+        &broker,
+        "--items 5 --consumers 2 --processing-time 0 --failure-rate 1 --retries 2",
+    ));
+    assert_accounted(&report);
+    assert_eq!(stat(&report, "dead_lettered"), 5, "{report:#}");
+    assert_eq!(stat(&report, "retried"), 10, "two retries per item");
+    assert_eq!(info(&report, "attempts"), 15, "1 + retries deliveries each");
+    let dead = report["broker"]["dead_letters"].as_array().unwrap();
+    assert_eq!(dead.len(), 5);
+    for letter in dead {
+        assert_eq!(letter["deliveries"], 3, "{letter}");
+        assert!(
+            letter["error"]
+                .as_str()
+                .unwrap()
+                .contains("simulated failure"),
+            "{letter}"
+        );
+    }
+}
+
+#[test]
+fn a_killed_workers_items_are_reclaimed_and_counted_once() {
+    let Some(broker) = broker() else { return };
+    let run_child = start_run(
+        &broker,
+        "crash",
+        &flags(
+            "--items 60 --consumers 1 --capacity 20 --processing-time 0.02 --failure-rate 0 --retries 2 --claim-idle 0.5",
+        ),
+    );
+    let victim = join(&broker, "crash");
+    let held = wait_until_holding(
+        &mut connection(&broker),
+        "crash",
+        &format!("pid{}-", victim.id()),
+    );
+    // SIGKILL: no chance to acknowledge or hand anything back.
+    let mut victim = victim;
+    victim.kill().expect("the worker can be killed");
+    let _ = victim.wait();
+    let report = report_of(finish(run_child, "the run after a worker was killed"));
+    assert_accounted(&report);
+    assert_eq!(stat(&report, "consumed"), 60, "{report:#}");
+    assert!(
+        info(&report, "reclaimed") >= 1,
+        "the killed worker held {held} item(s); none was reclaimed: {report:#}"
+    );
+    assert!(info(&report, "redelivered") >= 1, "{report:#}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_paused_workers_item_processed_twice_is_counted_once() {
+    let Some(broker) = broker() else { return };
+    let run_child = start_run(
+        &broker,
+        "slow",
+        &flags(
+            "--items 100 --consumers 1 --capacity 20 --processing-time 0.03 --failure-rate 0 --retries 2 --claim-idle 0.3",
+        ),
+    );
+    let slow = join(&broker, "slow");
+    wait_until_holding(
+        &mut connection(&broker),
+        "slow",
+        &format!("pid{}-", slow.id()),
+    );
+    let signal = |name: &str| {
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &slow.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{name} failed");
+    };
+    // Alive but silent past the claim time: its items are reclaimed and
+    // processed by the run's own worker; then it wakes and finishes them too.
+    signal("STOP");
+    thread::sleep(Duration::from_millis(900));
+    signal("CONT");
+    let report = report_of(finish(run_child, "the run after a worker was paused"));
+    let _ = finish(slow, "the paused worker");
+    assert_accounted(&report);
+    assert_eq!(stat(&report, "consumed"), 100, "{report:#}");
+    assert!(info(&report, "reclaimed") >= 1, "{report:#}");
+    assert!(
+        info(&report, "processed_twice") >= 1 && info(&report, "attempts") > 100,
+        "the woken worker finished an item already reclaimed and settled: processed twice, counted once: {report:#}"
+    );
+}
+
+#[test]
+fn a_broker_that_is_down_is_one_line_and_a_failure_at_once() {
+    // A port nobody listens on: connection refused.
+    let started = Instant::now();
+    let output = queue_sim()
+        .args(["--broker", "redis://127.0.0.1:1", "--items", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("redis://127.0.0.1:1"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn what_a_stream_cannot_do_is_refused_before_anything_runs() {
+    for (args, says) in [
+        (&["--capacity", "0"][..], "--capacity 0"),
+        (&["--timeout", "1"][..], "--timeout"),
+        (&["--priorities", "3"][..], "--priorities"),
+        (
+            &["--processing-time", "2", "--claim-idle", "1"][..],
+            "--claim-idle",
+        ),
+        (&["--claim-idle", "0"][..], "--claim-idle"),
+    ] {
+        let output = queue_sim()
+            .args(["--broker", "redis://127.0.0.1:1"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(says) && stderr.trim().lines().count() == 1,
+            "{args:?}: {stderr}"
+        );
+    }
+    let output = queue_sim().args(["--run", "x"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--broker"));
+}
+
+#[test]
+fn worker_processes_started_by_the_run_share_its_items() {
+    let Some(broker) = broker() else { return };
+    let report = run(&with_broker(
+        &broker,
+        "--items 200 --consumers 2 --consumer-processes 2 --processing-time 0.001 --failure-rate 0.1 --seed 3",
+    ));
+    assert_accounted(&report);
+    assert_eq!(info(&report, "consumer_processes"), 2);
+    let names: Vec<&str> = report["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    let processes: std::collections::BTreeSet<&str> =
+        names.iter().map(|n| n.split('-').next().unwrap()).collect();
+    assert!(
+        processes.len() >= 2 && processes.iter().all(|p| p.starts_with("pid")),
+        "{names:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_gives_partial_statistics_that_still_add_up() {
+    let Some(broker) = broker() else { return };
+    let child = start_run(
+        &broker,
+        "interrupted",
+        &flags("--items 1000 --consumers 2 --processing-time 0.01 --failure-rate 0"),
+    );
+    wait_until_holding(&mut connection(&broker), "interrupted", "queue-sim-");
+    thread::sleep(Duration::from_millis(200));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let output = finish(child, "an interrupted broker run");
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("partial statistics as JSON");
+    assert_eq!(report["interrupted"], true);
+    assert_accounted(&report);
+    assert!(
+        stat(&report, "produced") < 1000,
+        "the producer stops at Ctrl-C; the workers finish the items in hand: {report:#}"
+    );
+    let keys: Vec<String> = connection(&broker).keys("queue-sim:interrupted:*").unwrap();
+    assert!(
+        keys.is_empty(),
+        "an interrupted run left keys behind: {keys:?}"
+    );
+}
