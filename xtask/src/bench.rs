@@ -14,7 +14,7 @@ use anyhow::{Context as _, Result, bail};
 use queue_sim::{Choice as _, QueueKind, WorkKind};
 use serde::Deserialize;
 
-use crate::kit;
+use crate::{bench_broker, kit};
 
 /// The simulator's flags for the throughput target.
 const SATURATED: [&str; 10] = [
@@ -50,13 +50,13 @@ enum Target {
 /// The part of the simulator's JSON report `bench` reads; a renamed field is
 /// an error here, never a silent zero.
 #[derive(Debug, Deserialize)]
-struct Report {
-    stats: Stats,
+pub(crate) struct Report {
+    pub(crate) stats: Stats,
 }
 
 #[derive(Debug, Deserialize)]
-struct Stats {
-    throughput_per_s: f64,
+pub(crate) struct Stats {
+    pub(crate) throughput_per_s: f64,
     ideal_throughput_per_s: Option<f64>,
     efficiency: Option<f64>,
     available_cores: usize,
@@ -88,6 +88,8 @@ pub fn bench(root: &Path) -> Result<String> {
     eprintln!("measuring the queues …");
     queues(&release.join("examples").join("throughput"), &mut out)?;
     out.push_str(&simulator_part);
+    eprintln!("measuring the broker …");
+    bench_broker::broker_row(&simulator, &mut out, &mut misses)?;
     if misses.is_empty() {
         let _ = writeln!(out, "\nevery target met in this run");
     } else {
@@ -313,10 +315,10 @@ fn peak_memory(simulator: &Simulator, out: &mut String, misses: &mut Vec<String>
 }
 
 /// The release build of `queue-sim`.
-struct Simulator(PathBuf);
+pub(crate) struct Simulator(PathBuf);
 
 impl Simulator {
-    fn run(&self, args: &[&str]) -> Result<Report> {
+    pub(crate) fn run(&self, args: &[&str]) -> Result<Report> {
         let output = Command::new(&self.0)
             .args(args)
             .arg("--no-progress")
@@ -352,12 +354,12 @@ impl Simulator {
     }
 }
 
-fn verdict(met: bool) -> &'static str {
+pub(crate) fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "MISSED" }
 }
 
 /// 3.20M, 415k, 1.98k, 980.
-fn human(value: f64) -> String {
+pub(crate) fn human(value: f64) -> String {
     if value >= 1e6 {
         format!("{:.2}M", value / 1e6)
     } else if value >= 1e4 {

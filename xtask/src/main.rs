@@ -12,6 +12,7 @@
 //! - `browser` — the built book tried in headless Chromium, with screenshots.
 
 mod bench;
+mod bench_broker;
 mod book;
 mod break_it;
 mod browser;
