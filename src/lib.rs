@@ -15,6 +15,7 @@
 //! | idle timeouts and what happens to the items left | [`run`](mod@run), [`stop`] |
 //! | what queueing theory predicts | [`theory`] |
 //! | watching a run without slowing it | [`observe`] |
+//! | the queue in a broker: acknowledgements, reclaimed items, counted once (feature `broker`) | `broker` |
 //!
 //! The command line, its progress bar and its exit statuses belong to the
 //! `queue-sim` binary (`src/bin/queue-sim/`), not to this library.

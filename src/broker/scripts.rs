@@ -24,15 +24,15 @@ impl Script {
 /// KEYS: items. ARGV: capacity, then the item ids to add, in order.
 pub(crate) const PRODUCE: Script = Script(
     r"
-        local length = redis.call('XLEN', KEYS[1])
-        local room = tonumber(ARGV[1]) - length
-        local added = 0
-        for i = 2, #ARGV do
-            if added >= room then break end
-            redis.call('XADD', KEYS[1], '*', 'item', ARGV[i])
-            added = added + 1
-        end
-        return {added, length + added}
+    local length = redis.call('XLEN', KEYS[1])
+    local room = tonumber(ARGV[1]) - length
+    local added = 0
+    for i = 2, #ARGV do
+        if added >= room then break end
+        redis.call('XADD', KEYS[1], '*', 'item', ARGV[i])
+        added = added + 1
+    end
+    return {added, length + added}
     ",
 );
 
@@ -46,20 +46,23 @@ pub(crate) const PRODUCE: Script = Script(
 /// KEYS: items, stats, workers, dead. ARGV: group, entry id, worker name,
 /// outcome (`consumed`, `failed` or `dead_lettered`), milliseconds the
 /// successful attempt took, item id, deliveries, error.
+// ANCHOR: settle
 pub(crate) const SETTLE: Script = Script(
     r"
-        if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-        redis.call('XDEL', KEYS[1], ARGV[2])
-        redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
-        redis.call('HINCRBY', KEYS[3], ARGV[3] .. ':' .. ARGV[4], 1)
-        if ARGV[4] == 'consumed' then
-            redis.call('HINCRBYFLOAT', KEYS[2], 'processing_ms', ARGV[5])
-        else
-            redis.call('XADD', KEYS[4], '*', 'item', ARGV[6], 'deliveries', ARGV[7], 'error', ARGV[8])
-        end
-        return 1
+    if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+    redis.call('XDEL', KEYS[1], ARGV[2])
+    redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
+    redis.call('HINCRBY', KEYS[3], ARGV[3] .. ':' .. ARGV[4], 1)
+    if ARGV[4] == 'consumed' then
+        redis.call('HINCRBYFLOAT', KEYS[2], 'processing_ms', ARGV[5])
+    else
+        redis.call('XADD', KEYS[4], '*',
+            'item', ARGV[6], 'deliveries', ARGV[7], 'error', ARGV[8])
+    end
+    return 1
     ",
 );
+// ANCHOR_END: settle
 
 /// Adds a worker's counts of what only it sees (attempts, claims) to the run's
 /// — unless the run has ended and its keys are gone: a worker that finishes an

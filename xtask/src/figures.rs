@@ -20,13 +20,14 @@ use queue_sim::{Choice as _, WorkKind};
 use serde::Deserialize;
 
 use crate::bench::build_release;
+use crate::broker_figure;
 
 /// Where the figures go, relative to the kit's root.
 pub const FIGURE_DIR: &str = "book/src/figures";
 
 /// Every figure's size in SVG pixels: what a desktop shows.
-const WIDTH: u32 = 600;
-const HEIGHT: u32 = 360;
+pub(crate) const WIDTH: u32 = 600;
+pub(crate) const HEIGHT: u32 = 360;
 /// Font sizes as plotters takes them; it writes text at about 0.8 of the
 /// size asked for, so the smallest text is ~17 px in a 600 px figure, ~10 px
 /// once a phone has shrunk the figure to its ~370 px column.
@@ -34,8 +35,9 @@ const TITLE_FONT: u32 = 26;
 const TEXT_FONT: u32 = 21;
 const FONT: &str = "sans-serif";
 
-/// Runs the simulator for every figure and writes them; returns what it wrote.
-pub fn figures(root: &Path) -> Result<String> {
+/// Runs the simulator for every figure (or those named in `only`) and writes
+/// them; returns what it wrote.
+pub fn figures(root: &Path, only: &[String]) -> Result<String> {
     let release = build_release(root, &["--bin", "queue-sim"])?;
     let sim = Simulator {
         binary: release.join("queue-sim"),
@@ -51,7 +53,11 @@ pub fn figures(root: &Path) -> Result<String> {
         ("queue-depth.svg", queue_depth as Draw),
         ("throughput-vs-consumers.svg", throughput_vs_consumers),
         ("worker-timeline.svg", worker_timeline),
+        ("broker-reclaim.svg", broker_figure::broker_reclaim),
     ] {
+        if !only.is_empty() && !only.iter().any(|wanted| wanted == name) {
+            continue;
+        }
         eprintln!("drawing {name} …");
         let summary = draw(&sim, &out.join(name)).with_context(|| format!("drawing {name}"))?;
         written.push_str(&format!("{FIGURE_DIR}/{name}: {summary}\n"));
@@ -60,8 +66,8 @@ pub fn figures(root: &Path) -> Result<String> {
 }
 
 /// The release binary, and a folder for its traces.
-struct Simulator {
-    binary: PathBuf,
+pub(crate) struct Simulator {
+    pub(crate) binary: PathBuf,
     scratch: PathBuf,
 }
 
@@ -134,7 +140,7 @@ impl Simulator {
     }
 }
 
-fn drawing<E: std::fmt::Display>(e: E) -> anyhow::Error {
+pub(crate) fn drawing<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("drawing failed: {e}")
 }
 
@@ -383,10 +389,11 @@ fn worker_timeline(sim: &Simulator, path: &Path) -> Result<String> {
     ))
 }
 
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+pub(crate) type Chart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// A white chart with a caption, axes over `ranges` and their descriptions `names`.
-fn axes<'a, 'b>(
+pub(crate) fn axes<'a, 'b>(
     area: &'a DrawingArea<SVGBackend<'b>, Shift>,
     caption: &str,
     ranges: (std::ops::Range<f64>, std::ops::Range<f64>),
@@ -416,7 +423,7 @@ fn axes<'a, 'b>(
 }
 
 /// Draws the legend at `position` and writes the file.
-fn finish<'a, 'b: 'a>(
+pub(crate) fn finish<'a, 'b: 'a>(
     area: &DrawingArea<SVGBackend<'b>, Shift>,
     chart: &mut Chart<'a, 'b>,
     position: SeriesLabelPosition,

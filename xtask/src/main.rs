@@ -15,6 +15,7 @@ mod bench;
 mod bench_broker;
 mod book;
 mod break_it;
+mod broker_figure;
 mod browser;
 mod chapter;
 mod compile;
@@ -113,7 +114,10 @@ enum Command {
     /// Measure the queues and the simulator against their targets (about a minute)
     Bench,
     /// Draw the book's figures from traced simulator runs into book/src/figures
-    Figures,
+    Figures {
+        /// Only these figures (file names, e.g. broker-reclaim.svg); all when none given
+        only: Vec<String>,
+    },
     /// Check the book against the code, build it with mdBook, check its links
     Book,
     /// Build the book, then read it in headless Chromium at 390 px and 1280 px:
@@ -204,7 +208,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             check_allowed,
         })?,
         Command::Bench => printed(bench::bench(&root)?),
-        Command::Figures => printed(figures::figures(&root)?),
+        Command::Figures { only } => printed(figures::figures(&root, &only)?),
         Command::Book => printed(book::check(&root, &work_dir("book"))?),
         Command::Browser => run_browser(&root, &work_dir("book"), &work_dir("browser"))?,
         Command::Progress { lesson } => {
