@@ -5,7 +5,7 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::TrySendError;
-use lesson_04::{ConfigError, Process, SimConfig, make_queue, run};
+use lesson_04::{ConfigError, Process, SimConfig, make_queue, run, run_on};
 use lesson_support::{Log, Overlap, assert_each_exactly_once, finishes};
 
 fn valid() -> SimConfig {
@@ -317,4 +317,75 @@ fn a_valid_run_processes_every_item_exactly_once() {
             &format!("items given to `process` (capacity {capacity})"),
         );
     }
+}
+
+#[test]
+fn run_builds_its_queue_with_the_configured_capacity() {
+    for capacity in [0, 1, 7] {
+        let asked: Log<usize> = Log::new();
+        let maker = {
+            let asked = asked.clone();
+            move |capacity| {
+                asked.push(capacity);
+                make_queue(capacity)
+            }
+        };
+        let log = Log::new();
+        let process = recording(&log);
+        let config = SimConfig {
+            items: 23,
+            capacity,
+            ..valid()
+        };
+        let processed = finishes(
+            &format!("run_on() with capacity {capacity}"),
+            "close the queue, then join the consumers",
+            move || run_on(&config, maker, process),
+        );
+        assert_eq!(
+            asked.entries(),
+            [capacity],
+            "run_on() with capacity {capacity} must build its queue once, with the make_queue it \
+             is given, asking for config.capacity (a fixed number, capacity + 1, or a channel \
+             built some other way is a capacity the settings never chose) — book chapter 04, \
+             \"Validate first\""
+        );
+        assert_eq!(
+            processed,
+            Ok(23),
+            "run_on() returns how many items were processed"
+        );
+        assert_each_exactly_once(0..23, log.entries(), "items given to `process`");
+    }
+}
+
+#[test]
+fn no_queue_is_built_for_an_invalid_configuration() {
+    let asked: Log<usize> = Log::new();
+    let maker = {
+        let asked = asked.clone();
+        move |capacity| {
+            asked.push(capacity);
+            make_queue(capacity)
+        }
+    };
+    let config = SimConfig {
+        failure_rate: f64::NAN,
+        ..valid()
+    };
+    let log = Log::new();
+    let process = recording(&log);
+    let result = finishes("run_on() with failure rate NaN", HANG, move || {
+        run_on(&config, maker, process)
+    });
+    assert!(
+        matches!(result, Err(ConfigError::FailureRateOutOfRange(rate)) if rate.is_nan()),
+        "run_on() must return the validation error, got {result:?}"
+    );
+    assert_eq!(
+        asked.entries(),
+        Vec::<usize>::new(),
+        "run_on() built a queue for a configuration it then refused: validate first, before \
+         building anything"
+    );
 }

@@ -95,10 +95,19 @@ pub fn make_queue(capacity: usize) -> (Sender<u64>, Receiver<u64>) {
 // ANCHOR_END: make_queue
 
 // ANCHOR: run
-/// Validates `config`, and only then runs it: one producer sends `0..items`
-/// through [`make_queue`], `consumers` threads call `process` on every item.
-/// Returns how many items were processed.
-pub fn run(config: &SimConfig, process: Process) -> Result<u64, ConfigError> {
+/// Validates `config`, and only then runs it: builds the queue with
+/// `make_queue(config.capacity)`, one producer sends `0..items` through it,
+/// `consumers` threads call `process` on every item. Returns how many items
+/// were processed.
+///
+/// The queue's maker is a parameter so that a test can see which capacity
+/// `run_on` asks for (the capacity changes nothing else a test could see):
+/// [`run`] passes the real [`make_queue`].
+pub fn run_on(
+    config: &SimConfig,
+    make_queue: impl FnOnce(usize) -> (Sender<u64>, Receiver<u64>),
+    process: Process,
+) -> Result<u64, ConfigError> {
     // First, before any thread exists: an error now leaves nothing to clean up.
     config.validate()?;
     let (sender, receiver) = make_queue(config.capacity);
@@ -127,3 +136,8 @@ pub fn run(config: &SimConfig, process: Process) -> Result<u64, ConfigError> {
         .sum())
 }
 // ANCHOR_END: run
+
+/// [`run_on`] with the queue [`make_queue`](fn@make_queue) builds.
+pub fn run(config: &SimConfig, process: Process) -> Result<u64, ConfigError> {
+    run_on(config, make_queue, process)
+}
