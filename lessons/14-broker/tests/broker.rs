@@ -1399,19 +1399,42 @@ fn the_producer_and_two_workers_keep_the_backlog_within_capacity() {
 fn a_worker_ends_with_an_error_when_the_broker_goes_away() {
     let mut lab = Lab::new();
     let log = Log::new();
+    // A long block: the worker spends nearly all its time inside one read, so
+    // the broker dies under that read, not under the check that follows it
+    // (a worker that retries only its reads must be caught in every run).
     let worker = start_worker(
         &lab.url(),
         "w1",
-        settings(5, 1000, 3),
+        Settings {
+            block: Duration::from_secs(2),
+            ..settings(5, 1000, 3)
+        },
         &log,
         Instant::now(),
         succeed(),
     );
-    // Let it start waiting for items, then kill the broker under it.
-    thread::sleep(Duration::from_millis(200));
-    if worker.thread.is_finished() {
-        join_workers(&mut lab, vec![worker], "-");
-        panic!("the worker returned on an empty stream of a run nobody closed");
+    // Wait until it is blocked in XREADGROUP, then kill the broker under it.
+    let waiting = Instant::now();
+    loop {
+        if worker.thread.is_finished() {
+            join_workers(&mut lab, vec![worker], "-");
+            panic!("the worker returned on an empty stream of a run nobody closed");
+        }
+        let clients: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query(&mut lab.raw)
+            .expect("the test reads the broker's client list");
+        if clients
+            .lines()
+            .any(|c| c.contains("cmd=xreadgroup") && c.contains("flags=b"))
+        {
+            break;
+        }
+        assert!(
+            waiting.elapsed() < BUDGET,
+            "work() never waited for new items (XREADGROUP … BLOCK) on an empty stream"
+        );
+        thread::sleep(Duration::from_millis(2));
     }
     lab.broker.stop();
     let killed = Instant::now();
