@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use crossbeam_channel::TrySendError;
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 use lesson_04::{ConfigError, Process, SimConfig, make_queue, run, run_on};
 use lesson_support::{Log, Overlap, assert_each_exactly_once, finishes};
 
@@ -22,6 +22,20 @@ fn recording(log: &Log<u64>) -> Process {
     let log = log.clone();
     Arc::new(move |item| log.push(item))
 }
+
+/// The real `make_queue`, noting every capacity it is asked for.
+fn recording_maker() -> (Log<usize>, impl FnOnce(usize) -> Queue + Send + 'static) {
+    let asked = Log::new();
+    let noted = asked.clone();
+    let maker = move |capacity| {
+        noted.push(capacity);
+        make_queue(capacity)
+    };
+    (asked, maker)
+}
+
+/// What `make_queue` builds.
+type Queue = (Sender<u64>, Receiver<u64>);
 
 /// `validated(&config)`, under the watchdog.
 #[track_caller]
@@ -322,21 +336,13 @@ fn a_valid_run_processes_every_item_exactly_once() {
 #[test]
 fn run_builds_its_queue_with_the_configured_capacity() {
     for capacity in [0, 1, 7] {
-        let asked: Log<usize> = Log::new();
-        let maker = {
-            let asked = asked.clone();
-            move |capacity| {
-                asked.push(capacity);
-                make_queue(capacity)
-            }
-        };
-        let log = Log::new();
-        let process = recording(&log);
+        let (asked, maker) = recording_maker();
         let config = SimConfig {
             items: 23,
             capacity,
             ..valid()
         };
+        let process: Process = Arc::new(|_| ());
         let processed = finishes(
             &format!("run_on() with capacity {capacity}"),
             "close the queue, then join the consumers",
@@ -355,20 +361,12 @@ fn run_builds_its_queue_with_the_configured_capacity() {
             Ok(23),
             "run_on() returns how many items were processed"
         );
-        assert_each_exactly_once(0..23, log.entries(), "items given to `process`");
     }
 }
 
 #[test]
 fn no_queue_is_built_for_an_invalid_configuration() {
-    let asked: Log<usize> = Log::new();
-    let maker = {
-        let asked = asked.clone();
-        move |capacity| {
-            asked.push(capacity);
-            make_queue(capacity)
-        }
-    };
+    let (asked, maker) = recording_maker();
     let config = SimConfig {
         failure_rate: f64::NAN,
         ..valid()
