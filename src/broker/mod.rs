@@ -27,10 +27,12 @@ mod produce;
 mod report;
 mod run;
 mod scripts;
+mod settings;
 mod work;
 
 pub use connection::{BrokerError, connect};
 pub use keys::Keys;
 pub use report::{BrokerInfo, BrokerReport, BrokerStats, DeadLetter, MAX_DEAD_LETTERS};
-pub use run::{BrokerRun, BrokerSettings};
+pub use run::BrokerRun;
+pub use settings::BrokerSettings;
 pub use work::{JoinedWorker, WorkerTally, join_run};

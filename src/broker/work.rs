@@ -3,7 +3,7 @@
 //! thread of the run or as a `queue-sim worker` process elsewhere.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use redis::streams::{StreamAutoClaimReply, StreamClaimReply, StreamId, StreamReadReply};
 use redis::{Commands, cmd};
@@ -15,25 +15,8 @@ use crate::stop::StopSignal;
 
 use super::connection::{Broker, BrokerError};
 use super::keys::Keys;
-use super::run::stored_settings;
 use super::scripts::{COUNT, SETTLE};
-
-/// How a worker reads and claims.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct WorkerSettings {
-    /// Entries asked for per read and per claim.
-    pub(crate) batch: usize,
-    /// How long one read waits for new entries before the worker looks around
-    /// (reclaims, checks whether the run is over).
-    pub(crate) block: Duration,
-    /// How long an entry must have been idle before another worker takes it:
-    /// longer than any attempt takes, or live work is taken away.
-    pub(crate) claim_idle: Duration,
-    /// Deliveries an item gets: 1 + retries.
-    pub(crate) max_deliveries: u64,
-    /// Whether a failed item ends as `failed` (no retries) or `dead_lettered`.
-    pub(crate) retries: bool,
-}
+use super::settings::{WorkerSettings, stored_settings};
 
 /// What one worker did, as it saw it. The run's totals come from the broker's
 /// own counts, which a killed worker cannot take with it.

@@ -7,14 +7,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use queue_sim::{Choice as _, QueueKind, WorkKind};
 use serde::Deserialize;
 
-use crate::{bench_broker, kit};
+use crate::bench_broker;
+use crate::measure::{Simulator, build_release, human, median, verdict};
 
 /// The simulator's flags for the throughput target.
 const SATURATED: [&str; 10] = [
@@ -45,21 +46,6 @@ enum Target {
     AtLeast(f64),
     /// A share of the channel backend's throughput in the same run.
     RatioToChannel(f64),
-}
-
-/// The part of the simulator's JSON report `bench` reads; a renamed field is
-/// an error here, never a silent zero.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Report {
-    pub(crate) stats: Stats,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Stats {
-    pub(crate) throughput_per_s: f64,
-    ideal_throughput_per_s: Option<f64>,
-    efficiency: Option<f64>,
-    available_cores: usize,
 }
 
 /// One line of `examples/throughput`'s output.
@@ -198,15 +184,11 @@ fn saturated_backends(
                 .push(report.stats.throughput_per_s);
         }
     }
-    let median = |queue: &str| {
-        let mut values = samples[queue].clone();
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
-    let channel = median(QueueKind::Channel.name());
+    let median_of = |queue: &str| median(samples[queue].clone());
+    let channel = median_of(QueueKind::Channel.name());
     for (queue, target) in BACKENDS {
         let queue = queue.name();
-        let value = median(queue);
+        let value = median_of(queue);
         let ratio = value / channel;
         let (wanted, met) = match target {
             Target::AtLeast(floor) => (format!("≥ {} items/s", human(floor)), value >= floor),
@@ -298,8 +280,13 @@ fn peak_memory(simulator: &Simulator, out: &mut String, misses: &mut Vec<String>
         out,
         "\nPeak memory (RSS), the saturated configuration at two sizes:"
     );
-    let small = simulator.peak_rss_kib("100000")?;
-    let large = simulator.peak_rss_kib("10000000")?;
+    let of_items = |items| {
+        let mut args = SATURATED.to_vec();
+        *args.last_mut().expect("SATURATED ends with the item count") = items;
+        simulator.peak_rss_kib(&args)
+    };
+    let small = of_items("100000")?;
+    let large = of_items("10000000")?;
     let ratio = large as f64 / small as f64;
     let _ = writeln!(
         out,
@@ -312,76 +299,4 @@ fn peak_memory(simulator: &Simulator, out: &mut String, misses: &mut Vec<String>
         ));
     }
     Ok(())
-}
-
-/// The release build of `queue-sim`.
-pub(crate) struct Simulator(PathBuf);
-
-impl Simulator {
-    pub(crate) fn run(&self, args: &[&str]) -> Result<Report> {
-        let output = Command::new(&self.0)
-            .args(args)
-            .arg("--no-progress")
-            .output()
-            .context("could not run the simulator")?;
-        if !output.status.success() {
-            bail!(
-                "queue-sim {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        serde_json::from_slice(&output.stdout).with_context(|| {
-            format!(
-                "queue-sim {}: its report is not the JSON expected",
-                args.join(" ")
-            )
-        })
-    }
-
-    /// The peak resident memory of one saturated run of `items`.
-    fn peak_rss_kib(&self, items: &str) -> Result<u64> {
-        let mut args = SATURATED.to_vec();
-        *args.last_mut().expect("SATURATED ends with the item count") = items;
-        let (_, kib) = lesson_support::peak_rss_kib(
-            Command::new(&self.0)
-                .args(&args)
-                .arg("--no-progress")
-                .stdout(Stdio::null()),
-        )
-        .context("could not measure the simulator's peak memory")?;
-        Ok(kib)
-    }
-}
-
-pub(crate) fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "MISSED" }
-}
-
-/// 3.20M, 415k, 1.98k, 980.
-pub(crate) fn human(value: f64) -> String {
-    if value >= 1e6 {
-        format!("{:.2}M", value / 1e6)
-    } else if value >= 1e4 {
-        format!("{:.0}k", value / 1e3)
-    } else if value >= 1e3 {
-        format!("{:.2}k", value / 1e3)
-    } else {
-        format!("{value:.0}")
-    }
-}
-
-/// Builds `targets` (cargo's `--bin NAME`, `--example NAME` arguments) of
-/// queue-sim in release mode; returns the folder the binaries are in.
-pub fn build_release(root: &Path, targets: &[&str]) -> Result<PathBuf> {
-    let built = Command::new(kit::cargo())
-        .args(["build", "--release", "--quiet", "--package", "queue-sim"])
-        .args(targets)
-        .current_dir(root)
-        .status()
-        .context("could not run cargo")?;
-    if !built.success() {
-        bail!("the release build failed");
-    }
-    Ok(kit::target_dir(root)?.join("release"))
 }

@@ -13,7 +13,7 @@ use anyhow::{Context as _, Result};
 use lesson_support::broker::{BrokerError, BrokerProcess};
 use redis::Commands as _;
 
-use crate::bench::{Simulator, human, verdict};
+use crate::measure::{Simulator, human, median, verdict};
 
 /// Items per measured run: long enough to dwarf the start-up, short enough
 /// that the section takes seconds.
@@ -167,9 +167,4 @@ fn bare_pipeline(url: &str, items: u64) -> Result<f64> {
     let elapsed = started.elapsed();
     let _: () = con.del(&stream)?;
     Ok(items as f64 / elapsed.as_secs_f64())
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }

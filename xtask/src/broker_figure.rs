@@ -17,7 +17,7 @@ use lesson_support::broker::BrokerProcess;
 use plotters::prelude::*;
 use redis::Commands as _;
 
-use crate::figures::{Simulator, axes, drawing, finish};
+use crate::chart::{HEIGHT, WIDTH, axes, drawing, finish};
 
 const RUN: &str = "figure";
 const RUN_FLAGS: &str = "--items 200 --consumers 2 --capacity 12 --processing-time 0.02 \
@@ -34,10 +34,10 @@ struct Sample {
 }
 
 /// Draws the figure into `path`; returns a summary line.
-pub fn broker_reclaim(sim: &Simulator, path: &Path) -> Result<String> {
+pub fn broker_reclaim(queue_sim: &Path, path: &Path) -> Result<String> {
     let broker = BrokerProcess::start().map_err(|e| anyhow!("{e}"))?;
     let url = broker.url();
-    let mut run = Command::new(&sim.binary)
+    let mut run = Command::new(queue_sim)
         .args(["--broker", url, "--run", RUN])
         .args(RUN_FLAGS.split_whitespace())
         .stdout(Stdio::piped())
@@ -55,7 +55,7 @@ pub fn broker_reclaim(sim: &Simulator, path: &Path) -> Result<String> {
     }
     let workers: Vec<Child> = (0..2)
         .map(|_| {
-            Command::new(&sim.binary)
+            Command::new(queue_sim)
                 .args(["worker", "--broker", url, "--run", RUN])
                 .stdout(Stdio::null())
                 .spawn()
@@ -137,8 +137,7 @@ type Line<'a> = (&'a str, Vec<(f64, f64)>, RGBColor);
 fn draw(path: &Path, samples: &[Sample], victim: &str, killed_ms: f64) -> Result<()> {
     let x_max = samples.last().map_or(1.0, |s| s.at_ms);
     let y_max = samples.iter().map(|s| s.length).fold(1.0, f64::max);
-    let area =
-        SVGBackend::new(path, (crate::figures::WIDTH, crate::figures::HEIGHT)).into_drawing_area();
+    let area = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     let mut chart = axes(
         &area,
         "A worker killed holding items",

@@ -3,37 +3,22 @@
 //! `book/src/figures/`. Run it again after changing the simulator; the figures
 //! show whatever machine ran it, so their captions in the book say "on the
 //! machine that drew them".
-//!
-//! The book shows a figure at its own width on a desktop and shrunk to the
-//! text column on a phone, text and all; so the figures are drawn narrow and
-//! their text large, to stay readable at 390 px (`cargo xtask browser`
-//! checks that every figure's smallest text is at least 9 px on screen).
+//! How they look (size, fonts, axes) is [`crate::chart`]'s.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context as _, Result, anyhow, bail};
-use plotters::coord::Shift;
-use plotters::coord::types::RangedCoordf64;
+use anyhow::{Context as _, Result, bail};
 use plotters::prelude::*;
 use queue_sim::{Choice as _, WorkKind};
 use serde::Deserialize;
 
-use crate::bench::build_release;
 use crate::broker_figure;
+use crate::chart::{FONT, HEIGHT, TEXT_FONT, TITLE_FONT, WIDTH, axes, drawing, finish};
+use crate::measure::build_release;
 
 /// Where the figures go, relative to the kit's root.
 pub const FIGURE_DIR: &str = "book/src/figures";
-
-/// Every figure's size in SVG pixels: what a desktop shows.
-pub(crate) const WIDTH: u32 = 600;
-pub(crate) const HEIGHT: u32 = 360;
-/// Font sizes as plotters takes them; it writes text at about 0.8 of the
-/// size asked for, so the smallest text is ~17 px in a 600 px figure, ~10 px
-/// once a phone has shrunk the figure to its ~370 px column.
-const TITLE_FONT: u32 = 26;
-const TEXT_FONT: u32 = 21;
-const FONT: &str = "sans-serif";
 
 /// Runs the simulator for every figure (or those named in `only`) and writes
 /// them; returns what it wrote.
@@ -53,7 +38,9 @@ pub fn figures(root: &Path, only: &[String]) -> Result<String> {
         ("queue-depth.svg", queue_depth as Draw),
         ("throughput-vs-consumers.svg", throughput_vs_consumers),
         ("worker-timeline.svg", worker_timeline),
-        ("broker-reclaim.svg", broker_figure::broker_reclaim),
+        ("broker-reclaim.svg", |sim, path| {
+            broker_figure::broker_reclaim(&sim.binary, path)
+        }),
     ] {
         if !only.is_empty() && !only.iter().any(|wanted| wanted == name) {
             continue;
@@ -66,8 +53,8 @@ pub fn figures(root: &Path, only: &[String]) -> Result<String> {
 }
 
 /// The release binary, and a folder for its traces.
-pub(crate) struct Simulator {
-    pub(crate) binary: PathBuf,
+struct Simulator {
+    binary: PathBuf,
     scratch: PathBuf,
 }
 
@@ -138,10 +125,6 @@ impl Simulator {
             .with_context(|| format!("queue-sim {args}: its trace is not the JSON expected"))?;
         Ok(Run { report, trace })
     }
-}
-
-pub(crate) fn drawing<E: std::fmt::Display>(e: E) -> anyhow::Error {
-    anyhow!("drawing failed: {e}")
 }
 
 /// Items waiting over time. At each put the trace says how many wait; between
@@ -387,54 +370,4 @@ fn worker_timeline(sim: &Simulator, path: &Path) -> Result<String> {
         "{} items over {WORKERS} workers, {failed} failed, {x_max:.0} ms",
         spans.len()
     ))
-}
-
-pub(crate) type Chart<'a, 'b> =
-    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
-
-/// A white chart with a caption, axes over `ranges` and their descriptions `names`.
-pub(crate) fn axes<'a, 'b>(
-    area: &'a DrawingArea<SVGBackend<'b>, Shift>,
-    caption: &str,
-    ranges: (std::ops::Range<f64>, std::ops::Range<f64>),
-    names: (&str, &str),
-) -> Result<Chart<'a, 'b>> {
-    area.fill(&WHITE).map_err(drawing)?;
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, (FONT, TITLE_FONT))
-        .margin(10)
-        .x_label_area_size(50)
-        .y_label_area_size(75)
-        .build_cartesian_2d(ranges.0, ranges.1)
-        .map_err(drawing)?;
-    chart
-        .configure_mesh()
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .x_labels(6)
-        .y_labels(6)
-        .x_desc(names.0)
-        .y_desc(names.1)
-        .label_style((FONT, TEXT_FONT))
-        .axis_desc_style((FONT, TEXT_FONT))
-        .draw()
-        .map_err(drawing)?;
-    Ok(chart)
-}
-
-/// Draws the legend at `position` and writes the file.
-pub(crate) fn finish<'a, 'b: 'a>(
-    area: &DrawingArea<SVGBackend<'b>, Shift>,
-    chart: &mut Chart<'a, 'b>,
-    position: SeriesLabelPosition,
-) -> Result<()> {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .label_font((FONT, TEXT_FONT))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(drawing)?;
-    area.present().map_err(drawing)
 }
