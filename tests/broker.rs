@@ -445,3 +445,43 @@ fn ctrl_c_gives_partial_statistics_that_still_add_up() {
         "an interrupted run left keys behind: {keys:?}"
     );
 }
+
+#[test]
+fn a_worker_for_a_run_that_does_not_exist_says_so_in_one_line() {
+    let Some(broker) = broker() else { return };
+    let output = queue_sim()
+        .args(["worker", "--broker", broker.url(), "--run", "nobody"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.trim().lines().count() == 1 && stderr.contains("no run nobody"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_text_summary_names_the_stream_and_the_broker_counts() {
+    let Some(broker) = broker() else { return };
+    let output = queue_sim()
+        .args(with_broker(
+            &broker,
+            "--run texty --items 30 --processing-time 0 --failure-rate 0 --format text",
+        ))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "30 items through",
+        "queue-sim:texty:items",
+        "consumed 30, failed 0, dead-lettered 0, unprocessed 0",
+        "reclaimed 0",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+}
