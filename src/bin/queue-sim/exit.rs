@@ -8,8 +8,8 @@ use std::process::ExitCode;
 pub enum Exit {
     /// The run finished and its report was written.
     Done,
-    /// The run or its output failed: a thread could not start, or the report
-    /// or the trace could not be written.
+    /// The run or its output failed: a thread could not start, the broker
+    /// failed, or the report or the trace could not be written.
     Failed,
     /// Bad input: the flags were refused before anything ran.
     BadInput,
@@ -37,9 +37,10 @@ impl Exit {
         match self {
             Exit::Done => "done",
             Exit::Failed => {
-                "the run or its output failed: a thread could not start, or the report or \
-                 the trace could not be written (one line on stderr; a closed stdout pipe \
-                 is not a failure)"
+                "the run or its output failed: a thread could not start, the broker \
+                 (--broker) could not be reached or failed, or the report or the trace \
+                 could not be written (one line on stderr; a closed stdout pipe is not a \
+                 failure)"
             }
             Exit::BadInput => "bad input, refused before anything ran (one line on stderr)",
             Exit::Interrupted => {
