@@ -485,3 +485,35 @@ fn the_text_summary_names_the_stream_and_the_broker_counts() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_run_whose_every_worker_process_dies_ends_with_the_rest_unprocessed() {
+    let Some(broker) = broker() else { return };
+    let child = start_run(
+        &broker,
+        "orphaned",
+        &flags(
+            "--items 200 --consumers 1 --consumer-processes 1 --capacity 5 \
+             --processing-time 0.05 --failure-rate 0 --retries 2",
+        ),
+    );
+    wait_until_holding(&mut connection(&broker), "orphaned", "pid");
+    // The run's only worker process, found by its command line (a regular
+    // expression: the URL's `+` would not match itself).
+    let pattern = "worker --broker .* --run orphaned".to_string();
+    let killed = Command::new("pkill")
+        .args(["-9", "-f", &pattern])
+        .status()
+        .expect("pkill runs");
+    assert!(killed.success(), "no worker process matched {pattern:?}");
+    let output = finish(child, "a run whose workers all died");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let report = report_of(output);
+    assert_accounted(&report);
+    assert!(
+        stat(&report, "unprocessed") > 0 && stat(&report, "produced") < 200,
+        "the producer must stop once no worker is left, not wait for room for ever: {report:#}"
+    );
+    assert!(stderr.contains("every worker left"), "{stderr}");
+}

@@ -136,6 +136,7 @@ impl BrokerRun {
             0
         };
         thread::scope(|scope| {
+            let watcher = scope.spawn(move || watch_processes(processes, stop));
             let worker_threads = scope
                 .spawn(|| run_workers(url, keys, "queue-sim", in_process, workers, &job, stop));
             let producers: Vec<_> = (0..config.producers)
@@ -161,14 +162,15 @@ impl BrokerRun {
             if closed.is_err() {
                 stop.raise(StopReason::Interrupted);
             }
-            let waited = wait_for_processes(processes, stop);
+            watcher
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
             let threads = worker_threads
                 .join()
                 .unwrap_or_else(|e| std::panic::resume_unwind(e));
             let produced = produced?;
             closed?;
             threads?;
-            waited?;
             Ok(produced)
         })
     }
@@ -343,10 +345,15 @@ fn new_run_id() -> String {
     format!("{}-{:x}", std::process::id(), nanos & 0xffff_ffff_ffff)
 }
 
-/// Waits until every worker process has exited, stopping them all when `stop`
-/// is raised. A process that failed is not an error of the run: its entries
-/// are reclaimed by the others; the run reports what settled.
-fn wait_for_processes(processes: &mut [Child], stop: &StopSignal) -> Result<(), BrokerError> {
+/// Watches the worker processes until every one has exited, ending them all
+/// when `stop` is raised. A process that fails is not an error of the run: the
+/// others reclaim its entries. But once the last one has gone nobody is left to
+/// take items, and a producer would wait for room for ever: then it raises
+/// `stop`, and what was not settled is reported unprocessed.
+fn watch_processes(processes: &mut [Child], stop: &StopSignal) {
+    if processes.is_empty() {
+        return;
+    }
     loop {
         let mut running = 0;
         for child in processes.iter_mut() {
@@ -355,11 +362,12 @@ fn wait_for_processes(processes: &mut [Child], stop: &StopSignal) -> Result<(), 
             }
         }
         if running == 0 {
-            return Ok(());
+            stop.raise(StopReason::ConsumersGone);
+            return;
         }
         if stop.reason().is_some() {
             end_processes(processes);
-            return Ok(());
+            return;
         }
         stop.sleep(WATCH_EVERY);
     }

@@ -60,6 +60,12 @@ fn main() -> ExitCode {
         stop_on_signals(&stop);
         return match broker::run(&cli, url, &config, &stop) {
             Ok(report) => {
+                if report.stats.unprocessed > 0 && !report.interrupted {
+                    say(format_args!(
+                        "warning: every worker left before the run ended; {} item(s) were never settled and are reported unprocessed",
+                        report.stats.unprocessed
+                    ));
+                }
                 let text = match cli.format {
                     Format::Json => serde_json::to_string_pretty(&report)
                         .expect("a broker report always serializes"),
