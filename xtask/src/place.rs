@@ -1,18 +1,14 @@
-//! Where a program of the kit's runs: directly on this machine, or in a
-//! bubblewrap sandbox (see [`crate::sandbox`]) — with its working directory
-//! and environment. Building and running tests both take one.
+//! Where a program of the kit's runs on this machine — its working directory
+//! and environment. Building and running tests both take one. (Grading runs
+//! learners' code elsewhere: see [`crate::sandbox`].)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::sandbox::{Bubblewrap, Mount};
-
-/// Where a program runs: on this machine as it is, or in a sandbox.
+/// Where a program runs: on this machine, in a working directory.
 #[derive(Debug, Clone, Default)]
 pub struct Place {
-    sandbox: Option<(Bubblewrap, Vec<Mount>)>,
     cwd: Option<PathBuf>,
-    env: Vec<(String, String)>,
 }
 
 impl Place {
@@ -29,33 +25,15 @@ impl Place {
         }
     }
 
-    /// In a bubblewrap sandbox that sees `mounts`.
-    pub fn sandboxed(bwrap: &Bubblewrap, mounts: Vec<Mount>) -> Self {
-        Place {
-            sandbox: Some((bwrap.clone(), mounts)),
-            ..Place::default()
-        }
-    }
-
-    /// The same place, with `key=value` in every program's environment.
-    pub fn with_env(mut self, key: &str, value: &str) -> Self {
-        self.env.push((key.to_string(), value.to_string()));
-        self
-    }
-
     /// A command running `program` here.
     pub fn command(&self, program: impl AsRef<Path>) -> Command {
-        let mut command = match &self.sandbox {
-            Some((bwrap, mounts)) => bwrap.command(mounts, program.as_ref()),
-            None => Command::new(program.as_ref()),
-        };
+        let mut command = Command::new(program.as_ref());
         if let Some(dir) = &self.cwd {
             command.current_dir(dir);
         }
         command
             .env("RUST_BACKTRACE", "0")
-            .env("CARGO_TERM_COLOR", "never")
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
+            .env("CARGO_TERM_COLOR", "never");
         command
     }
 }

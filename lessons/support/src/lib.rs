@@ -26,6 +26,7 @@ pub mod models;
 mod overlap;
 pub mod process;
 pub mod sync;
+pub mod verdict;
 mod watchdog;
 
 pub use accounting::{Log, assert_each_exactly_once, assert_sequence, preview, shorten};

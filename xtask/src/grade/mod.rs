@@ -1,0 +1,541 @@
+//! `cargo xtask grade DIR…`: an instructor's view of learners' copies of the kit.
+//!
+//! Each learner's `src/` files are run against *this* kit's tests (a learner may
+//! have edited theirs), each test alone in its own process, sandboxed and held
+//! to [limits] (see [`crate::sandbox`], [`crate::workspace`]). A test passes
+//! only on the kit's own verdict, sent on a channel the code under test does
+//! not share ([`lesson_support::verdict`]), never on what the test printed;
+//! code that reaches for the harness has its passes held for [review]. The
+//! learner's own `#[test]`s are never built. One row per learner and lesson,
+//! one line per learner, written to the report folder after every copy.
+
+#[cfg(target_os = "linux")]
+mod channel;
+pub mod limits;
+mod record;
+pub mod report;
+mod review;
+mod trial;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use similar::{ChangeTag, TextDiff};
+
+use crate::kit::{self, Lesson};
+use crate::sandbox::Sandbox;
+use crate::submission::{self, LessonFiles, Submission};
+use crate::workspace::{self, Runner, Slot, Template};
+use limits::{Cgroups, Limits};
+use record::Record;
+use report::{Class, FileDistance, LimitsReport, Row, State};
+use trial::{Job, Status, TestResult};
+
+pub use report::{render, render_csv};
+
+/// What to grade, and how.
+pub struct Options<'a> {
+    /// The instructor's kit, whose tests grade.
+    pub kit_root: &'a Path,
+    /// The learners' copies.
+    pub copies: &'a [PathBuf],
+    /// Lesson numbers to grade; empty means all.
+    pub only: &'a [String],
+    /// A folder of grade's own, for its build trees.
+    pub work_dir: &'a Path,
+    /// Where the report files go.
+    pub out: &'a Path,
+    /// Hard limit for one run of one test.
+    pub limit: Duration,
+    /// Hard limit for the whole grading; what is not graded by then says so.
+    pub total_limit: Option<Duration>,
+    /// Test processes run at once.
+    pub jobs: usize,
+    /// Whether to use bubblewrap when the machine has it.
+    pub sandbox: bool,
+    /// What each build and test may use.
+    pub limits: Limits,
+    /// Runs of each test of a lesson that differs from the solution.
+    pub runs: u32,
+    /// Keep the grades of copies finished in an earlier grading (same files,
+    /// same kit, same options) instead of grading them again.
+    pub resume: bool,
+}
+
+/// Grades every copy; see the module's documentation.
+pub fn grade(options: &Options<'_>) -> Result<Class> {
+    let started = Instant::now();
+    let deadline = options.total_limit.map(|limit| started + limit);
+    let lessons =
+        kit::lessons(options.kit_root, options.only).context("cannot read the lessons")?;
+    anyhow::ensure!(
+        !lessons.is_empty(),
+        "no lessons found under {}",
+        options.kit_root.join("lessons").display()
+    );
+    let slugs: Vec<String> = lessons.iter().map(|l| l.slug.clone()).collect();
+    let submissions = read_all(options.copies, &slugs)?;
+    let runner = runner(options)?;
+    let record = Record::at(options.out)?;
+    eprintln!(
+        "  reports go to {} (written after each copy)",
+        record.dir().display()
+    );
+    eprintln!("  building the kit's solutions (the template every copy starts from)");
+    let template = Template::prepare(
+        options.kit_root,
+        &lessons,
+        &options.work_dir.join("template"),
+        &runner,
+        options.limit,
+    )?;
+    let slot = Slot::new(&options.work_dir.join("slot"));
+    let kit_print = kit_fingerprint(options, &lessons, &template)?;
+    let mut rows = Vec::new();
+    let mut cut_short = false;
+    for (i, submission) in submissions.iter().enumerate() {
+        let print = copy_fingerprint(&kit_print, submission);
+        if options.resume
+            && let Some(kept) = record.finished(&submission.learner, &print)
+        {
+            eprintln!("  {}: graded before, kept", submission.learner);
+            rows.extend(kept);
+            continue;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            cut_short = true;
+            let mut copy_rows: Vec<Row> = lessons
+                .iter()
+                .map(|lesson| first_look(lesson, submission, &template).0)
+                .collect();
+            mark_not_graded(&mut copy_rows, "the whole grading's time limit was reached");
+            rows.extend(copy_rows);
+            continue;
+        }
+        let copy_started = Instant::now();
+        eprint!(
+            "  grading {} ({}/{}) …",
+            submission.learner,
+            i + 1,
+            submissions.len()
+        );
+        let copy_rows = grade_copy(options, &lessons, &template, &slot, &runner, submission, deadline)
+            .unwrap_or_else(|error| {
+                let mut rows: Vec<Row> = lessons
+                    .iter()
+                    .map(|lesson| first_look(lesson, submission, &template).0)
+                    .collect();
+                mark_not_graded(
+                    &mut rows,
+                    &trial::bounded(&format!("this copy could not be graded: {error:#}")),
+                );
+                rows
+            });
+        eprintln!(" {:.1} s", copy_started.elapsed().as_secs_f64());
+        let finished_in_time = deadline.is_none_or(|d| Instant::now() < d);
+        if finished_in_time {
+            record.keep(&submission.learner, &print, &copy_rows)?;
+        } else {
+            cut_short = true;
+        }
+        rows.extend(copy_rows);
+        record.write(&class(options, &runner, rows.clone(), started, cut_short))?;
+    }
+    let class = class(options, &runner, rows, started, cut_short);
+    record.write(&class)?;
+    Ok(class)
+}
+
+/// The sandbox, the limits and the cgroups holding them; says on stderr
+/// what this machine cannot give.
+fn runner(options: &Options<'_>) -> Result<Runner> {
+    let cargo = PathBuf::from(kit::cargo());
+    let bwrap = if options.sandbox {
+        Sandbox::bubblewrap(&cargo, options.limits.disk)?
+    } else {
+        None
+    };
+    let sandbox = match bwrap {
+        Some(sandbox) => sandbox,
+        None => {
+            eprintln!(
+                "WARNING: bubblewrap (bwrap) is not available: the learners' code runs NOT sandboxed, \
+                 with your permissions. Grade untrusted copies on a machine with bubblewrap \
+                 (Debian/Ubuntu: apt-get install bubblewrap)."
+            );
+            Sandbox::none(&cargo)?
+        }
+    };
+    let cgroups = Cgroups::detect();
+    match &cgroups {
+        Some(cgroups) => limits::sweep(cgroups),
+        None => eprintln!(
+            "WARNING: no cgroup this grader may write: memory is limited per process (address \
+             space), not per test, and the number of processes is not limited. See the \
+             instructors' appendix."
+        ),
+    }
+    Ok(Runner {
+        sandbox,
+        limits: options.limits,
+        cgroups,
+    })
+}
+
+fn class(
+    options: &Options<'_>,
+    runner: &Runner,
+    rows: Vec<Row>,
+    started: Instant,
+    cut_short: bool,
+) -> Class {
+    let limits = &runner.limits;
+    Class {
+        sandboxed: runner.sandbox.sandboxed(),
+        verdicts: if cfg!(all(target_os = "linux", target_env = "gnu")) {
+            "channel"
+        } else {
+            "output"
+        }
+        .to_string(),
+        limits: LimitsReport {
+            test_seconds: options.limit.as_secs(),
+            build_cpu_seconds: limits.build_cpu.as_secs(),
+            memory_mib: limits.memory >> 20,
+            processes: limits.processes,
+            disk_mib: limits.disk >> 20,
+            enforced_by: match &runner.cgroups {
+                Some(Cgroups::V1 { .. }) => "cgroup v1",
+                Some(Cgroups::V2 { .. }) => "cgroup v2",
+                None => "rlimits",
+            }
+            .to_string(),
+            runs: options.runs,
+        },
+        seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        cut_short,
+        learners: report::summaries(&rows),
+        rows,
+    }
+}
+
+/// Reads every copy, naming each learner by the copy's folder (with its parent
+/// too when two copies share a name).
+fn read_all(copies: &[PathBuf], slugs: &[String]) -> Result<Vec<Submission>> {
+    let name = |path: &Path, parents: usize| -> String {
+        let parts: Vec<String> = path
+            .components()
+            .rev()
+            .take(parents + 1)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        parts.into_iter().rev().collect::<Vec<_>>().join("/")
+    };
+    let mut names: Vec<String> = copies.iter().map(|c| name(c, 0)).collect();
+    for (i, copy) in copies.iter().enumerate() {
+        if names.iter().filter(|n| **n == names[i]).count() > 1 {
+            names[i] = name(copy, 1);
+        }
+    }
+    copies
+        .iter()
+        .zip(names)
+        .map(|(copy, learner)| submission::read(copy, learner, slugs))
+        .collect()
+}
+
+/// What a copy's grades depend on besides its own files: the kit's lessons
+/// (starters, tests, support), the tests listed, and every option that
+/// changes a grade.
+fn kit_fingerprint(options: &Options<'_>, lessons: &[Lesson], template: &Template) -> Result<String> {
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    let lessons_dir = options.kit_root.join("lessons");
+    for file in kit::files_under(&lessons_dir, Path::new("."))? {
+        if file.components().any(|c| c.as_os_str() == "target") {
+            continue;
+        }
+        parts.push(file.to_string_lossy().as_bytes().to_vec());
+        parts.push(std::fs::read(lessons_dir.join(&file)).unwrap_or_default());
+    }
+    for lesson in lessons {
+        for test in &template.tests[&lesson.slug] {
+            parts.push(format!("{}::{}", test.target, test.name).into_bytes());
+        }
+    }
+    let l = &options.limits;
+    parts.push(
+        format!(
+            "limit {:?} runs {} memory {} processes {} disk {} build {:?} sandbox {}",
+            options.limit, options.runs, l.memory, l.processes, l.disk, l.build_cpu, options.sandbox
+        )
+        .into_bytes(),
+    );
+    Ok(record::fingerprint(parts.iter().map(Vec::as_slice)))
+}
+
+fn copy_fingerprint(kit_print: &str, submission: &Submission) -> String {
+    let mut parts: Vec<Vec<u8>> = vec![kit_print.as_bytes().to_vec()];
+    for (slug, files) in &submission.lessons {
+        parts.push(slug.as_bytes().to_vec());
+        match files {
+            LessonFiles::Files(files) => {
+                for (path, bytes) in files {
+                    parts.push(path.to_string_lossy().as_bytes().to_vec());
+                    parts.push(bytes.clone());
+                }
+            }
+            LessonFiles::Refused(why) => parts.push(why.as_bytes().to_vec()),
+            LessonFiles::Missing => parts.push(b"missing".to_vec()),
+        }
+    }
+    record::fingerprint(parts.iter().map(Vec::as_slice))
+}
+
+fn grade_copy(
+    options: &Options<'_>,
+    lessons: &[Lesson],
+    template: &Template,
+    slot: &Slot,
+    runner: &Runner,
+    submission: &Submission,
+    deadline: Option<Instant>,
+) -> Result<Vec<Row>> {
+    let mut identical = BTreeSet::new();
+    let mut rows = Vec::new();
+    for lesson in lessons {
+        let (row, same) = first_look(lesson, submission, template);
+        if same {
+            identical.insert(lesson.slug.clone());
+        }
+        rows.push(row);
+    }
+    let graded: Vec<&Lesson> = lessons
+        .iter()
+        .zip(&rows)
+        .filter(|(_, row)| row.state == State::Graded)
+        .map(|(lesson, _)| lesson)
+        .collect();
+    if graded.is_empty() {
+        return Ok(rows);
+    }
+    let prepared = slot.prepare(
+        template,
+        runner,
+        &submission.lessons,
+        lessons,
+        &graded,
+        deadline,
+    )?;
+    for (slug, why) in &prepared.failures {
+        let row = row_of(&mut rows, slug);
+        row.state = if why.starts_with("not built: the whole grading") {
+            State::NotGraded
+        } else {
+            State::DoesNotCompile
+        };
+        row.note = Some(trial::bounded(why));
+    }
+    let unlisted = check_lists(template, &prepared, &graded)?;
+
+    // The tests of lessons with loom models run alone, after the others: their
+    // nested build would take the cores from tests that measure time.
+    for alone in [false, true] {
+        let mut jobs = Vec::new();
+        let mut owners = Vec::new();
+        for lesson in graded.iter().filter(|l| l.has_models() == alone) {
+            let (Some(binaries), Some(place)) = (
+                prepared.binaries.get(&lesson.slug),
+                prepared.places.get(&lesson.slug),
+            ) else {
+                continue;
+            };
+            let runs = if identical.contains(&lesson.slug) {
+                1
+            } else {
+                options.runs
+            };
+            let models = &template.model_tests[&lesson.slug];
+            for test in &template.tests[&lesson.slug] {
+                let binary = binaries.iter().find(|b| b.target == test.target);
+                let missing = binary.is_none() || unlisted.contains(&test.target);
+                let (Some(binary), false) = (binary, missing) else {
+                    row_of(&mut rows, &lesson.slug).tests.push(not_run(
+                        test,
+                        "the kit's test binary built with this copy does not list the kit's tests",
+                    ));
+                    continue;
+                };
+                jobs.push(Job {
+                    place,
+                    binary,
+                    name: &test.name,
+                    models: models.contains(workspace::last_part(&test.name)),
+                    runs,
+                });
+                owners.push(lesson.slug.clone());
+            }
+        }
+        let parallel = if alone { 1 } else { options.jobs };
+        let results = trial::run_all(&jobs, options.limit, deadline, parallel)?;
+        for (owner, result) in owners.iter().zip(results) {
+            let row = row_of(&mut rows, owner);
+            match result {
+                Some(result) => row.tests.push(result),
+                None => {
+                    row.note = Some("the whole grading's time limit was reached before every test ran".into())
+                }
+            }
+        }
+    }
+    for row in rows.iter_mut().filter(|r| r.state == State::Graded) {
+        row.count();
+        if row.tests.is_empty() && row.note.is_some() {
+            row.state = State::NotGraded;
+        }
+    }
+    Ok(rows)
+}
+
+/// The test binaries (by target) that do not list exactly the kit's tests:
+/// `--exact` on a name a binary lacks runs nothing and exits 0.
+fn check_lists(
+    template: &Template,
+    prepared: &workspace::Prepared,
+    graded: &[&Lesson],
+) -> Result<BTreeSet<String>> {
+    let mut unlisted = BTreeSet::new();
+    let Some(place) = graded.iter().find_map(|l| prepared.places.get(&l.slug)) else {
+        return Ok(unlisted);
+    };
+    let binaries: Vec<_> = graded
+        .iter()
+        .filter_map(|l| prepared.binaries.get(&l.slug))
+        .flatten()
+        .cloned()
+        .collect();
+    if binaries.is_empty() {
+        return Ok(unlisted);
+    }
+    let listed = place.list(&binaries)?;
+    for lesson in graded {
+        let mut expected: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for test in &template.tests[&lesson.slug] {
+            expected.entry(&test.target).or_default().insert(&test.name);
+        }
+        for (target, names) in expected {
+            let (all, ignored) = listed.get(target).cloned().unwrap_or_default();
+            let found: BTreeSet<&str> = all
+                .iter()
+                .map(String::as_str)
+                .filter(|n| !ignored.contains(*n))
+                .collect();
+            if found != names {
+                unlisted.insert(target.to_string());
+            }
+        }
+    }
+    Ok(unlisted)
+}
+
+fn not_run(test: &workspace::KitTest, why: &str) -> TestResult {
+    TestResult {
+        name: format!("{}::{}", test.target, test.name),
+        status: Status::Failed,
+        runs: 0,
+        failures: 0,
+        seconds: 0.0,
+        message: Some(why.to_string()),
+    }
+}
+
+/// The row as far as reading the copy tells — missing, refused, not started,
+/// or to grade — and whether its files are the solution's.
+fn first_look(lesson: &Lesson, submission: &Submission, template: &Template) -> (Row, bool) {
+    let files = submission.lessons.get(&lesson.slug);
+    let mut row = Row {
+        learner: submission.learner.clone(),
+        lesson: lesson.slug.clone(),
+        state: State::Missing,
+        passed: 0,
+        held: 0,
+        failed: 0,
+        timed_out: 0,
+        total: template.tests.get(&lesson.slug).map_or(0, Vec::len),
+        note: None,
+        review: Vec::new(),
+        tests: Vec::new(),
+        files: Vec::new(),
+    };
+    let mut same_as_solution = false;
+    match files {
+        Some(LessonFiles::Files(files)) if same_files(files, &lesson.dir) => {
+            row.state = State::NotStarted;
+        }
+        Some(LessonFiles::Files(files)) => {
+            row.state = State::Graded;
+            row.review = review::review(files);
+            row.files = distances(lesson, files);
+            same_as_solution = same_files(files, &lesson.solution);
+        }
+        Some(LessonFiles::Refused(why)) => {
+            row.state = State::Refused;
+            row.note = Some(why.clone());
+        }
+        Some(LessonFiles::Missing) | None => {}
+    }
+    (row, same_as_solution)
+}
+
+/// Whether `files` are exactly the files under `dir/src` (line endings aside).
+fn same_files(files: &BTreeMap<PathBuf, Vec<u8>>, dir: &Path) -> bool {
+    let Ok(theirs) = kit::files_under(dir, Path::new("src")) else {
+        return false;
+    };
+    let normal = |bytes: &[u8]| String::from_utf8_lossy(bytes).replace("\r\n", "\n");
+    theirs.len() == files.len()
+        && theirs.iter().all(|path| {
+            files.get(path).is_some_and(|mine| {
+                std::fs::read(dir.join(path)).is_ok_and(|other| normal(mine) == normal(&other))
+            })
+        })
+}
+
+fn row_of<'a>(rows: &'a mut [Row], slug: &str) -> &'a mut Row {
+    rows.iter_mut()
+        .find(|r| r.lesson == slug)
+        .expect("a row per lesson")
+}
+
+fn mark_not_graded(rows: &mut [Row], why: &str) {
+    for row in rows.iter_mut().filter(|r| r.state == State::Graded) {
+        row.state = State::NotGraded;
+        row.note = Some(why.to_string());
+    }
+}
+
+fn distances(lesson: &Lesson, files: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<FileDistance> {
+    let mut names: BTreeSet<PathBuf> = lesson
+        .learner_files()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    names.extend(files.keys().cloned());
+    names
+        .into_iter()
+        .map(|file| {
+            let solution = std::fs::read_to_string(lesson.solution.join(&file)).unwrap_or_default();
+            let lines_changed = files.get(&file).map(|learner| {
+                TextDiff::from_lines(&*String::from_utf8_lossy(learner), solution.as_str())
+                    .iter_all_changes()
+                    .filter(|change| change.tag() != ChangeTag::Equal)
+                    .count()
+            });
+            FileDistance {
+                file,
+                lines_changed,
+            }
+        })
+        .collect()
+}
