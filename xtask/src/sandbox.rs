@@ -198,8 +198,14 @@ impl Sandbox {
     /// settings. Inside the sandbox it is all they get.
     fn environment(&self) -> Vec<(String, String)> {
         let mut env = vec![
-            ("CARGO".to_string(), self.tool("cargo").display().to_string()),
-            ("RUSTC".to_string(), self.tool("rustc").display().to_string()),
+            (
+                "CARGO".to_string(),
+                self.tool("cargo").display().to_string(),
+            ),
+            (
+                "RUSTC".to_string(),
+                self.tool("rustc").display().to_string(),
+            ),
             ("RUST_BACKTRACE".to_string(), "0".to_string()),
             ("CARGO_TERM_COLOR".to_string(), "never".to_string()),
             ("CARGO_NET_OFFLINE".to_string(), "true".to_string()),
@@ -208,7 +214,10 @@ impl Sandbox {
             let bin = self.tool("cargo").parent().map(Path::to_path_buf);
             let path = bin.map_or_else(String::new, |b| format!("{}:", b.display()));
             env.extend([
-                ("PATH".to_string(), format!("{path}/usr/local/bin:/usr/bin:/bin")),
+                (
+                    "PATH".to_string(),
+                    format!("{path}/usr/local/bin:/usr/bin:/bin"),
+                ),
                 ("HOME".to_string(), HOME.to_string()),
                 ("TMPDIR".to_string(), "/tmp".to_string()),
                 ("CARGO_HOME".to_string(), CARGO_HOME.to_string()),
@@ -324,7 +333,14 @@ mod tests {
         };
         let (ok, said) = run(&sandbox, "$CARGO --version && $RUSTC --version");
         assert!(ok, "{said}");
-        for private in ["/root", "/home", "/var", "/run", "/etc/shadow", "/etc/passwd"] {
+        for private in [
+            "/root",
+            "/home",
+            "/var",
+            "/run",
+            "/etc/shadow",
+            "/etc/passwd",
+        ] {
             let (exists, said) = run(&sandbox, &format!("test -e {private}"));
             assert!(!exists, "{private} is visible: {said}");
         }

@@ -121,8 +121,8 @@ impl Runner {
         let enclosure = match (&self.cgroups, held) {
             (Some(cgroups), true) => Some(
                 cgroups
-                    .enclose(what, &self.limits)
-                    .context("cannot make a cgroup for the sandbox")?,
+                    .enclose(&self.limits)
+                    .with_context(|| format!("cannot make a cgroup for the sandbox of a {what}"))?,
             ),
             _ => None,
         };
@@ -134,7 +134,10 @@ impl Runner {
             enclosure.hold(&mut command);
         }
         let finished = process::run_limited(command, limit, Duration::MAX, || ());
-        let usage = enclosure.map(|e| e.finish()).unwrap_or_default();
+        let usage = match (&self.cgroups, enclosure) {
+            (Some(cgroups), Some(enclosure)) => cgroups.release(enclosure),
+            _ => Usage::default(),
+        };
         Ok(Ended {
             finished: finished?,
             usage,
@@ -175,11 +178,7 @@ impl Runner {
         for lesson in lessons {
             command.args(["--package", &lesson.package]);
         }
-        let cpu = if held {
-            self.limits.build_cpu
-        } else {
-            limit
-        };
+        let cpu = if held { self.limits.build_cpu } else { limit };
         let ended = self.run(command, limit, cpu, held, "build")?;
         let built = compile::read_build(&ended.finished);
         Ok(Build {
@@ -225,6 +224,10 @@ pub struct Template {
     pub model_tests: BTreeMap<String, BTreeSet<String>>,
     /// The bytes of the warm nested builds the models tests start from.
     warm_bytes: u64,
+    /// Each lesson's test binaries, by lesson folder name.
+    pub binaries: BTreeMap<String, Vec<TestBinary>>,
+    /// Where the template's own tests run.
+    pub place: TestPlace,
 }
 
 impl Template {
@@ -270,8 +273,12 @@ impl Template {
         let mut tests = BTreeMap::new();
         let mut model_tests = BTreeMap::new();
         for lesson in lessons {
-            let binaries = built.binaries.get(&lesson.slug).cloned().unwrap_or_default();
-            let listed = place.list(&binaries)?;
+            let binaries = built
+                .binaries
+                .get(&lesson.slug)
+                .cloned()
+                .unwrap_or_default();
+            let listed = place.list(&binaries, true)?;
             let mut names = Vec::new();
             for binary in &binaries {
                 let (all, ignored) = listed.get(&binary.target).cloned().unwrap_or_default();
@@ -292,6 +299,8 @@ impl Template {
             tests,
             model_tests,
             warm_bytes: 0,
+            binaries: built.binaries.clone(),
+            place: place.clone(),
         };
         template.warm_models(lessons, &built, &place, limit)?;
         template.warm_bytes = size_of(&warm);
@@ -312,7 +321,11 @@ impl Template {
                 "  building the loom models of {} once (about 30 s the first time)",
                 lesson.slug
             );
-            let binaries = built.binaries.get(&lesson.slug).cloned().unwrap_or_default();
+            let binaries = built
+                .binaries
+                .get(&lesson.slug)
+                .cloned()
+                .unwrap_or_default();
             let runs = &self.model_tests[&lesson.slug];
             for test in self.tests[&lesson.slug]
                 .iter()
@@ -460,7 +473,11 @@ impl TestPlace {
         // Nested builds (the loom models) build as the template's did, so
         // that its warm build is fresh for them.
         let mut env = env.to_vec();
-        env.extend(BUILD_ENV.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env.extend(
+            BUILD_ENV
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         let sandbox = &self.runner.sandbox;
         let mut command = match (&self.warm, models) {
             (Some((warm, scratch)), true) => {
@@ -481,20 +498,25 @@ impl TestPlace {
         command
     }
 
-    /// Each binary's tests, and its `#[ignore]`d ones, as libtest lists them
-    /// (no test runs; only a load-time constructor of the learner's could,
-    /// and that is flagged for review). One process for all of them.
+    /// Each binary's tests, and (when `ignored`) its `#[ignore]`d ones, as
+    /// libtest lists them (no test runs; only a load-time constructor of the
+    /// learner's could, and that is flagged for review). One process for all.
     pub fn list(
         &self,
         binaries: &[TestBinary],
+        ignored: bool,
     ) -> Result<BTreeMap<String, (Vec<String>, BTreeSet<String>)>> {
         let mut script = String::new();
         for i in 0..binaries.len() {
+            let n = i + 1;
             script.push_str(&format!(
-                "echo '#all {i}'; \"${n}\" --list --format terse || exit 1; \
-                 echo '#ignored {i}'; \"${n}\" --list --ignored --format terse || exit 1; ",
-                n = i + 1
+                "echo '#all {i}'; \"${{{n}}}\" --list --format terse || exit 1; "
             ));
+            if ignored {
+                script.push_str(&format!(
+                    "echo '#ignored {i}'; \"${{{n}}}\" --list --ignored --format terse || exit 1; "
+                ));
+            }
         }
         let mut command = self.command(Path::new("/bin/sh"), &[], false);
         command.args(["-c", &script, "sh"]);
@@ -624,7 +646,9 @@ impl Slot {
     ) -> Result<(BTreeMap<String, Vec<TestBinary>>, BTreeMap<String, String>)> {
         let limit = || {
             let wall = runner.limits.build_wall();
-            deadline.map_or(wall, |d| wall.min(d.saturating_duration_since(Instant::now())))
+            deadline.map_or(wall, |d| {
+                wall.min(d.saturating_duration_since(Instant::now()))
+            })
         };
         let mut failures = BTreeMap::new();
         let mut left: Vec<&Lesson> = graded.to_vec();
@@ -647,7 +671,10 @@ impl Slot {
                 .collect();
             if !unloadable.is_empty() && build.built.binaries.is_empty() {
                 for lesson in unloadable {
-                    failures.insert(lesson.slug.clone(), cargo_error(&build.built.cargo_said, lesson));
+                    failures.insert(
+                        lesson.slug.clone(),
+                        cargo_error(&build.built.cargo_said, lesson),
+                    );
                     let src = self.tree.kit.join("lessons").join(&lesson.slug).join("src");
                     starter_over(&src, lesson)?;
                     left.retain(|l| l.slug != lesson.slug);
@@ -833,14 +860,21 @@ fn cargo_error(cargo_said: &str, lesson: &Lesson) -> String {
     let lines: Vec<&str> = cargo_said.lines().collect();
     let start = lines
         .iter()
-        .position(|line| {
-            line.starts_with("error") && (line.contains(&named) || line.contains(&at))
-        })
+        .position(|line| line.starts_with("error") && (line.contains(&named) || line.contains(&at)))
         .or_else(|| lines.iter().position(|line| line.starts_with("error")));
     let Some(start) = start else {
         return format!(
             "cargo built no test binaries for it and said: {}",
-            shorten_command(lines.iter().rev().take(5).rev().copied().collect::<Vec<_>>().join(" "))
+            shorten_command(
+                lines
+                    .iter()
+                    .rev()
+                    .take(5)
+                    .rev()
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
         );
     };
     let mut kept = vec![lines[start].to_string()];
@@ -865,7 +899,11 @@ fn shorten_command(line: String) -> String {
     let Some(close) = line[open + 3..].find("` (") else {
         return line;
     };
-    format!("{}: the compiler{}", &line[..open], &line[open + 3 + close + 1..])
+    format!(
+        "{}: the compiler{}",
+        &line[..open],
+        &line[open + 3 + close + 1..]
+    )
 }
 
 /// Makes `src` hold the starter of `lesson` (the kit's `lessons/NN/src`).

@@ -192,7 +192,8 @@ fn grading_a_class_gives_a_row_per_learner_and_lesson_as_csv() {
             lines.contains(
                 &format!("{learner},01-good,graded,1,0,0,0,1,,,src/lib.rs 0 lines,,,true").as_str()
             ) || lines.contains(
-                &format!("{learner},01-good,graded,1,0,0,0,1,,,src/lib.rs 0 lines,,,false").as_str()
+                &format!("{learner},01-good,graded,1,0,0,0,1,,,src/lib.rs 0 lines,,,false")
+                    .as_str()
             ),
             "{csv}"
         );

@@ -147,7 +147,10 @@ fn cgroups() -> bool {
         let _ = std::fs::remove_dir(&probe);
         made
     };
-    mechanism((v1 || v2) && writable, "a writable cgroup (memory and pids)")
+    mechanism(
+        (v1 || v2) && writable,
+        "a writable cgroup (memory and pids)",
+    )
 }
 
 /// A copy of the fixture kit in `dir/kit`, its solution of lesson 01 marked
@@ -164,8 +167,7 @@ fn kit_copy(dir: &Path, marker: &str) -> PathBuf {
 /// A learner's copy at `dir` whose lesson 01 is the attack `name`, with each
 /// `@KEY@` replaced.
 fn attack_copy(dir: &Path, name: &str, fill: &[(&str, &str)]) -> PathBuf {
-    let mut text =
-        std::fs::read_to_string(fixtures().join(format!("attacks/{name}.rs"))).unwrap();
+    let mut text = std::fs::read_to_string(fixtures().join(format!("attacks/{name}.rs"))).unwrap();
     for (key, value) in fill {
         text = text.replace(&format!("@{key}@"), value);
     }
@@ -199,10 +201,18 @@ fn a_forged_verdict_earns_nothing_and_is_flagged_for_review() {
     let first = honest_copy(&dir.join("honest-1"));
     let forged = attack_copy(&dir.join("forged"), "forged-verdict", &[]);
     let threaded = attack_copy(&dir.join("threaded"), "forged-verdict-from-a-thread", &[]);
-    let exit_zero = learner_copy(&dir.join("exit-zero"), &[("01-good", "attacks/exit-zero.rs")]);
-    let constructor =
-        learner_copy(&dir.join("constructor"), &[("01-good", "attacks/constructor.rs")]);
-    let own_tests = learner_copy(&dir.join("own-tests"), &[("01-good", "attacks/own-tests.rs")]);
+    let exit_zero = learner_copy(
+        &dir.join("exit-zero"),
+        &[("01-good", "attacks/exit-zero.rs")],
+    );
+    let constructor = learner_copy(
+        &dir.join("constructor"),
+        &[("01-good", "attacks/constructor.rs")],
+    );
+    let own_tests = learner_copy(
+        &dir.join("own-tests"),
+        &[("01-good", "attacks/own-tests.rs")],
+    );
     let last = honest_copy(&dir.join("honest-2"));
     let graded = grade(
         "forged",
@@ -230,8 +240,16 @@ fn a_forged_verdict_earns_nothing_and_is_flagged_for_review() {
             "libtest's lines printed from a thread, then `p::exit` (p = std::process)",
             "exit",
         ),
-        ("exit-zero", "std::process::exit(0) in place of the answer", "exit"),
-        ("constructor", "a load-time constructor exiting 0", "link_section"),
+        (
+            "exit-zero",
+            "std::process::exit(0) in place of the answer",
+            "exit",
+        ),
+        (
+            "constructor",
+            "a load-time constructor exiting 0",
+            "link_section",
+        ),
         ("own-tests", "the learner's own #[test]s", ""),
     ] {
         let row = row(grades, learner, "01-good");
@@ -243,7 +261,10 @@ fn a_forged_verdict_earns_nothing_and_is_flagged_for_review() {
         // process as a finished test would: the channel cannot tell, so its
         // pass is held (the review names `link_section`), never counted.
         assert_eq!(row["passed"], 0, "{why}: {row:#}");
-        assert!(review(row).contains(flag), "{why}: not flagged with {flag:?}: {row:#}");
+        assert!(
+            review(row).contains(flag),
+            "{why}: not flagged with {flag:?}: {row:#}"
+        );
     }
     assert_eq!(
         row(grades, "own-tests", "01-good")["total"],
@@ -354,7 +375,11 @@ fn the_sandbox_shows_a_test_only_what_its_lesson_needs() {
         "the sandbox reached the host's network"
     );
     let path = row(&graded.grades, "path", "01-good");
-    assert_eq!(score(path), (0, 1), "#[path] to the solution earned a pass: {path:#}");
+    assert_eq!(
+        score(path),
+        (0, 1),
+        "#[path] to the solution earned a pass: {path:#}"
+    );
     assert!(review(path).contains("path"), "{path:#}");
     let compiled = row(&graded.grades, "compiled", "01-good");
     assert_eq!(score(compiled).0, 0, "{compiled:#}");
@@ -376,7 +401,10 @@ fn a_long_failure_message_reaches_the_instructor_bounded_and_without_escapes() {
     assert!(table.status.success(), "{}", said(&table));
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.len() < 20_000, "{} bytes of table", text.len());
-    assert!(!text.contains('\x1b'), "a terminal escape reached the table");
+    assert!(
+        !text.contains('\x1b'),
+        "a terminal escape reached the table"
+    );
     assert!(text.contains("start xxxx"), "{text}");
     let graded = grade(
         "long-message-json",
@@ -441,7 +469,13 @@ fn every_resource_a_copy_can_use_is_limited() {
         let row = row(grades, name, "01-good");
         assert_eq!(score(row).0, 0, "{name}: {row:#}");
     }
-    let said = |name: &str| format!("{} {}", note(row(grades, name, "01-good")), messages(row(grades, name, "01-good")));
+    let said = |name: &str| {
+        format!(
+            "{} {}",
+            note(row(grades, name, "01-good")),
+            messages(row(grades, name, "01-good"))
+        )
+    };
     let number_before = |text: &str, word: &str| -> Option<u64> {
         let at = text.find(word)?;
         text[..at].split_whitespace().last()?.parse().ok()
@@ -453,12 +487,18 @@ fn every_resource_a_copy_can_use_is_limited() {
     ) {
         assert!(threads + processes <= 200, "{forks}");
     } else {
-        assert!(forks.contains("process"), "the reason names the limit: {forks}");
+        assert!(
+            forks.contains("process"),
+            "the reason names the limit: {forks}"
+        );
     }
     let heap = said("heap-bomb");
     match number_before(&heap, "MiB") {
         Some(mib) => assert!(mib <= 512, "{heap}"),
-        None => assert!(heap.contains("memory"), "the reason names the limit: {heap}"),
+        None => assert!(
+            heap.contains("memory"),
+            "the reason names the limit: {heap}"
+        ),
     }
     let tmp = said("fills-tmp");
     match number_before(&tmp, "MiB") {
@@ -473,7 +513,10 @@ fn every_resource_a_copy_can_use_is_limited() {
     }
     let zero = row(grades, "includes-dev-zero", "01-good");
     assert_eq!(zero["state"], "does_not_compile", "{zero:#}");
-    assert!(note(zero).contains("memory"), "the reason names the limit: {zero:#}");
+    assert!(
+        note(zero).contains("memory"),
+        "the reason names the limit: {zero:#}"
+    );
     let forever = row(grades, "const-forever", "01-good");
     assert_eq!(forever["state"], "does_not_compile", "{forever:#}");
     assert!(

@@ -90,13 +90,20 @@ fn one_copy_that_cannot_be_built_or_loaded_costs_only_its_own_lessons() {
     let grades = json(&output);
     for learner in ["honest-1", "honest-2"] {
         for lesson in ["01-good", "03-failing-solution"] {
-            assert_eq!(score(row(&grades, learner, lesson)), (1, 1), "{learner} {lesson}");
+            assert_eq!(
+                score(row(&grades, learner, lesson)),
+                (1, 1),
+                "{learner} {lesson}"
+            );
         }
     }
     let stopped = row(&grades, "forever", "01-good");
     assert_eq!(stopped["state"], "does_not_compile", "{stopped:#}");
     assert!(
-        stopped["note"].as_str().unwrap_or_default().contains("limit"),
+        stopped["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("limit"),
         "the reason is given: {stopped:#}"
     );
     assert_eq!(
@@ -159,7 +166,12 @@ fn the_total_limit_and_an_interrupt_still_leave_a_report_and_grading_resumes() {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
     let interrupted = child.wait_with_output().expect("xtask ends");
-    assert_eq!(interrupted.status.code(), Some(130), "{}", said(&interrupted));
+    assert_eq!(
+        interrupted.status.code(),
+        Some(130),
+        "{}",
+        said(&interrupted)
+    );
     let kept: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("grades.json")).unwrap()).unwrap();
     assert_eq!(score(row(&kept, "a-honest", "01-good")), (1, 1), "{kept:#}");
@@ -186,7 +198,15 @@ fn the_total_limit_and_an_interrupt_still_leave_a_report_and_grading_resumes() {
     // A total limit reached in the middle: what was graded is reported.
     let limited = grade_command(
         "interrupted-limit",
-        &["--json", "--lesson", "01", "--lesson", "04", "--total-limit", "2"],
+        &[
+            "--json",
+            "--lesson",
+            "01",
+            "--lesson",
+            "04",
+            "--total-limit",
+            "2",
+        ],
         &[&hanging, &first],
     )
     .output()
@@ -204,13 +224,21 @@ fn the_total_limit_and_an_interrupt_still_leave_a_report_and_grading_resumes() {
 fn a_test_whose_outcome_varies_is_reported_and_counted_failed() {
     let dir = scratch("racy");
     let racy = learner_copy(&dir.join("racy"), &[("01-good", "attacks/racy.rs")]);
-    let output = grade_command("racy", &["--json", "--lesson", "01", "--runs", "12"], &[&racy])
-        .output()
-        .expect("xtask runs");
+    let output = grade_command(
+        "racy",
+        &["--json", "--lesson", "01", "--runs", "12"],
+        &[&racy],
+    )
+    .output()
+    .expect("xtask runs");
     assert!(output.status.success(), "{}", said(&output));
     let grades = json(&output);
     let row = row(&grades, "racy", "01-good");
-    assert_eq!(score(row), (0, 1), "a test that fails some runs is failed: {row:#}");
+    assert_eq!(
+        score(row),
+        (0, 1),
+        "a test that fails some runs is failed: {row:#}"
+    );
     let test = &row["tests"][0];
     assert_eq!(test["runs"], 12, "{row:#}");
     let failures = test["failures"].as_u64().unwrap();
@@ -234,7 +262,10 @@ fn the_reports_say_not_started_summarise_each_learner_and_carry_messages_and_dis
         &dir.join("ada"),
         &[
             ("01-good", "kit/solutions/01-good/src/lib.rs"),
-            ("03-failing-solution", "kit/solutions/03-failing-solution/src/lib.rs"),
+            (
+                "03-failing-solution",
+                "kit/solutions/03-failing-solution/src/lib.rs",
+            ),
             ("04-hanging", "kit/lessons/04-hanging/src/lib.rs"),
         ],
     );
@@ -249,7 +280,10 @@ fn the_reports_say_not_started_summarise_each_learner_and_carry_messages_and_dis
     let untouched = row(&grades, "ada", "04-hanging");
     assert_eq!(untouched["state"], "not_started", "{untouched:#}");
     assert_eq!(untouched["tests"].as_array().map_or(0, Vec::len), 0);
-    assert!(untouched["files"].as_array().is_none_or(Vec::is_empty), "{untouched:#}");
+    assert!(
+        untouched["files"].as_array().is_none_or(Vec::is_empty),
+        "{untouched:#}"
+    );
     let wrong = row(&grades, "ada", "03-failing-solution");
     assert!(
         wrong["tests"][0]["message"]
@@ -273,7 +307,10 @@ fn the_reports_say_not_started_summarise_each_learner_and_carry_messages_and_dis
         .expect("xtask runs");
     let csv = String::from_utf8_lossy(&csv.stdout);
     let header = csv.lines().next().unwrap_or_default();
-    assert!(header.contains("messages") && header.contains("distance"), "{csv}");
+    assert!(
+        header.contains("messages") && header.contains("distance"),
+        "{csv}"
+    );
     assert!(csv.contains("the answer is 42"), "{csv}");
     assert!(csv.contains("ada,04-hanging,not_started"), "{csv}");
 
@@ -291,5 +328,36 @@ fn the_reports_say_not_started_summarise_each_learner_and_carry_messages_and_dis
         .find(|l| l.contains("04-hanging"))
         .unwrap_or_default();
     assert!(not_started.contains("not_started"), "{text}");
-    assert!(!not_started.contains("lines"), "no distance for a lesson not started: {text}");
+    assert!(
+        !not_started.contains("lines"),
+        "no distance for a lesson not started: {text}"
+    );
+}
+
+#[test]
+fn a_kit_test_binary_without_the_verdict_channel_is_named_before_grading() {
+    if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+        eprintln!("skipped: the verdict channel needs Linux with glibc");
+        return;
+    }
+    let dir = scratch("no-channel");
+    let kit = dir.join("kit");
+    common::copy_dir(&fixtures().join("kit"), &kit);
+    let test = kit.join("lessons/01-good/tests/answer.rs");
+    let text = std::fs::read_to_string(&test).unwrap();
+    std::fs::write(&test, text.replace("use lesson_support as _;", "")).unwrap();
+    let learner = honest_copy(&dir.join("honest"));
+    let output = xtask_command(
+        "no-channel",
+        &kit,
+        &["grade", "--lesson", "01", learner.to_str().unwrap()],
+    )
+    .output()
+    .expect("xtask runs");
+    assert_eq!(output.status.code(), Some(2), "{}", said(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("answer of 01-good does not carry the grader's verdict channel"),
+        "{stderr}"
+    );
 }

@@ -17,6 +17,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// The largest file a build or a test may write: far above any test binary.
@@ -44,30 +45,42 @@ impl Limits {
     }
 }
 
-/// The cgroups the grader may make, if any.
+/// Where the grader's cgroups go, and the ones made and free to reuse
+/// (making and removing a memory cgroup costs more than a short test).
 #[derive(Debug, Clone)]
-pub enum Cgroups {
-    /// The unified hierarchy (cgroup v2): sandboxes' groups under `parent`.
-    V2 {
-        /// A group of the grader's own whose subtree has `memory` and `pids`.
-        parent: PathBuf,
-    },
-    /// cgroup v1: a group in the `memory` and in the `pids` hierarchy.
-    V1 {
-        /// Where the grader's groups go in the `memory` hierarchy.
-        memory: PathBuf,
-        /// Where they go in the `pids` hierarchy.
-        pids: PathBuf,
-    },
+pub struct Cgroups {
+    kind: Kind,
+    spare: Arc<Mutex<Vec<Enclosure>>>,
 }
 
-/// The cgroup(s) of one sandbox, removed (and emptied) by [`Enclosure::finish`].
+#[derive(Debug, Clone)]
+enum Kind {
+    /// The unified hierarchy (cgroup v2): sandboxes' groups under `parent`,
+    /// a group of the grader's own whose subtree has `memory` and `pids`.
+    V2 { parent: PathBuf },
+    /// cgroup v1: a group in the `memory` and in the `pids` hierarchy.
+    V1 { memory: PathBuf, pids: PathBuf },
+}
+
+/// The cgroup(s) holding one sandbox; given back with [`Cgroups::release`].
 #[derive(Debug)]
 pub struct Enclosure {
     dirs: Vec<PathBuf>,
     /// `cgroup.procs` of each, for the child to join before it runs.
     join: Vec<CString>,
     v2: bool,
+    /// The limits it was made with.
+    memory: u64,
+    processes: u64,
+    /// Its event counters when it was handed out (they only grow).
+    before: Counters,
+}
+
+/// A cgroup's event counters.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counters {
+    oom_kills: u64,
+    process_refusals: u64,
 }
 
 /// What a sandbox ran into, read from its cgroup after it ended.
@@ -100,27 +113,31 @@ impl Cgroups {
     /// The cgroups this machine lets the grader make, checked by making one.
     pub fn detect() -> Option<Self> {
         let root = Path::new("/sys/fs/cgroup");
-        if root.join("cgroup.controllers").exists() {
-            return Self::detect_v2(root);
-        }
-        let memory = root.join("memory").join(own_group(Some("memory"))?);
-        let pids = root.join("pids").join(own_group(Some("pids"))?);
-        let cgroups = Cgroups::V1 { memory, pids };
+        let kind = if root.join("cgroup.controllers").exists() {
+            Self::detect_v2(root)?
+        } else {
+            let memory = root.join("memory").join(own_group(Some("memory"))?);
+            let pids = root.join("pids").join(own_group(Some("pids"))?);
+            Kind::V1 { memory, pids }
+        };
+        let cgroups = Cgroups {
+            kind,
+            spare: Arc::default(),
+        };
         cgroups.usable().then_some(cgroups)
     }
 
     /// On the unified hierarchy the grader moves itself into a leaf of its
     /// own group, so that the group may hand `memory` and `pids` to its
     /// children (a group with processes in it cannot).
-    fn detect_v2(root: &Path) -> Option<Self> {
+    fn detect_v2(root: &Path) -> Option<Kind> {
         let own = root.join(own_group(None)?);
         let me = own.join(format!("xtask-grade-{}", std::process::id()));
         let leaf = me.join("grader");
         std::fs::create_dir_all(&leaf).ok()?;
         std::fs::write(leaf.join("cgroup.procs"), "0").ok()?;
         std::fs::write(me.join("cgroup.subtree_control"), "+memory +pids").ok()?;
-        let cgroups = Cgroups::V2 { parent: me };
-        cgroups.usable().then_some(cgroups)
+        Some(Kind::V2 { parent: me })
     }
 
     fn usable(&self) -> bool {
@@ -130,23 +147,50 @@ impl Cgroups {
             disk: 0,
             build_cpu: Duration::ZERO,
         };
-        self.enclose("probe", &probe).is_ok_and(|e| {
-            e.finish();
+        let usable = self.enclose(&probe).is_ok_and(|e| {
+            self.release(e);
             true
-        })
+        });
+        self.clear();
+        usable
     }
 
-    /// A fresh cgroup named after `what`, holding a sandbox to `limits`.
-    pub fn enclose(&self, what: &str, limits: &Limits) -> io::Result<Enclosure> {
+    /// `cgroup v1` or `cgroup v2`.
+    pub fn version(&self) -> &'static str {
+        match self.kind {
+            Kind::V1 { .. } => "cgroup v1",
+            Kind::V2 { .. } => "cgroup v2",
+        }
+    }
+
+    /// A cgroup holding a sandbox to `limits`: a free one made with the same
+    /// limits, or a new one.
+    pub fn enclose(&self, limits: &Limits) -> io::Result<Enclosure> {
+        let reused = {
+            let mut spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
+            let at = spare
+                .iter()
+                .position(|e| e.memory == limits.memory && e.processes == limits.processes);
+            at.map(|at| spare.swap_remove(at))
+        };
+        let mut enclosure = match reused {
+            Some(enclosure) => enclosure,
+            None => self.make(limits)?,
+        };
+        enclosure.before = enclosure.counters();
+        Ok(enclosure)
+    }
+
+    fn make(&self, limits: &Limits) -> io::Result<Enclosure> {
         let name = format!(
-            "xtask-grade-{}-{}-{what}",
+            "xtask-grade-{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let memory = limits.memory.to_string();
         let processes = limits.processes.to_string();
-        let (dirs, v2) = match self {
-            Cgroups::V2 { parent } => {
+        let (dirs, v2) = match &self.kind {
+            Kind::V2 { parent } => {
                 let dir = parent.join(&name);
                 std::fs::create_dir(&dir)?;
                 std::fs::write(dir.join("memory.max"), &memory)?;
@@ -154,7 +198,7 @@ impl Cgroups {
                 std::fs::write(dir.join("pids.max"), &processes)?;
                 (vec![dir], true)
             }
-            Cgroups::V1 { memory: m, pids: p } => {
+            Kind::V1 { memory: m, pids: p } => {
                 let (memory_dir, pids_dir) = (m.join(&name), p.join(&name));
                 std::fs::create_dir(&memory_dir)?;
                 std::fs::create_dir(&pids_dir)?;
@@ -166,17 +210,56 @@ impl Cgroups {
         };
         let join = dirs
             .iter()
-            .map(|dir| CString::new(dir.join("cgroup.procs").into_os_string().into_encoded_bytes()))
+            .map(|dir| {
+                CString::new(
+                    dir.join("cgroup.procs")
+                        .into_os_string()
+                        .into_encoded_bytes(),
+                )
+            })
             .collect::<Result<_, _>>()
             .map_err(io::Error::other)?;
-        Ok(Enclosure { dirs, join, v2 })
+        Ok(Enclosure {
+            dirs,
+            join,
+            v2,
+            memory: limits.memory,
+            processes: limits.processes,
+            before: Counters::default(),
+        })
+    }
+
+    /// What the sandbox in `enclosure` ran into; kills whatever is left in
+    /// it, and keeps it for the next sandbox (or removes it, if it cannot
+    /// be emptied).
+    pub fn release(&self, enclosure: Enclosure) -> Usage {
+        let now = enclosure.counters();
+        let usage = Usage {
+            out_of_memory: now.oom_kills > enclosure.before.oom_kills,
+            out_of_processes: now.process_refusals > enclosure.before.process_refusals,
+        };
+        if enclosure.dirs.iter().all(|dir| empty(dir)) {
+            self.spare
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(enclosure);
+        } else {
+            enclosure.remove();
+        }
+        usage
+    }
+
+    /// Removes every cgroup kept for reuse.
+    pub fn clear(&self) {
+        let spare = std::mem::take(&mut *self.spare.lock().unwrap_or_else(PoisonError::into_inner));
+        for enclosure in spare {
+            enclosure.remove();
+        }
     }
 }
 
 impl Enclosure {
-    /// Reads what the sandbox ran into, kills whatever is left in it and
-    /// removes its cgroup(s).
-    pub fn finish(self) -> Usage {
+    fn counters(&self) -> Counters {
         let read = |dir: &Path, file: &str, key: &str| -> u64 {
             std::fs::read_to_string(dir.join(file))
                 .ok()
@@ -188,21 +271,24 @@ impl Enclosure {
                 })
                 .unwrap_or(0)
         };
-        let usage = if self.v2 {
-            Usage {
-                out_of_memory: read(&self.dirs[0], "memory.events", "oom_kill") > 0,
-                out_of_processes: read(&self.dirs[0], "pids.events", "max") > 0,
+        if self.v2 {
+            Counters {
+                oom_kills: read(&self.dirs[0], "memory.events", "oom_kill"),
+                process_refusals: read(&self.dirs[0], "pids.events", "max"),
             }
         } else {
-            Usage {
-                out_of_memory: read(&self.dirs[0], "memory.oom_control", "oom_kill") > 0,
-                out_of_processes: read(&self.dirs[1], "pids.events", "max") > 0,
+            Counters {
+                oom_kills: read(&self.dirs[0], "memory.oom_control", "oom_kill"),
+                process_refusals: read(&self.dirs[1], "pids.events", "max"),
             }
-        };
+        }
+    }
+
+    fn remove(self) {
         for dir in &self.dirs {
             empty(dir);
+            let _ = std::fs::remove_dir(dir);
         }
-        usage
     }
 
     /// Makes `command`'s process join this cgroup before it starts.
@@ -233,13 +319,16 @@ impl Enclosure {
     }
 }
 
-/// Kills every process left in the cgroup at `dir` and removes it.
-fn empty(dir: &Path) {
-    for _ in 0..100 {
+/// Kills every process left in the cgroup at `dir`; whether it is empty.
+fn empty(dir: &Path) -> bool {
+    for _ in 0..200 {
         let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-        let pids: Vec<i32> = procs.lines().filter_map(|l| l.trim().parse().ok()).collect();
-        if pids.is_empty() && std::fs::remove_dir(dir).is_ok() {
-            return;
+        let pids: Vec<i32> = procs
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        if pids.is_empty() {
+            return true;
         }
         #[cfg(unix)]
         for pid in pids {
@@ -248,9 +337,9 @@ fn empty(dir: &Path) {
                 libc::kill(pid, libc::SIGKILL);
             }
         }
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(5));
     }
-    let _ = std::fs::remove_dir(dir);
+    false
 }
 
 /// Sets `command`'s CPU time to `cpu` per process and its largest file to
@@ -294,9 +383,9 @@ pub fn set_rlimits(command: &mut Command, cpu: Duration, address_space: Option<u
 /// Removes groups left by graders that are gone (a machine restart empties
 /// them; a killed grader leaves them empty).
 pub fn sweep(cgroups: &Cgroups) {
-    let parents: Vec<&Path> = match cgroups {
-        Cgroups::V2 { parent } => parent.parent().into_iter().collect(),
-        Cgroups::V1 { memory, pids } => vec![memory, pids],
+    let parents: Vec<&Path> = match &cgroups.kind {
+        Kind::V2 { parent } => parent.parent().into_iter().collect(),
+        Kind::V1 { memory, pids } => vec![memory, pids],
     };
     for parent in parents {
         let Ok(entries) = std::fs::read_dir(parent) else {

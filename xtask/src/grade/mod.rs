@@ -91,6 +91,7 @@ pub fn grade(options: &Options<'_>) -> Result<Class> {
         &runner,
         options.limit,
     )?;
+    check_channel(&template)?;
     let slot = Slot::new(&options.work_dir.join("slot"));
     let kit_print = kit_fingerprint(options, &lessons, &template)?;
     let mut rows = Vec::new();
@@ -121,18 +122,20 @@ pub fn grade(options: &Options<'_>) -> Result<Class> {
             i + 1,
             submissions.len()
         );
-        let copy_rows = grade_copy(options, &lessons, &template, &slot, &runner, submission, deadline)
-            .unwrap_or_else(|error| {
-                let mut rows: Vec<Row> = lessons
-                    .iter()
-                    .map(|lesson| first_look(lesson, submission, &template).0)
-                    .collect();
-                mark_not_graded(
-                    &mut rows,
-                    &trial::bounded(&format!("this copy could not be graded: {error:#}")),
-                );
-                rows
-            });
+        let copy_rows = grade_copy(
+            options, &lessons, &template, &slot, &runner, submission, deadline,
+        )
+        .unwrap_or_else(|error| {
+            let mut rows: Vec<Row> = lessons
+                .iter()
+                .map(|lesson| first_look(lesson, submission, &template).0)
+                .collect();
+            mark_not_graded(
+                &mut rows,
+                &trial::bounded(&format!("this copy could not be graded: {error:#}")),
+            );
+            rows
+        });
         eprintln!(" {:.1} s", copy_started.elapsed().as_secs_f64());
         let finished_in_time = deadline.is_none_or(|d| Instant::now() < d);
         if finished_in_time {
@@ -143,9 +146,36 @@ pub fn grade(options: &Options<'_>) -> Result<Class> {
         rows.extend(copy_rows);
         record.write(&class(options, &runner, rows.clone(), started, cut_short))?;
     }
+    if let Some(cgroups) = &runner.cgroups {
+        cgroups.clear();
+    }
     let class = class(options, &runner, rows, started, cut_short);
     record.write(&class)?;
     Ok(class)
+}
+
+/// Fails unless every test binary of the kit carries the kit's side of the
+/// verdict channel: without it, no test of that binary could pass.
+fn check_channel(template: &Template) -> Result<()> {
+    for (slug, binaries) in &template.binaries {
+        let tests = &template.tests[slug];
+        // A binary with no test to grade (tests/model.rs outside loom) needs none.
+        for binary in binaries
+            .iter()
+            .filter(|b| tests.iter().any(|t| t.target == b.target))
+        {
+            if !trial::carries_channel(&template.place, binary)? {
+                anyhow::bail!(
+                    "the kit's test binary {} of {slug} does not carry the grader's verdict channel: \
+                     tests/{}.rs must use lesson-support (`use lesson_support as _;` is enough), \
+                     or no test in it can pass when graded",
+                    binary.target,
+                    binary.target
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The sandbox, the limits and the cgroups holding them; says on stderr
@@ -206,12 +236,11 @@ fn class(
             memory_mib: limits.memory >> 20,
             processes: limits.processes,
             disk_mib: limits.disk >> 20,
-            enforced_by: match &runner.cgroups {
-                Some(Cgroups::V1 { .. }) => "cgroup v1",
-                Some(Cgroups::V2 { .. }) => "cgroup v2",
-                None => "rlimits",
-            }
-            .to_string(),
+            enforced_by: runner
+                .cgroups
+                .as_ref()
+                .map_or("rlimits", Cgroups::version)
+                .to_string(),
             runs: options.runs,
         },
         seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
@@ -249,7 +278,11 @@ fn read_all(copies: &[PathBuf], slugs: &[String]) -> Result<Vec<Submission>> {
 /// What a copy's grades depend on besides its own files: the kit's lessons
 /// (starters, tests, support), the tests listed, and every option that
 /// changes a grade.
-fn kit_fingerprint(options: &Options<'_>, lessons: &[Lesson], template: &Template) -> Result<String> {
+fn kit_fingerprint(
+    options: &Options<'_>,
+    lessons: &[Lesson],
+    template: &Template,
+) -> Result<String> {
     let mut parts: Vec<Vec<u8>> = Vec::new();
     let lessons_dir = options.kit_root.join("lessons");
     for file in kit::files_under(&lessons_dir, Path::new("."))? {
@@ -268,7 +301,13 @@ fn kit_fingerprint(options: &Options<'_>, lessons: &[Lesson], template: &Templat
     parts.push(
         format!(
             "limit {:?} runs {} memory {} processes {} disk {} build {:?} sandbox {}",
-            options.limit, options.runs, l.memory, l.processes, l.disk, l.build_cpu, options.sandbox
+            options.limit,
+            options.runs,
+            l.memory,
+            l.processes,
+            l.disk,
+            l.build_cpu,
+            options.sandbox
         )
         .into_bytes(),
     );
@@ -384,7 +423,9 @@ fn grade_copy(
             match result {
                 Some(result) => row.tests.push(result),
                 None => {
-                    row.note = Some("the whole grading's time limit was reached before every test ran".into())
+                    row.note = Some(
+                        "the whole grading's time limit was reached before every test ran".into(),
+                    )
                 }
             }
         }
@@ -418,20 +459,16 @@ fn check_lists(
     if binaries.is_empty() {
         return Ok(unlisted);
     }
-    let listed = place.list(&binaries)?;
+    let listed = place.list(&binaries, false)?;
     for lesson in graded {
         let mut expected: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for test in &template.tests[&lesson.slug] {
             expected.entry(&test.target).or_default().insert(&test.name);
         }
         for (target, names) in expected {
-            let (all, ignored) = listed.get(target).cloned().unwrap_or_default();
-            let found: BTreeSet<&str> = all
-                .iter()
-                .map(String::as_str)
-                .filter(|n| !ignored.contains(*n))
-                .collect();
-            if found != names {
+            let (all, _) = listed.get(target).cloned().unwrap_or_default();
+            let found: BTreeSet<&str> = all.iter().map(String::as_str).collect();
+            if !names.is_subset(&found) {
                 unlisted.insert(target.to_string());
             }
         }

@@ -54,7 +54,13 @@ impl Record {
     fn copy_file(&self, learner: &str) -> PathBuf {
         let name: String = learner
             .chars()
-            .map(|c| if c.is_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+            .map(|c| {
+                if c.is_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         self.dir.join("copies").join(format!("{name}.json"))
     }

@@ -161,13 +161,21 @@ impl Row {
 
     /// Counts the tests' results: passes are held when there is code to review.
     pub fn count(&mut self) {
-        let passes = self.tests.iter().filter(|t| t.status == Status::Passed).count();
+        let passes = self
+            .tests
+            .iter()
+            .filter(|t| t.status == Status::Passed)
+            .count();
         if self.review.is_empty() {
             self.passed = passes;
         } else {
             self.held = passes;
         }
-        self.failed = self.tests.iter().filter(|t| t.status == Status::Failed).count();
+        self.failed = self
+            .tests
+            .iter()
+            .filter(|t| t.status == Status::Failed)
+            .count();
         self.timed_out = self
             .tests
             .iter()
@@ -278,7 +286,10 @@ pub fn render(class: &Class) -> String {
         // A test that stops at a todo!() says only "not written yet": one line for all of them.
         let unwritten = row.tests.iter().filter(|t| t.unwritten()).count();
         if unwritten > 0 {
-            let _ = writeln!(out, "    {unwritten} test(s) stop at a todo!() not written yet");
+            let _ = writeln!(
+                out,
+                "    {unwritten} test(s) stop at a todo!() not written yet"
+            );
         }
         for test in row
             .tests
@@ -329,7 +340,13 @@ pub fn render(class: &Class) -> String {
         "Limits: {} s per test run, {} run(s) of each test of a lesson that differs from the solution, \
          {} s of CPU per compiler, {} MiB of memory and {} processes per build or test ({}), \
          {} MiB per writable area.",
-        l.test_seconds, l.runs, l.build_cpu_seconds, l.memory_mib, l.processes, l.enforced_by, l.disk_mib
+        l.test_seconds,
+        l.runs,
+        l.build_cpu_seconds,
+        l.memory_mib,
+        l.processes,
+        l.enforced_by,
+        l.disk_mib
     );
     out
 }

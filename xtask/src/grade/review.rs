@@ -36,7 +36,10 @@ const NAMES: [(&str, &str); 11] = [
 /// Attributes that change what is compiled or linked, and why each is flagged.
 const ATTRIBUTES: [(&str, &str); 8] = [
     ("path", "takes a module from another file (`#[path]`)"),
-    ("link_section", "places code in a linker section (`link_section`)"),
+    (
+        "link_section",
+        "places code in a linker section (`link_section`)",
+    ),
     ("no_mangle", "exports a symbol (`no_mangle`)"),
     ("export_name", "exports a symbol (`export_name`)"),
     ("used", "keeps a static the program never uses (`#[used]`)"),
@@ -223,7 +226,10 @@ impl<'ast> Visit<'ast> for Reviewer<'_> {
     fn visit_use_rename(&mut self, rename: &'ast syn::UseRename) {
         self.name(&rename.ident);
         if rename.ident == "process" {
-            self.flag(rename.ident.span(), "imports std::process under another name");
+            self.flag(
+                rename.ident.span(),
+                "imports std::process under another name",
+            );
         }
     }
 
@@ -364,7 +370,9 @@ mod tests {
         ] {
             let found = flags(code);
             assert!(
-                found.iter().any(|l| l.contains("ends the process") || l.contains("std::process")),
+                found
+                    .iter()
+                    .any(|l| l.contains("ends the process") || l.contains("std::process")),
                 "not flagged: {code}\n{found:?}"
             );
         }
@@ -379,17 +387,44 @@ mod tests {
     #[test]
     fn harness_reaching_constructs_are_flagged() {
         assert!(flagged("pub fn f() -> i32 { unsafe { 1 } }", "unsafe"));
-        assert!(flagged("unsafe extern \"C\" { fn exit(c: i32); }", "extern"));
+        assert!(flagged(
+            "unsafe extern \"C\" { fn exit(c: i32); }",
+            "extern"
+        ));
         assert!(flagged("#[path = \"../x.rs\"] mod x;", "#[path]"));
-        assert!(flagged("#[cfg_attr(all(), path = \"../x.rs\")] mod x;", "#[path]"));
-        assert!(flagged("#[used] #[unsafe(link_section = \".init_array\")] static F: u8 = 0;", "link_section"));
+        assert!(flagged(
+            "#[cfg_attr(all(), path = \"../x.rs\")] mod x;",
+            "#[path]"
+        ));
+        assert!(flagged(
+            "#[used] #[unsafe(link_section = \".init_array\")] static F: u8 = 0;",
+            "link_section"
+        ));
         assert!(flagged("#[unsafe(no_mangle)] pub fn f() {}", "no_mangle"));
-        assert!(flagged("pub fn f() { std::fs::read(\"/proc/self/mem\").ok(); }", "/proc"));
-        assert!(flagged("use std::os::fd::FromRawFd;", "raw file descriptors"));
-        assert!(flagged("pub const S: &str = include_str!(\"/etc/shadow\");", "include_str"));
-        assert!(flagged("pub const S: &str = include_str!(\"../../secret\");", "include_str"));
-        assert!(flagged("pub const S: &str = include_str!(concat!(\"a\", \"b\"));", "include_str"));
-        assert!(flagged("pub fn f() { unsafe { std::env::set_var(\"A\", \"b\") } }", "set_var"));
+        assert!(flagged(
+            "pub fn f() { std::fs::read(\"/proc/self/mem\").ok(); }",
+            "/proc"
+        ));
+        assert!(flagged(
+            "use std::os::fd::FromRawFd;",
+            "raw file descriptors"
+        ));
+        assert!(flagged(
+            "pub const S: &str = include_str!(\"/etc/shadow\");",
+            "include_str"
+        ));
+        assert!(flagged(
+            "pub const S: &str = include_str!(\"../../secret\");",
+            "include_str"
+        ));
+        assert!(flagged(
+            "pub const S: &str = include_str!(concat!(\"a\", \"b\"));",
+            "include_str"
+        ));
+        assert!(flagged(
+            "pub fn f() { unsafe { std::env::set_var(\"A\", \"b\") } }",
+            "set_var"
+        ));
     }
 
     #[test]

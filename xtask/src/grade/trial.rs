@@ -113,8 +113,7 @@ pub fn run_all(
         })
         .collect();
     let next = Mutex::new(order.into_iter());
-    let attempts: Mutex<Vec<Vec<Attempt>>> =
-        Mutex::new(jobs.iter().map(|_| Vec::new()).collect());
+    let attempts: Mutex<Vec<Vec<Attempt>>> = Mutex::new(jobs.iter().map(|_| Vec::new()).collect());
     // A test that timed out, or stopped at a todo!(), is not run again: more
     // runs would cost time and say nothing new.
     let settled: Vec<AtomicBool> = jobs.iter().map(|_| AtomicBool::new(false)).collect();
@@ -164,7 +163,9 @@ pub fn run_all(
     if let Some(error) = error.into_inner().unwrap_or_else(PoisonError::into_inner) {
         return Err(error);
     }
-    let attempts = attempts.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let attempts = attempts
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
     Ok(jobs
         .iter()
         .zip(attempts)
@@ -187,7 +188,11 @@ fn summarise(job: &Job<'_>, attempts: Vec<Attempt>) -> Option<TestResult> {
     } else {
         Status::Passed
     };
-    let slowest = attempts.iter().map(|a| a.duration).max().unwrap_or_default();
+    let slowest = attempts
+        .iter()
+        .map(|a| a.duration)
+        .max()
+        .unwrap_or_default();
     Some(TestResult {
         name: format!("{}::{}", job.binary.target, job.name),
         status,
@@ -219,7 +224,13 @@ fn attempt(job: &Job<'_>, limit: Duration) -> Result<Attempt> {
     }
     let runner = job.place.runner();
     let cores = thread::available_parallelism().map_or(2, usize::from) as u32;
-    let ended = runner.run(command, limit, limit * cores + Duration::from_secs(5), true, "test")?;
+    let ended = runner.run(
+        command,
+        limit,
+        limit * cores + Duration::from_secs(5),
+        true,
+        "test",
+    )?;
     let finished = &ended.finished;
     #[cfg(target_os = "linux")]
     let verdict = channel.map(|c| c.verdict(Duration::from_millis(300)));
@@ -240,7 +251,10 @@ fn attempt(job: &Job<'_>, limit: Duration) -> Result<Attempt> {
             } else {
                 String::new()
             };
-            Some(format!("killed at the time limit ({} s){memory}", limit.as_secs()))
+            Some(format!(
+                "killed at the time limit ({} s){memory}",
+                limit.as_secs()
+            ))
         }
         Some(_) if ended.usage.out_of_memory => Some(format!(
             "killed: out of memory (the limit is {} MiB for a test and everything it starts)",
@@ -292,6 +306,27 @@ fn attempt(job: &Job<'_>, limit: Duration) -> Result<Attempt> {
     })
 }
 
+/// Whether `binary` carries the kit's side of the verdict channel (it links
+/// lesson-support): listing its tests must end with the channel's line.
+/// Always true where the platform has no channel.
+pub fn carries_channel(place: &TestPlace, binary: &TestBinary) -> Result<bool> {
+    #[cfg(target_os = "linux")]
+    if channel::AVAILABLE {
+        let channel = Channel::open()?;
+        let mut command = place.command(&binary.path, &[channel.env()], false);
+        command.arg("--list");
+        channel.hand_over(&mut command);
+        let limit = Duration::from_secs(60);
+        let ended = place.runner().run(command, limit, limit, true, "list")?;
+        let verdict = channel.verdict(Duration::from_millis(300));
+        return Ok(
+            ended.finished.status.is_some_and(|s| s.success()) && verdict == Verdict::MainExit(0)
+        );
+    }
+    let _ = (place, binary);
+    Ok(true)
+}
+
 fn panic_or_nothing(output: &str) -> String {
     match last_panic(output) {
         Some(panic) => format!("; it had panicked: {panic}"),
@@ -315,7 +350,9 @@ fn failure_message(output: &str, exit: &str) -> String {
 /// The whole message of the last panic in `output`.
 fn last_panic(output: &str) -> Option<String> {
     let lines: Vec<&str> = output.lines().collect();
-    let at = lines.iter().rposition(|line| line.contains("panicked at"))?;
+    let at = lines
+        .iter()
+        .rposition(|line| line.contains("panicked at"))?;
     let message: Vec<&str> = lines[at + 1..]
         .iter()
         .take_while(|line| {
