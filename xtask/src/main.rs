@@ -37,7 +37,6 @@ mod submission;
 mod tree;
 mod verify;
 mod watch;
-mod workspace;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

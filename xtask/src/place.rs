@@ -21,7 +21,6 @@ impl Place {
     pub fn in_dir(dir: &Path) -> Self {
         Place {
             cwd: Some(dir.to_path_buf()),
-            ..Place::default()
         }
     }
 

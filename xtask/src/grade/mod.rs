@@ -9,29 +9,35 @@
 //! learner's own `#[test]`s are never built. One row per learner and lesson,
 //! one line per learner, written to the report folder after every copy.
 
+mod build_failure;
 #[cfg(target_os = "linux")]
 mod channel;
+mod confine;
 pub mod limits;
+mod look;
 mod record;
 pub mod report;
 mod review;
+mod test_place;
 mod trial;
+mod workspace;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use similar::{ChangeTag, TextDiff};
 
 use crate::kit::{self, Lesson};
 use crate::sandbox::Sandbox;
-use crate::submission::{self, LessonFiles, Submission};
-use crate::workspace::{self, Runner, Slot, Template};
+use crate::submission::{self, Submission};
+use confine::Runner;
 use limits::{Cgroups, Limits};
-use record::Record;
-use report::{Class, FileDistance, LimitsReport, Row, State};
+use look::first_look;
+use record::{Record, copy_fingerprint, kit_fingerprint};
+use report::{Class, LimitsReport, Row, State};
 use trial::{Job, Status, TestResult};
+use workspace::{Slot, Template};
 
 pub use report::{render, render_csv};
 
@@ -275,63 +281,6 @@ fn read_all(copies: &[PathBuf], slugs: &[String]) -> Result<Vec<Submission>> {
         .collect()
 }
 
-/// What a copy's grades depend on besides its own files: the kit's lessons
-/// (starters, tests, support), the tests listed, and every option that
-/// changes a grade.
-fn kit_fingerprint(
-    options: &Options<'_>,
-    lessons: &[Lesson],
-    template: &Template,
-) -> Result<String> {
-    let mut parts: Vec<Vec<u8>> = Vec::new();
-    let lessons_dir = options.kit_root.join("lessons");
-    for file in kit::files_under(&lessons_dir, Path::new("."))? {
-        if file.components().any(|c| c.as_os_str() == "target") {
-            continue;
-        }
-        parts.push(file.to_string_lossy().as_bytes().to_vec());
-        parts.push(std::fs::read(lessons_dir.join(&file)).unwrap_or_default());
-    }
-    for lesson in lessons {
-        for test in &template.tests[&lesson.slug] {
-            parts.push(format!("{}::{}", test.target, test.name).into_bytes());
-        }
-    }
-    let l = &options.limits;
-    parts.push(
-        format!(
-            "limit {:?} runs {} memory {} processes {} disk {} build {:?} sandbox {}",
-            options.limit,
-            options.runs,
-            l.memory,
-            l.processes,
-            l.disk,
-            l.build_cpu,
-            options.sandbox
-        )
-        .into_bytes(),
-    );
-    Ok(record::fingerprint(parts.iter().map(Vec::as_slice)))
-}
-
-fn copy_fingerprint(kit_print: &str, submission: &Submission) -> String {
-    let mut parts: Vec<Vec<u8>> = vec![kit_print.as_bytes().to_vec()];
-    for (slug, files) in &submission.lessons {
-        parts.push(slug.as_bytes().to_vec());
-        match files {
-            LessonFiles::Files(files) => {
-                for (path, bytes) in files {
-                    parts.push(path.to_string_lossy().as_bytes().to_vec());
-                    parts.push(bytes.clone());
-                }
-            }
-            LessonFiles::Refused(why) => parts.push(why.as_bytes().to_vec()),
-            LessonFiles::Missing => parts.push(b"missing".to_vec()),
-        }
-    }
-    record::fingerprint(parts.iter().map(Vec::as_slice))
-}
-
 fn grade_copy(
     options: &Options<'_>,
     lessons: &[Lesson],
@@ -466,8 +415,8 @@ fn check_lists(
             expected.entry(&test.target).or_default().insert(&test.name);
         }
         for (target, names) in expected {
-            let (all, _) = listed.get(target).cloned().unwrap_or_default();
-            let found: BTreeSet<&str> = all.iter().map(String::as_str).collect();
+            let listing = listed.get(target).cloned().unwrap_or_default();
+            let found: BTreeSet<&str> = listing.all.iter().map(String::as_str).collect();
             if !names.is_subset(&found) {
                 unlisted.insert(target.to_string());
             }
@@ -487,58 +436,6 @@ fn not_run(test: &workspace::KitTest, why: &str) -> TestResult {
     }
 }
 
-/// The row as far as reading the copy tells — missing, refused, not started,
-/// or to grade — and whether its files are the solution's.
-fn first_look(lesson: &Lesson, submission: &Submission, template: &Template) -> (Row, bool) {
-    let files = submission.lessons.get(&lesson.slug);
-    let mut row = Row {
-        learner: submission.learner.clone(),
-        lesson: lesson.slug.clone(),
-        state: State::Missing,
-        passed: 0,
-        held: 0,
-        failed: 0,
-        timed_out: 0,
-        total: template.tests.get(&lesson.slug).map_or(0, Vec::len),
-        note: None,
-        review: Vec::new(),
-        tests: Vec::new(),
-        files: Vec::new(),
-    };
-    let mut same_as_solution = false;
-    match files {
-        Some(LessonFiles::Files(files)) if same_files(files, &lesson.dir) => {
-            row.state = State::NotStarted;
-        }
-        Some(LessonFiles::Files(files)) => {
-            row.state = State::Graded;
-            row.review = review::review(files);
-            row.files = distances(lesson, files);
-            same_as_solution = same_files(files, &lesson.solution);
-        }
-        Some(LessonFiles::Refused(why)) => {
-            row.state = State::Refused;
-            row.note = Some(why.clone());
-        }
-        Some(LessonFiles::Missing) | None => {}
-    }
-    (row, same_as_solution)
-}
-
-/// Whether `files` are exactly the files under `dir/src` (line endings aside).
-fn same_files(files: &BTreeMap<PathBuf, Vec<u8>>, dir: &Path) -> bool {
-    let Ok(theirs) = kit::files_under(dir, Path::new("src")) else {
-        return false;
-    };
-    let normal = |bytes: &[u8]| String::from_utf8_lossy(bytes).replace("\r\n", "\n");
-    theirs.len() == files.len()
-        && theirs.iter().all(|path| {
-            files.get(path).is_some_and(|mine| {
-                std::fs::read(dir.join(path)).is_ok_and(|other| normal(mine) == normal(&other))
-            })
-        })
-}
-
 fn row_of<'a>(rows: &'a mut [Row], slug: &str) -> &'a mut Row {
     rows.iter_mut()
         .find(|r| r.lesson == slug)
@@ -550,29 +447,4 @@ fn mark_not_graded(rows: &mut [Row], why: &str) {
         row.state = State::NotGraded;
         row.note = Some(why.to_string());
     }
-}
-
-fn distances(lesson: &Lesson, files: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<FileDistance> {
-    let mut names: BTreeSet<PathBuf> = lesson
-        .learner_files()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    names.extend(files.keys().cloned());
-    names
-        .into_iter()
-        .map(|file| {
-            let solution = std::fs::read_to_string(lesson.solution.join(&file)).unwrap_or_default();
-            let lines_changed = files.get(&file).map(|learner| {
-                TextDiff::from_lines(&*String::from_utf8_lossy(learner), solution.as_str())
-                    .iter_all_changes()
-                    .filter(|change| change.tag() != ChangeTag::Equal)
-                    .count()
-            });
-            FileDistance {
-                file,
-                lines_changed,
-            }
-        })
-        .collect()
 }

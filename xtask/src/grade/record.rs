@@ -15,7 +15,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 
+use super::Options;
 use super::report::{self, Class, Row};
+use super::workspace::Template;
+use crate::kit::{self, Lesson};
+use crate::submission::{LessonFiles, Submission};
 
 /// The report folder's files.
 pub const TABLE: &str = "grades.txt";
@@ -111,6 +115,63 @@ pub fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
         }
     }
     format!("{hash:016x}")
+}
+
+/// What a copy's grades depend on besides its own files: the kit's lessons
+/// (starters, tests, support), the tests listed, and every option that
+/// changes a grade.
+pub fn kit_fingerprint(
+    options: &Options<'_>,
+    lessons: &[Lesson],
+    template: &Template,
+) -> Result<String> {
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    let lessons_dir = options.kit_root.join("lessons");
+    for file in kit::files_under(&lessons_dir, Path::new("."))? {
+        if file.components().any(|c| c.as_os_str() == "target") {
+            continue;
+        }
+        parts.push(file.to_string_lossy().as_bytes().to_vec());
+        parts.push(std::fs::read(lessons_dir.join(&file)).unwrap_or_default());
+    }
+    for lesson in lessons {
+        for test in &template.tests[&lesson.slug] {
+            parts.push(format!("{}::{}", test.target, test.name).into_bytes());
+        }
+    }
+    let l = &options.limits;
+    parts.push(
+        format!(
+            "limit {:?} runs {} memory {} processes {} disk {} build {:?} sandbox {}",
+            options.limit,
+            options.runs,
+            l.memory,
+            l.processes,
+            l.disk,
+            l.build_cpu,
+            options.sandbox
+        )
+        .into_bytes(),
+    );
+    Ok(fingerprint(parts.iter().map(Vec::as_slice)))
+}
+
+pub fn copy_fingerprint(kit_print: &str, submission: &Submission) -> String {
+    let mut parts: Vec<Vec<u8>> = vec![kit_print.as_bytes().to_vec()];
+    for (slug, files) in &submission.lessons {
+        parts.push(slug.as_bytes().to_vec());
+        match files {
+            LessonFiles::Files(files) => {
+                for (path, bytes) in files {
+                    parts.push(path.to_string_lossy().as_bytes().to_vec());
+                    parts.push(bytes.clone());
+                }
+            }
+            LessonFiles::Refused(why) => parts.push(why.as_bytes().to_vec()),
+            LessonFiles::Missing => parts.push(b"missing".to_vec()),
+        }
+    }
+    fingerprint(parts.iter().map(Vec::as_slice))
 }
 
 #[cfg(test)]

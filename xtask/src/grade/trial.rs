@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use super::test_place::TestPlace;
 use crate::compile::TestBinary;
 use crate::libtest;
-use crate::workspace::TestPlace;
 use lesson_support::verdict::Verdict;
 
 #[cfg(target_os = "linux")]

@@ -26,10 +26,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 
+use super::build_failure;
+use super::confine::{BUILD_ENV, Runner};
+use super::limits::Usage;
+use super::test_place::{TestPlace, WARM};
 use crate::compile::{self, Built, TestBinary};
-use crate::grade::limits::{self, Cgroups, Limits, Usage};
 use crate::kit::{self, Lesson};
-use crate::sandbox::{self, Mount, Sandbox};
+use crate::sandbox::{self, Mount};
 use crate::submission::LessonFiles;
 use crate::tree;
 use lesson_support::process;
@@ -40,28 +43,6 @@ const TEMPLATE_BUILD_LIMIT: Duration = Duration::from_secs(1800);
 /// What the kit's root holds that no build needs, and `solutions/`, which
 /// no learner's build or test may see.
 const NOT_BUILT: [&str; 5] = [".git", "target", "book", "node_modules", "solutions"];
-
-/// Settings for every grading build and the builds nested in tests (the loom
-/// models): no debug info and no incremental data, which grading never uses
-/// and which triple the size of what each copy's build starts from.
-const BUILD_ENV: [(&str, &str); 3] = [
-    ("CARGO_INCREMENTAL", "0"),
-    ("CARGO_PROFILE_DEV_DEBUG", "0"),
-    ("CARGO_PROFILE_TEST_DEBUG", "0"),
-];
-
-/// How cargo names the signal a process gets at its CPU-time limit
-/// (`signal: 24` on Linux; cargo does not always add `SIGXCPU`).
-fn cpu_signal() -> String {
-    #[cfg(unix)]
-    return format!("signal: {}", libc::SIGXCPU);
-    #[cfg(not(unix))]
-    return "SIGXCPU".to_string();
-}
-
-/// Where, inside the sandbox, a models test finds the template's warm
-/// nested build to start from.
-const WARM: &str = "/tmp/xtask-grade/warm";
 
 /// A kit tree and its target dir.
 struct Tree {
@@ -78,97 +59,43 @@ impl Tree {
     }
 }
 
-/// How grading runs things: the sandbox (or none), its limits, and the
-/// cgroups that hold them (or none).
-#[derive(Debug, Clone)]
-pub struct Runner {
-    /// Where commands run.
-    pub sandbox: Sandbox,
-    /// What each build and test may use.
-    pub limits: Limits,
-    /// The cgroups the limits use, if the machine lets the grader make them.
-    pub cgroups: Option<Cgroups>,
+/// Where `tree` is seen by the commands `runner` makes.
+fn seen(runner: &Runner, tree: &Tree) -> (PathBuf, PathBuf) {
+    if runner.sandbox.sandboxed() {
+        (PathBuf::from(sandbox::KIT), PathBuf::from(sandbox::TARGET))
+    } else {
+        (tree.kit.clone(), tree.target.clone())
+    }
 }
 
-/// How a limited command ended, with what its cgroup saw.
-pub struct Ended {
-    /// The process's end (`status: None`: killed at the time limit).
-    pub finished: process::Finished,
-    /// What it ran into.
-    pub usage: Usage,
-}
-
-impl Runner {
-    /// Where `tree` is seen by the commands this runner makes.
-    fn seen(&self, tree: &Tree) -> (PathBuf, PathBuf) {
-        if self.sandbox.sandboxed() {
-            (PathBuf::from(sandbox::KIT), PathBuf::from(sandbox::TARGET))
-        } else {
-            (tree.kit.clone(), tree.target.clone())
-        }
-    }
-
-    /// Runs `command` to its end or `limit`, held to the limits when `held`
-    /// (each process gets `cpu` of CPU time); `what` names its cgroup.
-    pub fn run(
-        &self,
-        mut command: Command,
-        limit: Duration,
-        cpu: Duration,
-        held: bool,
-        what: &str,
-    ) -> Result<Ended> {
-        let enclosure = match (&self.cgroups, held) {
-            (Some(cgroups), true) => Some(
-                cgroups
-                    .enclose(&self.limits)
-                    .with_context(|| format!("cannot make a cgroup for the sandbox of a {what}"))?,
-            ),
-            _ => None,
-        };
-        if held {
-            let space = enclosure.is_none().then_some(self.limits.memory * 2);
-            limits::set_rlimits(&mut command, cpu, space);
-        }
-        if let Some(enclosure) = &enclosure {
-            enclosure.hold(&mut command);
-        }
-        let finished = process::run_limited(command, limit, Duration::MAX, || ());
-        let usage = match (&self.cgroups, enclosure) {
-            (Some(cgroups), Some(enclosure)) => cgroups.release(enclosure),
-            _ => Usage::default(),
-        };
-        Ok(Ended {
-            finished: finished?,
-            usage,
-        })
-    }
-
-    /// Builds the tests of `lessons` in `tree`, one package's failure not
+impl Tree {
+    /// Builds the tests of `lessons` here, one package's failure not
     /// stopping the others.
     fn build(
         &self,
-        tree: &Tree,
+        runner: &Runner,
         lessons: &[&Lesson],
         limit: Duration,
         held: bool,
     ) -> Result<Build> {
-        fs::create_dir_all(&tree.target)?;
-        let (kit, target) = self.seen(tree);
+        fs::create_dir_all(&self.target)?;
+        let (kit, target) = seen(runner, self);
         let mounts = [
             Mount::ReadOnly {
-                outside: tree.kit.clone(),
+                outside: self.kit.clone(),
                 inside: kit.clone(),
             },
             Mount::Writable {
-                outside: tree.target.clone(),
+                outside: self.target.clone(),
                 inside: target.clone(),
             },
         ];
         let env = build_env(&target);
-        let mut command = self.sandbox.command(&self.sandbox.cargo(), &mounts, &env);
-        if !self.sandbox.sandboxed() {
-            command.current_dir(&tree.kit);
+        let mut command = runner
+            .sandbox
+            .command(&runner.sandbox.cargo(), &mounts, &env);
+        if !runner.sandbox.sandboxed() {
+            command.current_dir(&self.kit);
         }
         command
             .args(["build", "--keep-going", "--locked", "--test", "*"])
@@ -178,8 +105,8 @@ impl Runner {
         for lesson in lessons {
             command.args(["--package", &lesson.package]);
         }
-        let cpu = if held { self.limits.build_cpu } else { limit };
-        let ended = self.run(command, limit, cpu, held, "build")?;
+        let cpu = if held { runner.limits.build_cpu } else { limit };
+        let ended = runner.run(command, limit, cpu, held, "build")?;
         let built = compile::read_build(&ended.finished);
         Ok(Build {
             stopped: ended.finished.status.is_none(),
@@ -256,7 +183,7 @@ impl Template {
         fetch(&tree.kit)?;
         let all: Vec<&Lesson> = lessons.iter().collect();
         // The kit's own code: built without the limits meant for learners'.
-        let build = runner.build(&tree, &all, TEMPLATE_BUILD_LIMIT, false)?;
+        let build = tree.build(runner, &all, TEMPLATE_BUILD_LIMIT, false)?;
         let built = build.built;
         if let Some((slug, error)) = built.errors.iter().next() {
             bail!(
@@ -269,7 +196,7 @@ impl Template {
         }
         let warm = tree.target.join("tmp");
         fs::create_dir_all(&warm)?;
-        let place = TestPlace::for_template(runner, &tree);
+        let place = template_place(runner, &tree);
         let mut tests = BTreeMap::new();
         let mut model_tests = BTreeMap::new();
         for lesson in lessons {
@@ -281,10 +208,12 @@ impl Template {
             let listed = place.list(&binaries, true)?;
             let mut names = Vec::new();
             for binary in &binaries {
-                let (all, ignored) = listed.get(&binary.target).cloned().unwrap_or_default();
+                let listing = listed.get(&binary.target).cloned().unwrap_or_default();
                 names.extend(
-                    all.into_iter()
-                        .filter(|name| !ignored.contains(name))
+                    listing
+                        .all
+                        .into_iter()
+                        .filter(|name| !listing.ignored.contains(name))
                         .map(|name| KitTest {
                             target: binary.target.clone(),
                             name,
@@ -348,6 +277,27 @@ impl Template {
         }
         Ok(())
     }
+}
+
+/// Where the template's own tests run: the kit's solutions warm the nested
+/// builds in its target dir's scratch folder, on disk.
+fn template_place(runner: &Runner, tree: &Tree) -> TestPlace {
+    let (kit, target) = seen(runner, tree);
+    let mounts = vec![
+        Mount::ReadOnly {
+            outside: tree.kit.clone(),
+            inside: kit,
+        },
+        Mount::ReadOnly {
+            outside: tree.target.clone(),
+            inside: target.clone(),
+        },
+        Mount::Writable {
+            outside: tree.target.join("tmp"),
+            inside: target.join("tmp"),
+        },
+    ];
+    TestPlace::new(runner, mounts, Some(tree.kit.clone()), None)
 }
 
 /// The last part of a test's name (`tests::x` → `x`).
@@ -425,144 +375,17 @@ fn fetch(kit: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Where one lesson's tests run: the tree read-only, fresh tmpfs to write to.
-#[derive(Debug, Clone)]
-pub struct TestPlace {
-    runner: Runner,
-    mounts: Vec<Mount>,
-    /// Unsandboxed: the working directory.
-    cwd: Option<PathBuf>,
-    /// The nested build a models test starts from, and the scratch folder
-    /// it is copied to (both as the test sees them).
-    warm: Option<(PathBuf, PathBuf)>,
-}
-
-impl TestPlace {
-    fn for_template(runner: &Runner, tree: &Tree) -> Self {
-        let (kit, target) = runner.seen(tree);
-        TestPlace {
-            runner: runner.clone(),
-            mounts: vec![
-                Mount::ReadOnly {
-                    outside: tree.kit.clone(),
-                    inside: kit,
-                },
-                Mount::ReadOnly {
-                    outside: tree.target.clone(),
-                    inside: target.clone(),
-                },
-                // The kit's own solutions warm the nested builds here.
-                Mount::Writable {
-                    outside: tree.target.join("tmp"),
-                    inside: target.join("tmp"),
-                },
-            ],
-            cwd: Some(tree.kit.clone()),
-            warm: None,
-        }
-    }
-
-    /// The runner this place's commands go through.
-    pub fn runner(&self) -> &Runner {
-        &self.runner
-    }
-
-    /// A command running `program` here; a models test (`models`) first gets a
-    /// copy of the warm nested build in its scratch folder.
-    pub fn command(&self, program: &Path, env: &[(String, String)], models: bool) -> Command {
-        // Nested builds (the loom models) build as the template's did, so
-        // that its warm build is fresh for them.
-        let mut env = env.to_vec();
-        env.extend(
-            BUILD_ENV
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-        );
-        let sandbox = &self.runner.sandbox;
-        let mut command = match (&self.warm, models) {
-            (Some((warm, scratch)), true) => {
-                let mut command = sandbox.command(Path::new("/bin/sh"), &self.mounts, &env);
-                command.args([
-                    "-c",
-                    "cp -a \"$1/.\" \"$2/\" && shift 2 && exec \"$@\"",
-                    "sh",
-                ]);
-                command.arg(warm).arg(scratch).arg(program);
-                command
-            }
-            _ => sandbox.command(program, &self.mounts, &env),
-        };
-        if let Some(cwd) = &self.cwd {
-            command.current_dir(cwd);
-        }
-        command
-    }
-
-    /// Each binary's tests, and (when `ignored`) its `#[ignore]`d ones, as
-    /// libtest lists them (no test runs; only a load-time constructor of the
-    /// learner's could, and that is flagged for review). One process for all.
-    pub fn list(
-        &self,
-        binaries: &[TestBinary],
-        ignored: bool,
-    ) -> Result<BTreeMap<String, (Vec<String>, BTreeSet<String>)>> {
-        let mut script = String::new();
-        for i in 0..binaries.len() {
-            let n = i + 1;
-            script.push_str(&format!(
-                "echo '#all {i}'; \"${{{n}}}\" --list --format terse || exit 1; "
-            ));
-            if ignored {
-                script.push_str(&format!(
-                    "echo '#ignored {i}'; \"${{{n}}}\" --list --ignored --format terse || exit 1; "
-                ));
-            }
-        }
-        let mut command = self.command(Path::new("/bin/sh"), &[], false);
-        command.args(["-c", &script, "sh"]);
-        command.args(binaries.iter().map(|b| &b.path));
-        let ended = self.runner.run(
-            command,
-            Duration::from_secs(120),
-            Duration::from_secs(120),
-            true,
-            "list",
-        )?;
-        let finished = ended.finished;
-        if !finished.status.is_some_and(|s| s.success()) {
-            bail!(
-                "could not list the tests: {}",
-                finished.stderr.text().trim()
-            );
-        }
-        let mut listed: BTreeMap<String, (Vec<String>, BTreeSet<String>)> = BTreeMap::new();
-        let mut current: Option<(usize, bool)> = None;
-        for line in finished.stdout.text().lines() {
-            if let Some(rest) = line.strip_prefix("#all ") {
-                current = rest.parse().ok().map(|i| (i, false));
-            } else if let Some(rest) = line.strip_prefix("#ignored ") {
-                current = rest.parse().ok().map(|i| (i, true));
-            } else if let (Some((i, ignored)), Some(name)) = (current, line.strip_suffix(": test"))
-            {
-                let Some(binary) = binaries.get(i) else {
-                    continue;
-                };
-                let entry = listed.entry(binary.target.clone()).or_default();
-                if ignored {
-                    entry.1.insert(name.to_string());
-                } else {
-                    entry.0.push(name.to_string());
-                }
-            }
-        }
-        Ok(listed)
-    }
-}
-
 /// Where one learner's copy is built and tested, laid out anew for each copy.
 pub struct Slot {
     dir: PathBuf,
     tree: Tree,
+}
+
+/// What a copy's build gave each lesson: test binaries, or why none.
+#[derive(Default)]
+struct Compiled {
+    binaries: BTreeMap<String, Vec<TestBinary>>,
+    failures: BTreeMap<String, String>,
 }
 
 /// One learner's copy, built: what each lesson has to run, or why not.
@@ -627,53 +450,51 @@ impl Slot {
             .context("cannot lay out the copy's build")?;
         fs::create_dir_all(self.tree.target.join("tmp"))?;
 
-        let (binaries, failures) = self.build(runner, graded, deadline)?;
+        let compiled = self.build(runner, graded, deadline)?;
         let places = self.places(template, runner, graded)?;
         Ok(Prepared {
-            binaries,
-            failures,
+            binaries: compiled.binaries,
+            failures: compiled.failures,
             places,
         })
     }
 
     /// Builds `graded`, attributing each lesson's failure; see [`Slot::prepare`].
-    #[allow(clippy::type_complexity)]
     fn build(
         &self,
         runner: &Runner,
         graded: &[&Lesson],
         deadline: Option<Instant>,
-    ) -> Result<(BTreeMap<String, Vec<TestBinary>>, BTreeMap<String, String>)> {
+    ) -> Result<Compiled> {
         let limit = || {
             let wall = runner.limits.build_wall();
             deadline.map_or(wall, |d| {
                 wall.min(d.saturating_duration_since(Instant::now()))
             })
         };
-        let mut failures = BTreeMap::new();
+        let mut compiled = Compiled::default();
         let mut left: Vec<&Lesson> = graded.to_vec();
-        let mut binaries = BTreeMap::new();
         // One build for the copy; a lesson cargo cannot load costs one more.
         for _ in 0..=graded.len() {
             if left.is_empty() {
                 break;
             }
-            let build = runner.build(&self.tree, &left, limit(), true)?;
+            let build = self.tree.build(runner, &left, limit(), true)?;
             if build.stopped {
                 // One lesson's compiler that does not end: build them one by
                 // one, so that it costs only its own lesson.
-                return self.build_each(runner, &left, failures, limit);
+                return self.build_each(runner, &left, compiled, limit);
             }
             let unloadable: Vec<&Lesson> = left
                 .iter()
                 .copied()
-                .filter(|l| cannot_load(&build.built.cargo_said, l))
+                .filter(|l| build_failure::cannot_load(&build.built.cargo_said, l))
                 .collect();
             if !unloadable.is_empty() && build.built.binaries.is_empty() {
                 for lesson in unloadable {
-                    failures.insert(
+                    compiled.failures.insert(
                         lesson.slug.clone(),
-                        cargo_error(&build.built.cargo_said, lesson),
+                        build_failure::cargo_error(&build.built.cargo_said, lesson),
                     );
                     let src = self.tree.kit.join("lessons").join(&lesson.slug).join("src");
                     starter_over(&src, lesson)?;
@@ -681,33 +502,31 @@ impl Slot {
                 }
                 continue;
             }
-            attribute(&build, &left, runner, &mut binaries, &mut failures);
-            return Ok((binaries, failures));
+            attribute(&build, &left, runner, &mut compiled);
+            return Ok(compiled);
         }
-        Ok((binaries, failures))
+        Ok(compiled)
     }
 
-    #[allow(clippy::type_complexity)]
     fn build_each(
         &self,
         runner: &Runner,
         lessons: &[&Lesson],
-        mut failures: BTreeMap<String, String>,
+        mut compiled: Compiled,
         limit: impl Fn() -> Duration,
-    ) -> Result<(BTreeMap<String, Vec<TestBinary>>, BTreeMap<String, String>)> {
-        let mut binaries = BTreeMap::new();
+    ) -> Result<Compiled> {
         for lesson in lessons {
             let wall = limit();
             if wall.is_zero() {
-                failures.insert(
+                compiled.failures.insert(
                     lesson.slug.clone(),
                     "not built: the whole grading's time limit was reached".into(),
                 );
                 continue;
             }
-            let build = runner.build(&self.tree, &[lesson], wall, true)?;
+            let build = self.tree.build(runner, &[lesson], wall, true)?;
             if build.stopped {
-                failures.insert(
+                compiled.failures.insert(
                     lesson.slug.clone(),
                     format!(
                         "the build was stopped at its time limit ({} s): something in it does not finish compiling (a `const` evaluated for ever?)",
@@ -716,9 +535,9 @@ impl Slot {
                 );
                 continue;
             }
-            attribute(&build, &[lesson], runner, &mut binaries, &mut failures);
+            attribute(&build, &[lesson], runner, &mut compiled);
         }
-        Ok((binaries, failures))
+        Ok(compiled)
     }
 
     /// Each graded lesson's place to run its tests.
@@ -770,21 +589,11 @@ impl Slot {
                     });
                     (PathBuf::from(WARM), target.join("tmp"))
                 });
-                TestPlace {
-                    runner: runner.clone(),
-                    mounts,
-                    cwd: None,
-                    warm: warm_place,
-                }
+                TestPlace::new(runner, mounts, None, warm_place)
             } else {
                 let work = self.dir.join("work").join(&lesson.slug);
                 tree::empty_dir(&work)?;
-                TestPlace {
-                    runner: runner.clone(),
-                    mounts: Vec::new(),
-                    cwd: Some(work),
-                    warm: None,
-                }
+                TestPlace::new(runner, Vec::new(), Some(work), None)
             };
             places.insert(lesson.slug.clone(), place);
         }
@@ -795,115 +604,28 @@ impl Slot {
 /// Files each built lesson's binaries, and each lesson with none under the
 /// reason: the compiler's first error, else cargo's own, with what the
 /// limits say about it.
-fn attribute(
-    build: &Build,
-    lessons: &[&Lesson],
-    runner: &Runner,
-    binaries: &mut BTreeMap<String, Vec<TestBinary>>,
-    failures: &mut BTreeMap<String, String>,
-) {
+fn attribute(build: &Build, lessons: &[&Lesson], runner: &Runner, compiled: &mut Compiled) {
+    let (binaries, failures) = (&mut compiled.binaries, &mut compiled.failures);
     for lesson in lessons {
         if let Some(errors) = build.built.errors.get(&lesson.slug) {
             failures.insert(lesson.slug.clone(), compile::first_error(errors));
             continue;
         }
         match build.built.binaries.get(&lesson.slug) {
-            Some(found) if !cargo_failed(&build.built.cargo_said, lesson) => {
+            Some(found) if !build_failure::cargo_failed(&build.built.cargo_said, lesson) => {
                 binaries.insert(lesson.slug.clone(), found.clone());
             }
             _ => {
-                let mut why = cargo_error(&build.built.cargo_said, lesson);
-                if build.usage.out_of_memory {
-                    why = format!(
-                        "the build ran out of memory (the limit is {} MiB) and the compiler was killed — {why}",
-                        runner.limits.memory >> 20
-                    );
-                } else if why.contains("SIGXCPU") || why.contains(&cpu_signal()) {
-                    why = format!(
-                        "the compiler reached its limit of {} s of CPU time and was stopped (a `const` evaluated for ever?) — {why}",
-                        runner.limits.build_cpu.as_secs()
-                    );
-                } else if build.usage.out_of_processes {
-                    why = format!(
-                        "the build could not start more processes (the limit is {}) — {why}",
-                        runner.limits.processes
-                    );
-                }
+                let why = build_failure::reason(
+                    &build.built.cargo_said,
+                    &build.usage,
+                    &runner.limits,
+                    lesson,
+                );
                 failures.insert(lesson.slug.clone(), why);
             }
         }
     }
-}
-
-/// Whether cargo says the workspace cannot be loaded because of `lesson`'s manifest.
-fn cannot_load(cargo_said: &str, lesson: &Lesson) -> bool {
-    let at = format!("lessons/{}", lesson.slug);
-    cargo_said.lines().any(|line| {
-        (line.contains("failed to load manifest") || line.contains("failed to parse manifest"))
-            && line.contains(&at)
-    })
-}
-
-/// Whether cargo says compiling `lesson`'s package failed.
-fn cargo_failed(cargo_said: &str, lesson: &Lesson) -> bool {
-    let named = format!("`{}`", lesson.package);
-    cargo_said
-        .lines()
-        .any(|line| line.starts_with("error") && line.contains(&named))
-}
-
-/// cargo's own error about `lesson` (its package or its folder), bounded,
-/// with the compiler's command line left out; else cargo's first error.
-fn cargo_error(cargo_said: &str, lesson: &Lesson) -> String {
-    let named = format!("`{}`", lesson.package);
-    let at = format!("lessons/{}", lesson.slug);
-    let lines: Vec<&str> = cargo_said.lines().collect();
-    let start = lines
-        .iter()
-        .position(|line| line.starts_with("error") && (line.contains(&named) || line.contains(&at)))
-        .or_else(|| lines.iter().position(|line| line.starts_with("error")));
-    let Some(start) = start else {
-        return format!(
-            "cargo built no test binaries for it and said: {}",
-            shorten_command(
-                lines
-                    .iter()
-                    .rev()
-                    .take(5)
-                    .rev()
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            )
-        );
-    };
-    let mut kept = vec![lines[start].to_string()];
-    for line in &lines[start + 1..] {
-        if line.starts_with("error") || line.starts_with("warning") {
-            break;
-        }
-        if !line.trim().is_empty() {
-            kept.push(shorten_command(line.trim().to_string()));
-        }
-    }
-    kept.truncate(12);
-    kept.join(" ")
-}
-
-/// `process didn't exit successfully: `rustc …` (signal: 9…)` without the
-/// command line, which is long and says nothing to an instructor.
-fn shorten_command(line: String) -> String {
-    let Some(open) = line.find(": `") else {
-        return line;
-    };
-    let Some(close) = line[open + 3..].find("` (") else {
-        return line;
-    };
-    format!(
-        "{}: the compiler{}",
-        &line[..open],
-        &line[open + 3 + close + 1..]
-    )
 }
 
 /// Makes `src` hold the starter of `lesson` (the kit's `lessons/NN/src`).
@@ -936,18 +658,4 @@ fn lay_over(src: &Path, files: &BTreeMap<PathBuf, Vec<u8>>, touch_all: bool) -> 
         fs::write(&path, bytes)?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_compiler_command_line_is_left_out() {
-        let line = "process didn't exit successfully: `/x/rustc --crate-name lesson_01 --edition=2024 …` (signal: 24, SIGXCPU: CPU time limit exceeded)".to_string();
-        assert_eq!(
-            shorten_command(line),
-            "process didn't exit successfully: the compiler (signal: 24, SIGXCPU: CPU time limit exceeded)"
-        );
-    }
 }
