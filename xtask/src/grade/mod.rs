@@ -327,55 +327,62 @@ fn grade_copy(
     }
     let unlisted = check_lists(template, &prepared, &graded)?;
 
-    // The tests of lessons with loom models run alone, after the others: their
-    // nested build would take the cores from tests that measure time.
-    for alone in [false, true] {
-        let mut jobs = Vec::new();
-        let mut owners = Vec::new();
-        for lesson in graded.iter().filter(|l| l.has_models() == alone) {
-            let (Some(binaries), Some(place)) = (
-                prepared.binaries.get(&lesson.slug),
-                prepared.places.get(&lesson.slug),
-            ) else {
+    let mut jobs = Vec::new();
+    let mut owners = Vec::new();
+    for lesson in &graded {
+        let (Some(binaries), Some(place)) = (
+            prepared.binaries.get(&lesson.slug),
+            prepared.places.get(&lesson.slug),
+        ) else {
+            continue;
+        };
+        let runs = if identical.contains(&lesson.slug) {
+            1
+        } else {
+            options.runs
+        };
+        let models = &template.model_tests[&lesson.slug];
+        for test in &template.tests[&lesson.slug] {
+            let binary = binaries.iter().find(|b| b.target == test.target);
+            let missing = binary.is_none() || unlisted.contains(&test.target);
+            let (Some(binary), false) = (binary, missing) else {
+                row_of(&mut rows, &lesson.slug).tests.push(not_run(
+                    test,
+                    "the kit's test binary built with this copy does not list the kit's tests",
+                ));
                 continue;
             };
-            let runs = if identical.contains(&lesson.slug) {
-                1
-            } else {
-                options.runs
-            };
-            let models = &template.model_tests[&lesson.slug];
-            for test in &template.tests[&lesson.slug] {
-                let binary = binaries.iter().find(|b| b.target == test.target);
-                let missing = binary.is_none() || unlisted.contains(&test.target);
-                let (Some(binary), false) = (binary, missing) else {
-                    row_of(&mut rows, &lesson.slug).tests.push(not_run(
-                        test,
-                        "the kit's test binary built with this copy does not list the kit's tests",
-                    ));
-                    continue;
-                };
-                jobs.push(Job {
-                    place,
-                    binary,
-                    name: &test.name,
-                    models: models.contains(workspace::last_part(&test.name)),
-                    runs,
-                });
-                owners.push(lesson.slug.clone());
-            }
+            jobs.push(Job {
+                place,
+                binary,
+                name: &test.name,
+                models: models.contains(workspace::last_part(&test.name)),
+                runs,
+            });
+            owners.push(lesson.slug.clone());
         }
+    }
+    // The tests that run loom models go alone, after the others: their nested
+    // build would take the cores from tests that measure time.
+    let mut results: Vec<Option<TestResult>> = jobs.iter().map(|_| None).collect();
+    for alone in [false, true] {
+        let batch: Vec<usize> = (0..jobs.len())
+            .filter(|&i| jobs[i].models == alone)
+            .collect();
+        let batch_jobs: Vec<Job<'_>> = batch.iter().map(|&i| jobs[i]).collect();
         let parallel = if alone { 1 } else { options.jobs };
-        let results = trial::run_all(&jobs, options.limit, deadline, parallel)?;
-        for (owner, result) in owners.iter().zip(results) {
-            let row = row_of(&mut rows, owner);
-            match result {
-                Some(result) => row.tests.push(result),
-                None => {
-                    row.note = Some(
-                        "the whole grading's time limit was reached before every test ran".into(),
-                    )
-                }
+        let ran = trial::run_all(&batch_jobs, options.limit, deadline, parallel)?;
+        for (i, result) in batch.into_iter().zip(ran) {
+            results[i] = result;
+        }
+    }
+    for (owner, result) in owners.iter().zip(results) {
+        let row = row_of(&mut rows, owner);
+        match result {
+            Some(result) => row.tests.push(result),
+            None => {
+                row.note =
+                    Some("the whole grading's time limit was reached before every test ran".into())
             }
         }
     }
