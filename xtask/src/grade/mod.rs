@@ -362,16 +362,15 @@ fn grade_copy(
             owners.push(lesson.slug.clone());
         }
     }
-    // The tests that run loom models go alone, after the others: their nested
-    // build would take the cores from tests that measure time.
+    // The tests that run loom models go after the others, among themselves:
+    // their nested builds would take the cores from tests that measure time.
     let mut results: Vec<Option<TestResult>> = jobs.iter().map(|_| None).collect();
-    for alone in [false, true] {
+    for models in [false, true] {
         let batch: Vec<usize> = (0..jobs.len())
-            .filter(|&i| jobs[i].models == alone)
+            .filter(|&i| jobs[i].models == models)
             .collect();
         let batch_jobs: Vec<Job<'_>> = batch.iter().map(|&i| jobs[i]).collect();
-        let parallel = if alone { 1 } else { options.jobs };
-        let ran = trial::run_all(&batch_jobs, options.limit, deadline, parallel)?;
+        let ran = trial::run_all(&batch_jobs, options.limit, deadline, options.jobs)?;
         for (i, result) in batch.into_iter().zip(ran) {
             results[i] = result;
         }
