@@ -61,6 +61,19 @@ impl Lesson {
         files_under(&self.dir, Path::new("src"))
     }
 
+    /// Whether the learner's code still has a `todo!(` outside comments: then
+    /// the lesson is certainly not done (the starter's `todo!`s are what its
+    /// tests fail on), and nothing needs building to know it.
+    pub fn has_todo(&self) -> bool {
+        self.learner_files().unwrap_or_default().iter().any(|file| {
+            fs::read_to_string(self.dir.join(file)).is_ok_and(|text| {
+                text.lines()
+                    .map(|line| line.split("//").next().unwrap_or(""))
+                    .any(|code| code.contains("todo!("))
+            })
+        })
+    }
+
     /// Whether the lesson's tests model-check the learner's code with loom
     /// (`tests/model.rs`, run by `lesson_support::run_models!` in a nested build).
     pub fn has_models(&self) -> bool {
@@ -84,27 +97,48 @@ fn named_files(dir: &Path, extension: &str) -> io::Result<Vec<(String, PathBuf)>
     Ok(files)
 }
 
-/// The part of a `Cargo.toml` the kit reads.
-#[derive(Deserialize)]
-struct Manifest {
-    package: Option<ManifestPackage>,
-}
-
-#[derive(Deserialize)]
-struct ManifestPackage {
-    name: String,
-}
-
 /// The package name declared in the `Cargo.toml` at `manifest`.
 pub fn package_name(manifest: &Path) -> Result<String> {
     let text = fs::read_to_string(manifest)
         .with_context(|| format!("cannot read {}", manifest.display()))?;
-    let parsed: Manifest = toml::from_str(&text)
-        .with_context(|| format!("{} is not valid TOML", manifest.display()))?;
-    match parsed.package {
-        Some(package) => Ok(package.name),
-        None => bail!("{} declares no [package]", manifest.display()),
+    match declared_name(&text) {
+        Some(name) => Ok(name),
+        None => bail!(
+            "{} declares no [package] with a name = \"…\"",
+            manifest.display()
+        ),
     }
+}
+
+/// The `name` of the `[package]` table of a manifest. Read by hand, not with
+/// a TOML parser the learner's tools would have to build: a package name is
+/// letters, digits, `-` and `_`, quoted on one line (`name = "lesson-03"`,
+/// single quotes too), perhaps with a comment after it; nothing else is
+/// accepted.
+fn declared_name(manifest: &str) -> Option<String> {
+    let mut in_package = false;
+    for line in manifest.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.starts_with('[') {
+            in_package = line.trim_start_matches('[').trim_end_matches(']').trim() == "package";
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if !in_package || key.trim() != "name" {
+            continue;
+        }
+        let value = value.trim();
+        let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let name = value.strip_prefix(quote)?.strip_suffix(quote)?;
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        return valid.then(|| name.to_string());
+    }
+    None
 }
 
 /// The lessons of the kit at `root`, in order: every `lessons/NN-slug` folder
@@ -215,74 +249,21 @@ pub fn files_under(base: &Path, sub: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Copies the directory tree `from` to `to`, leaving out build output and VCS
-/// data. Symbolic links are not followed (the kit has none).
-pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
-    fs::create_dir_all(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if [".git", "target", "book", "node_modules"]
-            .iter()
-            .any(|skip| name == *skip)
-        {
-            continue;
-        }
-        let (source, target) = (entry.path(), to.join(&name));
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            copy_tree(&source, &target)?;
-        } else if kind.is_file() {
-            fs::copy(&source, &target)?;
-        }
-    }
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Applies the unified diff in `patch` to the files under `lesson_dir`. A patch
-/// may change several files; each part starts with its own `---`/`+++` header.
-pub fn apply_patch(patch: &Path, lesson_dir: &Path) -> Result<()> {
-    let text =
-        fs::read_to_string(patch).with_context(|| format!("cannot read {}", patch.display()))?;
-    let mut parts: Vec<String> = Vec::new();
-    for line in text.split_inclusive('\n') {
-        if line.starts_with("--- ") || parts.is_empty() {
-            parts.push(String::new());
-        }
-        parts
-            .last_mut()
-            .expect("a part was just pushed")
-            .push_str(line);
+    #[test]
+    fn the_package_name_is_read_from_the_package_table_only() {
+        let manifest = "# name = \"comment\"\n[workspace]\nname = \"not-this\"\n\n[package]\nversion = \"0.1.0\"\n  name = 'lesson-03'  # the lesson\n[dependencies]\nname = \"nor-this\"\n";
+        assert_eq!(declared_name(manifest).as_deref(), Some("lesson-03"));
     }
-    for part in parts.iter().filter(|p| p.starts_with("--- ")) {
-        let diff = diffy::Patch::from_str(part)
-            .with_context(|| format!("{} is not a unified diff", patch.display()))?;
-        let target = diff
-            .modified()
-            .map(|name| name.trim_start_matches("b/").to_string())
-            .with_context(|| format!("{} names no file", patch.display()))?;
-        let path = lesson_dir.join(&target);
-        let original =
-            fs::read_to_string(&path).with_context(|| format!("cannot read {target}"))?;
-        let changed = diffy::apply(&original, &diff).with_context(|| {
-            format!(
-                "{} no longer applies to the solution's {target}: regenerate it",
-                patch.display()
-            )
-        })?;
-        fs::write(&path, changed).with_context(|| format!("cannot write {target}"))?;
-    }
-    Ok(())
-}
 
-/// Lays every file of `overlay` (a folder holding `src/…`) over `lesson_dir`.
-pub fn lay_over(overlay: &Path, lesson_dir: &Path) -> io::Result<()> {
-    for relative in files_under(overlay, Path::new("src"))? {
-        let target = lesson_dir.join(&relative);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        fs::copy(overlay.join(&relative), target)?;
+    #[test]
+    fn a_name_that_is_not_a_package_name_is_refused() {
+        assert_eq!(declared_name("[package]\nname = \"a b\"\n"), None);
+        assert_eq!(declared_name("[package]\nname = \"unclosed\n"), None);
+        assert_eq!(declared_name("[package]\nname.workspace = true\n"), None);
+        assert_eq!(declared_name("[dependencies]\nname = \"x\"\n"), None);
     }
-    Ok(())
 }

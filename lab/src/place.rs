@@ -1,16 +1,23 @@
-//! Where a program of the kit's runs: directly on this machine, or in a
-//! bubblewrap sandbox (see [`crate::sandbox`]) — with its working directory
-//! and environment. Building and running tests both take one.
+//! Where a program of the kit's runs: directly on this machine, or inside a
+//! wrapper such as the grader's bubblewrap sandbox (xtask's `sandbox`) — with
+//! its working directory and environment. Building and running tests both
+//! take one.
 
+use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
-use crate::sandbox::{Bubblewrap, Mount};
+/// A program that runs others inside itself: a sandbox.
+pub trait Wrapper: Debug + Send + Sync {
+    /// A command that runs `program` inside the wrapper.
+    fn command(&self, program: &Path) -> Command;
+}
 
-/// Where a program runs: on this machine as it is, or in a sandbox.
+/// Where a program runs: on this machine as it is, or inside a [`Wrapper`].
 #[derive(Debug, Clone, Default)]
 pub struct Place {
-    sandbox: Option<(Bubblewrap, Vec<Mount>)>,
+    wrapper: Option<Arc<dyn Wrapper>>,
     cwd: Option<PathBuf>,
     env: Vec<(String, String)>,
 }
@@ -29,10 +36,10 @@ impl Place {
         }
     }
 
-    /// In a bubblewrap sandbox that sees `mounts`.
-    pub fn sandboxed(bwrap: &Bubblewrap, mounts: Vec<Mount>) -> Self {
+    /// Inside `wrapper` (a sandbox).
+    pub fn wrapped(wrapper: impl Wrapper + 'static) -> Self {
         Place {
-            sandbox: Some((bwrap.clone(), mounts)),
+            wrapper: Some(Arc::new(wrapper)),
             ..Place::default()
         }
     }
@@ -45,8 +52,8 @@ impl Place {
 
     /// A command running `program` here.
     pub fn command(&self, program: impl AsRef<Path>) -> Command {
-        let mut command = match &self.sandbox {
-            Some((bwrap, mounts)) => bwrap.command(mounts, program.as_ref()),
+        let mut command = match &self.wrapper {
+            Some(wrapper) => wrapper.command(program.as_ref()),
             None => Command::new(program.as_ref()),
         };
         if let Some(dir) = &self.cwd {

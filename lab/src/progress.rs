@@ -3,6 +3,9 @@
 //! it cannot go stale — and says which lesson is in progress (the first one not
 //! green), which of its tests fail and why, and what to read.
 //!
+//! Failures are listed in the chapter's order (see [`in_chapter_order`]), and
+//! the lesson in progress points to the section of its earliest failure.
+//!
 //! The builds go to the target dir of the copy being reported on (see
 //! [`target_dir`]): never to one another copy of the kit has filled, whose
 //! artefacts cargo could take for this copy's.
@@ -14,14 +17,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use lesson_support::models::COLD_BUILD_TAKES;
 
 use crate::chapter::Chapter;
-use crate::compile::{self, Built};
+use crate::compile::{self, Built, TestBinary};
 use crate::kit::{self, Lesson};
 use crate::models;
 use crate::place::Place;
 use crate::runner::{self, Job, Status, TestRun};
+use crate::term::Waiting;
 
 /// Tests run at once: the cores (two on the kit's machines).
 fn cores() -> usize {
@@ -60,13 +64,27 @@ impl Standing {
         self.score().is_some_and(|(passed, _)| passed == 0)
     }
 
-    /// The tests that did not pass.
+    /// The tests that did not pass, in libtest's order.
     pub fn failures(&self) -> Vec<&TestRun> {
         match self {
             Standing::Tested(runs) => runs.iter().filter(|r| r.status != Status::Passed).collect(),
             Standing::DoesNotCompile(_) => Vec::new(),
         }
     }
+}
+
+/// `runs` in the order of the chapter's sections: each test's section (see
+/// [`Chapter::section_of`]: its `sN_` module, or the words of its name), then
+/// libtest's order (by name) within a section; tests of no known section last.
+/// With the tests named `sN_…`, that is libtest's own order.
+pub fn in_chapter_order<'a>(
+    mut runs: Vec<&'a TestRun>,
+    chapter: Option<&Chapter>,
+) -> Vec<&'a TestRun> {
+    if let Some(chapter) = chapter {
+        runs.sort_by_key(|run| chapter.section_of(&run.name).unwrap_or(usize::MAX));
+    }
+    runs
 }
 
 /// The target dir for the copy of the kit at `root`: cargo's own for it when
@@ -107,42 +125,33 @@ pub fn build(root: &Path, target_dir: &Path, lessons: &[Lesson]) -> Result<Built
     compile::build(command, Duration::MAX)
 }
 
+/// What the learner is told while a lesson's loom models build before its tests.
+pub fn building_models(lesson: &Lesson) -> String {
+    format!(
+        "building lesson {}'s loom models (once: the first time takes {COLD_BUILD_TAKES})",
+        lesson.number
+    )
+}
+
 /// Runs `lesson`'s tests, built in `built`, each in its own process killed at
-/// `limit`, in the lesson's folder (as `cargo test` does); calls `each` as each
-/// ends. Lessons with loom models run one test at a time: the models' nested
-/// build would take the cores from tests that measure time.
+/// `limit`, in the lesson's folder (as `cargo test` does); calls `warming` if
+/// its loom models take a while to build first, and `each` as each test ends.
+/// Lessons with loom models run one test at a time: the models' nested build
+/// would take the cores from tests that measure time.
 pub fn test_lesson(
     lesson: &Lesson,
     built: &Built,
     target_dir: &Path,
     limit: Duration,
+    warming: impl FnOnce(),
     each: impl Fn(&TestRun) + Sync,
 ) -> Result<Standing> {
     if let Some(errors) = built.errors.get(&lesson.slug) {
         return Ok(Standing::DoesNotCompile(compile::first_error(errors)));
     }
     let place = Place::in_dir(&lesson.dir);
-    if lesson.has_models() {
-        // Ahead of the tests, so no test's limit includes a cold nested build;
-        // a failure is left for the models test to report, in the learner's terms.
-        let _ = models::warm(lesson, &lesson.dir, target_dir, || {
-            eprintln!(
-                "  building {}'s loom models (the first time takes about 30 s)",
-                lesson.slug
-            );
-        });
-    }
-    let binaries = built
-        .binaries
-        .get(&lesson.slug)
-        .cloned()
-        .unwrap_or_default();
-    let mut names = Vec::new();
-    for binary in &binaries {
-        for name in runner::list_tests(&place, binary)? {
-            names.push((binary, name));
-        }
-    }
+    warm_models(lesson, target_dir, warming);
+    let names = listed(lesson, built, &place)?;
     let jobs: Vec<Job<'_>> = names
         .iter()
         .map(|(binary, name)| Job {
@@ -154,6 +163,71 @@ pub fn test_lesson(
     let parallel = if lesson.has_models() { 1 } else { cores() };
     let runs = runner::run_tests(&jobs, limit, None, parallel, each)?;
     Ok(Standing::Tested(runs.into_iter().flatten().collect()))
+}
+
+/// Builds `lesson`'s loom models, if it has any, ahead of its tests, so no
+/// test's limit includes a cold nested build; a build that fails is left for
+/// the models test to report, in the learner's terms.
+fn warm_models(lesson: &Lesson, target_dir: &Path, warming: impl FnOnce()) {
+    if lesson.has_models() {
+        let _ = models::warm(lesson, &lesson.dir, target_dir, warming);
+    }
+}
+
+/// Each test of `lesson` built in `built`, with its executable, as libtest lists them.
+fn listed(lesson: &Lesson, built: &Built, place: &Place) -> Result<Vec<(TestBinary, String)>> {
+    let mut names = Vec::new();
+    for binary in built.binaries.get(&lesson.slug).into_iter().flatten() {
+        for name in runner::list_tests(place, binary)? {
+            names.push((binary.clone(), name));
+        }
+    }
+    Ok(names)
+}
+
+/// How far a lesson's tests got, run in the chapter's order until one fails.
+#[derive(Debug)]
+pub enum FirstFailure {
+    /// The code does not compile: the compiler's first error.
+    DoesNotCompile(String),
+    /// The earliest test in the chapter's order that does not pass.
+    Failing(TestRun),
+    /// Every test passes.
+    Green,
+}
+
+/// Runs `lesson`'s tests one at a time in the chapter's order (see
+/// [`in_chapter_order`]), each in its own process killed at `limit`, and
+/// stops at the first that does not pass: all a hint needs, at the cost of
+/// the tests before it.
+pub fn first_failure(
+    lesson: &Lesson,
+    built: &Built,
+    target_dir: &Path,
+    limit: Duration,
+    chapter: Option<&Chapter>,
+    warming: impl FnOnce(),
+) -> Result<FirstFailure> {
+    if let Some(errors) = built.errors.get(&lesson.slug) {
+        return Ok(FirstFailure::DoesNotCompile(compile::first_error(errors)));
+    }
+    let place = Place::in_dir(&lesson.dir);
+    warm_models(lesson, target_dir, warming);
+    let mut names = listed(lesson, built, &place)?;
+    if let Some(chapter) = chapter {
+        names.sort_by_key(|(binary, name)| {
+            chapter
+                .section_of(&format!("{}::{name}", binary.target))
+                .unwrap_or(usize::MAX)
+        });
+    }
+    for (binary, name) in &names {
+        let run = runner::run_test(&place, binary, name, limit)?;
+        if run.status != Status::Passed {
+            return Ok(FirstFailure::Failing(run));
+        }
+    }
+    Ok(FirstFailure::Green)
 }
 
 /// Builds and tests the kit at `root` (only lesson `only`, if given); returns
@@ -168,32 +242,40 @@ pub fn progress(root: &Path, only: Option<&str>, limit: Duration) -> Result<Stri
         root.join("lessons").display()
     );
     let target_dir = target_dir(root)?;
-    let bar = ProgressBar::new_spinner()
-        .with_style(ProgressStyle::with_template("  {spinner} {msg}").expect("a valid template"));
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar.set_message(format!(
-        "building {} lesson(s) — the first time takes a minute or two, later a few seconds",
+    // The loom models' first build is the longest wait of all: start it now,
+    // at low priority, beside the lessons' own build and tests.
+    let _ahead = only
+        .is_empty()
+        .then(|| models::warm_ahead(&lessons, &target_dir));
+    let waiting = Waiting::start(&format!(
+        "building {} lesson(s) — the first time takes a few minutes, later a few seconds",
         lessons.len()
     ));
     let built = build(root, &target_dir, &lessons)?;
-    bar.set_style(
-        ProgressStyle::with_template("  [{bar:26}] {pos}/{len} lessons · {msg}")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_length(lessons.len() as u64);
     let mut rows = Vec::new();
-    for lesson in &lessons {
+    for (i, lesson) in lessons.iter().enumerate() {
         let ended = AtomicUsize::new(0);
-        bar.set_message(format!("testing {}", lesson.slug));
-        let standing = test_lesson(lesson, &built, &target_dir, limit, |_| {
-            let ended = ended.fetch_add(1, Ordering::Relaxed) + 1;
-            bar.set_message(format!("testing {} ({ended} tests run)", lesson.slug));
-        })?;
-        bar.inc(1);
+        let testing = format!(
+            "testing lesson {} of {}: {}",
+            i + 1,
+            lessons.len(),
+            lesson.slug
+        );
+        waiting.step(&testing);
+        let standing = test_lesson(
+            lesson,
+            &built,
+            &target_dir,
+            limit,
+            || waiting.step(&building_models(lesson)),
+            |_| {
+                let ended = ended.fetch_add(1, Ordering::Relaxed) + 1;
+                waiting.update(&format!("{testing} ({ended} tests run)"));
+            },
+        )?;
         rows.push((lesson, standing));
     }
-    bar.finish_and_clear();
+    drop(waiting);
     Ok(render(root, &rows, only.is_empty()))
 }
 
@@ -230,7 +312,7 @@ fn render(root: &Path, rows: &[(&Lesson, Standing)], all: bool) -> String {
         // Failures are listed for the lesson in progress and for any lesson
         // begun but not finished; lessons not started would only be noise.
         if Some(i) == current || !all || !standing.untouched() {
-            write_failures(&mut out, standing);
+            write_failures(&mut out, lesson, standing);
         }
     }
     match current {
@@ -257,8 +339,9 @@ fn render(root: &Path, rows: &[(&Lesson, Standing)], all: bool) -> String {
     out
 }
 
-/// Each failing and timed-out test, by name, with the first line of its message.
-fn write_failures(out: &mut String, standing: &Standing) {
+/// Each failing and timed-out test, by name, with the first line of its
+/// message, in the chapter's order.
+fn write_failures(out: &mut String, lesson: &Lesson, standing: &Standing) {
     match standing {
         Standing::DoesNotCompile(error) => {
             for line in error.lines().take(12) {
@@ -266,7 +349,8 @@ fn write_failures(out: &mut String, standing: &Standing) {
             }
         }
         Standing::Tested(_) => {
-            for run in standing.failures() {
+            let chapter = Chapter::read(&lesson.chapter).ok();
+            for run in in_chapter_order(standing.failures(), chapter.as_ref()) {
                 let mark = if run.status == Status::TimedOut {
                     "timed out"
                 } else {
@@ -278,14 +362,14 @@ fn write_failures(out: &mut String, standing: &Standing) {
     }
 }
 
-/// "read book/src/lessons/03-backpressure.md, section "Measuring depth"".
+/// "read book/src/lessons/03-backpressure.md, section "Measuring depth"": the
+/// section of the earliest failure in the chapter's order.
 pub fn what_to_read(root: &Path, lesson: &Lesson, standing: &Standing) -> String {
     let shown = lesson.chapter.strip_prefix(root).unwrap_or(&lesson.chapter);
     let Ok(chapter) = Chapter::read(&lesson.chapter) else {
         return "read its book chapter".to_string();
     };
-    let section = standing
-        .failures()
+    let section = in_chapter_order(standing.failures(), Some(&chapter))
         .first()
         .and_then(|run| chapter.section_for(&run.name, &runner::why(run)));
     match section {

@@ -7,16 +7,14 @@
 //! be stopped from inside its process; a hung process can). A test passes only
 //! when libtest itself says so (see [`crate::libtest`]).
 
-use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::compile::{self, TestBinary};
-use crate::kit::{self, Lesson};
+use crate::compile::TestBinary;
 use crate::libtest::{self, Verdict};
 use crate::place::Place;
 use lesson_support::process;
@@ -60,111 +58,6 @@ pub struct TestRun {
 
 fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_f64((duration.as_secs_f64() * 1e3).round() / 1e3)
-}
-
-/// A scratch copy of a kit, where starters, solutions and mistakes are laid out
-/// in turn without touching the real files.
-pub struct Scratch {
-    kit_root: PathBuf,
-    root: PathBuf,
-    target_dir: PathBuf,
-}
-
-impl Scratch {
-    /// Copies the kit at `kit_root` to `base/kit` (replacing what was there);
-    /// builds go to `base/target`.
-    ///
-    /// Every scratch copy needs a target dir of its own. Cargo names a workspace
-    /// member's artifacts by its path *relative to the workspace root*, so two
-    /// copies of the kit (or a copy and the kit itself) sharing a target dir
-    /// share artifact names, and cargo calls one copy's build fresh for the other.
-    pub fn create(kit_root: &Path, base: &Path) -> Result<Self> {
-        let root = base.join("kit");
-        if root.exists() {
-            std::fs::remove_dir_all(&root)
-                .with_context(|| format!("cannot remove {}", root.display()))?;
-        }
-        kit::copy_tree(kit_root, &root)
-            .with_context(|| format!("cannot copy the kit to {}", root.display()))?;
-        Ok(Scratch {
-            kit_root: kit_root.to_path_buf(),
-            root,
-            target_dir: base.join("target"),
-        })
-    }
-
-    /// The scratch copy's `Cargo.toml` (its workspace manifest).
-    pub fn manifest(&self) -> PathBuf {
-        self.root.join("Cargo.toml")
-    }
-
-    /// Where the scratch copy builds.
-    pub fn target_dir(&self) -> &Path {
-        &self.target_dir
-    }
-
-    /// `lesson`'s folder in the scratch copy.
-    pub fn lesson_dir(&self, lesson: &Lesson) -> PathBuf {
-        let relative = lesson
-            .dir
-            .strip_prefix(&self.kit_root)
-            .unwrap_or(&lesson.dir);
-        self.root.join(relative)
-    }
-
-    /// Resets `lesson`'s `src/` to the kit's starter, lays `overlays` over it in
-    /// order (each a folder holding `src/…`), then applies `patch`, if any.
-    pub fn prepare(&self, lesson: &Lesson, overlays: &[&Path], patch: Option<&Path>) -> Result<()> {
-        let relative = lesson
-            .dir
-            .strip_prefix(&self.kit_root)
-            .unwrap_or(&lesson.dir);
-        let lesson_dir = self.root.join(relative);
-        let src = lesson_dir.join("src");
-        if src.exists() {
-            std::fs::remove_dir_all(&src)
-                .with_context(|| format!("cannot remove {}", src.display()))?;
-        }
-        kit::copy_tree(&lesson.dir.join("src"), &src).context("cannot copy the starter")?;
-        for overlay in overlays {
-            kit::lay_over(overlay, &lesson_dir)
-                .with_context(|| format!("cannot lay {} over the starter", overlay.display()))?;
-        }
-        match patch {
-            Some(patch) => kit::apply_patch(patch, &lesson_dir),
-            None => Ok(()),
-        }
-    }
-
-    /// Builds `package`'s tests in the scratch copy.
-    pub fn build(&self, package: &str) -> Result<Vec<TestBinary>> {
-        compile::build_tests(&self.root.join("Cargo.toml"), package, &self.target_dir)
-    }
-
-    /// Builds and runs `package`'s example `name` in the scratch copy (debug
-    /// profile: it must work, not measure well), killed after `limit`.
-    pub fn run_example(&self, package: &str, name: &str, limit: Duration) -> Result<TestRun> {
-        let mut command = Place::here().command(kit::cargo());
-        command
-            .args(["run", "--quiet", "--package", package, "--example", name])
-            .arg("--manifest-path")
-            .arg(self.root.join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &self.target_dir);
-        let finished = process::run_limited(command, limit, Duration::MAX, || ())?;
-        let status = match finished.status {
-            None => Status::TimedOut,
-            Some(status) if status.success() => Status::Passed,
-            Some(_) => Status::Failed,
-        };
-        Ok(TestRun {
-            name: format!("example {name}"),
-            status,
-            duration: finished.duration,
-            retried_alone: false,
-            reason: None,
-            output: finished.stdout.text() + &finished.stderr.text(),
-        })
-    }
 }
 
 /// The tests in `binary`, by name, as libtest lists them in `place`.

@@ -1,39 +1,42 @@
 //! `cargo xtask watch [NN]`: re-runs the lesson in progress on every save and
 //! keeps one screen up to date — tests passed of total, the first failing
-//! test's message, the chapter section to read — like rustlings' watch mode.
+//! test's message (in the chapter's order), the chapter section to read — like
+//! rustlings' watch mode.
 //!
 //! The tests run as `progress` runs them: each in its own process under the
 //! hard limit, so hanging code costs one limit, never a frozen terminal; a save
 //! that does not compile shows the compiler's first error.
+//!
+//! It starts fast: the lesson in progress is found without building every
+//! lesson (see [`lesson_in_progress`]), its result is the first thing shown,
+//! and only then do the loom models of the lessons ahead start building in the
+//! background. Saves are noticed by polling the lesson's files' times.
 
 use std::fmt::Write as _;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::sync::mpsc::{self, Sender};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, Result, bail};
-use notify::{EventKind, RecursiveMode, Watcher as _};
 
+use crate::chapter::Chapter;
 use crate::kit::{self, Lesson};
+use crate::models::{self, Ahead};
 use crate::progress::{self, Standing};
 use crate::runner::{self, Status, TestRun};
+use crate::term::Waiting;
 
-/// How long after the last change a run starts: an editor's save is often
-/// several writes (a temporary file, a rename, a touch).
-const DEBOUNCE: Duration = Duration::from_millis(150);
+/// How often the lesson's files are looked at.
+const POLL: Duration = Duration::from_millis(250);
 
-/// What wakes the watcher.
-enum Event {
-    /// A file of the lesson changed.
-    Saved,
-    /// The learner typed a line: `n` (next lesson), `q` (quit), or empty (re-run).
-    Typed(String),
-}
+/// How long the files must stay unchanged before a run starts: an editor's
+/// save is often several writes (a temporary file, a rename, a touch).
+const SETTLE: Duration = Duration::from_millis(150);
 
-/// Watches lesson `only` (or the first not green) of the kit at `root` until
+/// Watches lesson `only` (or the one in progress) of the kit at `root` until
 /// the learner quits.
 pub fn watch(root: &Path, only: Option<&str>, limit: Duration) -> Result<ExitCode> {
     let lessons = kit::lessons(root, &[])?;
@@ -43,130 +46,199 @@ pub fn watch(root: &Path, only: Option<&str>, limit: Duration) -> Result<ExitCod
             .iter()
             .position(|l| kit::same_number(number, &l.number))
             .with_context(|| format!("there is no lesson {number}"))?,
-        None => first_not_green(root, &target_dir, &lessons, limit)?,
+        None => lesson_in_progress(root, &target_dir, &lessons, limit)?,
     };
-    let (events, wake) = mpsc::channel();
-    read_typed_lines(events.clone());
+    let typed = read_typed_lines();
+    let mut ahead: Option<Ahead> = None;
     loop {
         let lesson = &lessons[index];
-        let mut watcher = notify::recommended_watcher({
-            let events = events.clone();
-            move |result: notify::Result<notify::Event>| {
-                // Only writes count: the compiler opening a file to read it
-                // is an event too, and would re-run the lesson forever.
-                if let Ok(event) = result
-                    && matches!(
-                        event.kind,
-                        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
-                    )
-                    && event.paths.iter().any(|p| is_source(p))
-                {
-                    let _ = events.send(Event::Saved);
-                }
-            }
-        })
-        .context("cannot watch the lesson's files")?;
-        for folder in ["src", "tests"] {
-            let dir = lesson.dir.join(folder);
-            if dir.is_dir() {
-                watcher
-                    .watch(&dir, RecursiveMode::Recursive)
-                    .with_context(|| format!("cannot watch {}", dir.display()))?;
+        let mut seen = fingerprint(lesson);
+        let mut green = run_and_show(root, &target_dir, lesson, &lessons, limit, ahead.as_ref())?;
+        if ahead.is_none() {
+            // The first result is on screen: now the long builds ahead may start.
+            ahead = models::warm_ahead(&lessons[index + 1..], &target_dir);
+            if let Some(ahead) = &ahead {
+                println!("\n{}", ahead.describe());
             }
         }
-        let mut green = run_and_show(root, &target_dir, lesson, &lessons, limit)?;
         loop {
-            let Ok(event) = wake.recv() else {
-                return Ok(ExitCode::SUCCESS);
-            };
-            // A save is often several writes (a temporary file, a rename):
-            // wait until the files are quiet, then run once for all of them.
-            let mut typed: Vec<String> = Vec::new();
-            let mut next = Some(event);
-            while let Some(event) = next {
-                if let Event::Typed(line) = event {
-                    typed.push(line.trim().to_lowercase());
-                }
-                next = wake.recv_timeout(DEBOUNCE).ok();
+            let mut words: Vec<String> = Vec::new();
+            match typed.recv_timeout(POLL) {
+                Ok(line) => words.push(line.trim().to_lowercase()),
+                Err(RecvTimeoutError::Timeout) => {}
+                // stdin closed (no terminal): only saves wake us from now on.
+                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(POLL),
             }
-            if typed.iter().any(|t| t == "q") {
+            while let Ok(line) = typed.try_recv() {
+                words.push(line.trim().to_lowercase());
+            }
+            if words.iter().any(|w| w == "q") {
                 return Ok(ExitCode::SUCCESS);
             }
-            if typed.iter().any(|t| t == "n") && index + 1 < lessons.len() && green {
+            if words.iter().any(|w| w == "n") && green && index + 1 < lessons.len() {
                 index += 1;
                 break;
             }
-            green = run_and_show(root, &target_dir, lesson, &lessons, limit)?;
+            let now = fingerprint(lesson);
+            if now == seen && words.is_empty() {
+                continue;
+            }
+            seen = settled(lesson, now);
+            green = run_and_show(root, &target_dir, lesson, &lessons, limit, ahead.as_ref())?;
         }
     }
 }
 
-/// The lesson in progress: the first whose tests are not all green.
-fn first_not_green(
+/// The lesson in progress, found cheaply: the first lesson that still has a
+/// `todo!(` in its code (certainly not done: no build needed to know it) —
+/// unless the lesson before it is not green yet (its `todo!`s written, its
+/// tests still failing), which is then the one. Only that lesson before is
+/// built and tested; `progress` checks every lesson. With no `todo!` left
+/// anywhere, the last lesson unless it is green.
+pub fn lesson_in_progress(
     root: &Path,
     target_dir: &Path,
     lessons: &[Lesson],
     limit: Duration,
 ) -> Result<usize> {
-    eprintln!(
-        "Looking for the lesson in progress (building the lessons: the first time takes a minute or two)…"
-    );
-    let built = progress::build(root, target_dir, lessons)?;
-    for (i, lesson) in lessons.iter().enumerate() {
-        eprintln!("  checking {}", lesson.slug);
-        if !progress::test_lesson(lesson, &built, target_dir, limit, |_| ())?.green() {
-            return Ok(i);
+    let first_with_todo = lessons.iter().position(|l| l.has_todo());
+    let Some(before) = first_with_todo.map_or(lessons.len().checked_sub(1), |i| i.checked_sub(1))
+    else {
+        return match first_with_todo {
+            Some(i) => Ok(i),
+            None => bail!("the kit has no lessons"),
+        };
+    };
+    let lesson = &lessons[before];
+    let waiting = Waiting::start(&format!(
+        "checking lesson {}: its todo!s are written — are its tests green?",
+        lesson.slug
+    ));
+    let built = progress::build(root, target_dir, std::slice::from_ref(lesson))?;
+    let standing = progress::test_lesson(
+        lesson,
+        &built,
+        target_dir,
+        limit,
+        || waiting.step(&progress::building_models(lesson)),
+        |_| (),
+    )?;
+    drop(waiting);
+    match first_with_todo {
+        _ if !standing.green() => Ok(before),
+        Some(i) => Ok(i),
+        None => bail!(
+            "every lesson has its todo!s written and the last one is green: `cargo xtask progress` \
+             checks them all; `cargo xtask watch NN` watches lesson NN"
+        ),
+    }
+}
+
+/// The learner's typed lines, for as long as there are any: `n` (next
+/// lesson), `q` (quit), or empty (re-run).
+fn read_typed_lines() -> Receiver<String> {
+    let (lines, typed) = mpsc::channel();
+    std::thread::spawn(move || forward_lines(&lines));
+    typed
+}
+
+fn forward_lines(lines: &Sender<String>) {
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        if lines.send(line).is_err() {
+            break;
         }
     }
-    bail!("every lesson is green: name one to watch, e.g. `cargo xtask watch 09`")
 }
 
-/// Reads the learner's typed lines into `events`, for as long as there are any.
-fn read_typed_lines(events: Sender<Event>) {
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if events.send(Event::Typed(line)).is_err() {
-                break;
+/// What the lesson's sources look like now: each Rust file and manifest under
+/// its `src/` and `tests/` (an editor's swap files do not count), with its
+/// size and time.
+fn fingerprint(lesson: &Lesson) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    let mut files = Vec::new();
+    for folder in ["src", "tests"] {
+        for relative in kit::files_under(&lesson.dir, Path::new(folder)).unwrap_or_default() {
+            if !relative
+                .extension()
+                .is_some_and(|e| e == "rs" || e == "toml")
+            {
+                continue;
             }
+            let meta = std::fs::metadata(lesson.dir.join(&relative)).ok();
+            files.push((
+                relative,
+                meta.as_ref().map_or(0, |m| m.len()),
+                meta.and_then(|m| m.modified().ok()),
+            ));
         }
-    });
+    }
+    files.push((
+        PathBuf::from("Cargo.toml"),
+        0,
+        std::fs::metadata(lesson.dir.join("Cargo.toml"))
+            .and_then(|m| m.modified())
+            .ok(),
+    ));
+    files
 }
 
-/// A change worth a re-run: a Rust file or a manifest, not an editor's swap file.
-fn is_source(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "rs" || e == "toml")
+/// Waits until the lesson's files have stayed as they are for [`SETTLE`];
+/// returns how they are then.
+fn settled(
+    lesson: &Lesson,
+    mut now: Vec<(PathBuf, u64, Option<SystemTime>)>,
+) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    loop {
+        std::thread::sleep(SETTLE);
+        let again = fingerprint(lesson);
+        if again == now {
+            return now;
+        }
+        now = again;
+    }
 }
 
-/// Builds and tests `lesson`, redrawing the screen as tests end; returns
-/// whether it is green.
+/// Builds and tests `lesson`, showing what it does meanwhile, then draws the
+/// screen; returns whether the lesson is green.
 fn run_and_show(
     root: &Path,
     target_dir: &Path,
     lesson: &Lesson,
     lessons: &[Lesson],
     limit: Duration,
+    ahead: Option<&Ahead>,
 ) -> Result<bool> {
     let started = Instant::now();
     draw(&format!("Lesson {} · building…\n", lesson.slug));
+    let waiting = Waiting::start(&format!("building lesson {}", lesson.number));
     let built = progress::build(root, target_dir, std::slice::from_ref(lesson))?;
-    let ended: Mutex<Vec<TestRun>> = Mutex::new(Vec::new());
-    let standing = progress::test_lesson(lesson, &built, target_dir, limit, |run| {
-        let mut ended = ended
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        ended.push(run.clone());
-        draw(&format!(
-            "Lesson {} · running the tests… {} done\n",
-            lesson.slug,
-            ended.len()
-        ));
-    })?;
+    let testing = format!("running lesson {}'s tests", lesson.number);
+    waiting.step(&testing);
+    let ended: Mutex<usize> = Mutex::new(0);
+    let standing = progress::test_lesson(
+        lesson,
+        &built,
+        target_dir,
+        limit,
+        || waiting.step(&progress::building_models(lesson)),
+        |_| {
+            let mut ended = ended
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *ended += 1;
+            waiting.update(&format!("{testing}: {} done", *ended));
+        },
+    )?;
+    drop(waiting);
     let next = lessons
         .iter()
         .position(|l| l.slug == lesson.slug)
         .and_then(|i| lessons.get(i + 1));
-    draw(&screen(root, lesson, &standing, next, started.elapsed()));
+    let mut text = screen(root, lesson, &standing, next, started.elapsed());
+    if let Some(ahead) = ahead {
+        let _ = writeln!(text, "\n{}", ahead.describe());
+    }
+    draw(&text);
     Ok(standing.green())
 }
 
@@ -175,6 +247,9 @@ fn draw(text: &str) {
     let mut out = std::io::stdout().lock();
     if std::io::stdout().is_terminal() {
         let _ = write!(out, "\x1b[2J\x1b[H");
+    } else {
+        // A log: keep each screen apart.
+        let _ = writeln!(out);
     }
     let _ = write!(out, "{text}");
     let _ = out.flush();
@@ -201,7 +276,7 @@ fn screen(
                 let _ = writeln!(out, "  {line}");
             }
         }
-        Standing::Tested(runs) => {
+        Standing::Tested(_) => {
             let (passed, total) = standing.score().unwrap_or((0, 0));
             let filled = (passed * 20).checked_div(total).unwrap_or(0);
             let _ = writeln!(
@@ -230,14 +305,15 @@ fn screen(
                 }
                 return out;
             }
-            write_first_failure(&mut out, runs);
+            let chapter = Chapter::read(&lesson.chapter).ok();
+            let failures = progress::in_chapter_order(standing.failures(), chapter.as_ref());
+            write_first_failure(&mut out, failures.first().copied());
             let _ = writeln!(
                 out,
                 "\n  Read: {}",
                 progress::what_to_read(root, lesson, standing).trim_start_matches("read ")
             );
-            let others: Vec<&str> = standing
-                .failures()
+            let others: Vec<&str> = failures
                 .iter()
                 .skip(1)
                 .map(|r| r.name.rsplit("::").next().unwrap_or(&r.name))
@@ -267,8 +343,8 @@ fn screen(
     out
 }
 
-fn write_first_failure(out: &mut String, runs: &[TestRun]) {
-    let Some(first) = runs.iter().find(|r| r.status != Status::Passed) else {
+fn write_first_failure(out: &mut String, first: Option<&TestRun>) {
+    let Some(first) = first else {
         return;
     };
     let _ = writeln!(out, "  First failing test: {}", first.name);

@@ -1,15 +1,56 @@
-//! The learner's loop on a copy of the fixture kit: `progress` (all lessons or
-//! one), `watch` re-running on a save, and `hint` reading the book.
+//! The learner's loop on a copy of xtask's fixture kit: `progress` (all
+//! lessons or one), `watch` re-running on a save, and `hint` reading the book.
 
-mod common;
-
+use std::fs;
 use std::io::{BufRead as _, BufReader, Write as _};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{copy_dir, fixtures, said, scratch};
+/// xtask's fixtures: a tiny kit whose lessons build in seconds.
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../xtask/tests/fixtures")
+}
+
+/// An empty folder for the test tagged `tag`, made anew on every run, under
+/// the target dir.
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+            PathBuf::from,
+        )
+        .join("lab-tests")
+        .join(tag);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("a scratch folder");
+    dir
+}
+
+/// Copies the folder `from` to `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("a folder");
+    for entry in fs::read_dir(from).expect("a fixture folder") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).expect("a copy");
+        }
+    }
+}
+
+/// stdout and stderr, for failure messages.
+fn said(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
 
 /// A copy of the fixture kit in a scratch folder, lesson 01 solved when `solved`.
 fn kit_copy(tag: &str, solved: bool) -> std::path::PathBuf {
@@ -25,9 +66,10 @@ fn kit_copy(tag: &str, solved: bool) -> std::path::PathBuf {
     kit
 }
 
-/// `xtask --root ROOT --limit 3 ARGS` with `CARGO_TARGET_DIR` set to `target`.
+/// `cargo xtask --root ROOT --limit 3 ARGS` (the lab binary) with
+/// `CARGO_TARGET_DIR` set to `target`.
 fn xtask_in(root: &Path, target: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lab"));
     command
         .arg("--root")
         .arg(root)
@@ -166,7 +208,7 @@ fn watch_reruns_on_a_save_and_says_when_the_lesson_is_green() {
 fn hints_come_from_the_chapter_gentlest_first() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let hint = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_xtask"))
+        Command::new(env!("CARGO_BIN_EXE_lab"))
             .arg("--root")
             .arg(&root)
             .arg("hint")
@@ -176,7 +218,7 @@ fn hints_come_from_the_chapter_gentlest_first() {
     };
     let chapter =
         std::fs::read_to_string(root.join("book/src/lessons/03-backpressure.md")).unwrap();
-    let first = hint(&["03"]);
+    let first = hint(&["03", "1"]);
     let second = hint(&["3", "2"]);
     let (first_text, second_text) = (
         String::from_utf8_lossy(&first.stdout),
@@ -202,4 +244,72 @@ fn hints_come_from_the_chapter_gentlest_first() {
     let past_the_end = hint(&["03", "9"]);
     assert_eq!(past_the_end.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&past_the_end.stderr).contains("hints 1 to 3"));
+}
+
+#[test]
+fn every_hint_in_the_book_shows_its_code_and_knows_its_section() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let lessons = lab::kit::lessons(&root, &[]).unwrap();
+    assert!(lessons.len() >= 14, "the kit's lessons are found");
+    for lesson in lessons {
+        let chapter = lab::chapter::Chapter::read(&lesson.chapter).unwrap();
+        assert!(!chapter.hints.is_empty(), "{} has hints", lesson.slug);
+        for hint in &chapter.hints {
+            assert!(
+                !hint.text.contains("{{#"),
+                "{} {}: an include left as it is:\n{}",
+                lesson.slug,
+                hint.title,
+                hint.text
+            );
+            assert!(
+                hint.section.is_some(),
+                "{} {}: no lesson section; name one with <!-- section: Heading -->",
+                lesson.slug,
+                hint.title
+            );
+        }
+    }
+}
+
+#[test]
+fn hint_starts_at_the_hint_for_the_first_failing_test_s_section() {
+    let kit = kit_copy("hint-section", false);
+    let lesson = kit.join("lessons/01-good");
+    fs::write(
+        lesson.join("tests/answer.rs"),
+        "use lesson_01::answer;\n\n\
+         mod s1_first {\n    #[test]\n    fn already_passes() {}\n}\n\n\
+         mod s2_second {\n    #[test]\n    fn the_answer_is_42() {\n        \
+         assert_eq!(super::answer(), 42);\n    }\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        kit.join("solutions/01-good/src/lib.rs"),
+        "// ANCHOR: answer\npub fn answer() -> u32 {\n    42\n}\n// ANCHOR_END: answer\n",
+    )
+    .unwrap();
+    fs::create_dir_all(kit.join("book/src/lessons")).unwrap();
+    fs::write(
+        kit.join("book/src/lessons/01-good.md"),
+        "# 01\n\n## Run\n\n## First\n\n## Second\n\n## Alter it\n\n## Hints\n\n\
+         <details>\n<summary>Hint 1 — first</summary>\n\nGently.\n\n</details>\n\n\
+         <details>\n<summary>Hint 2 — the answer</summary>\n<!-- section: Second -->\n\n\
+         ```rust\n{{#include ../../../solutions/01-good/src/lib.rs:answer}}\n```\n\n</details>\n",
+    )
+    .unwrap();
+    let target = scratch("hint-section-target");
+    let output = xtask_in(&kit, &target, &["hint", "01"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", said(&output));
+    assert!(
+        stdout.contains("Hint 2 — the answer (of 2)"),
+        "the first failing test is in section 2: {}",
+        said(&output)
+    );
+    assert!(stdout.contains("s2_second::the_answer_is_42"), "{stdout}");
+    assert!(
+        stdout.contains("pub fn answer() -> u32 {") && !stdout.contains("ANCHOR"),
+        "the include is expanded: {stdout}"
+    );
 }

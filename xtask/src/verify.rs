@@ -35,7 +35,8 @@ use crate::compile::TestBinary;
 use crate::kit::{self, Lesson, Mistake};
 use crate::models;
 use crate::place::Place;
-use crate::runner::{self, Scratch, Status, TestRun};
+use crate::runner::{self, Status, TestRun};
+use crate::scratch::Scratch;
 
 /// An example may build and run this many times as long as one test: it is a
 /// whole program (the lesson's measurements), built on first use.
