@@ -31,7 +31,7 @@ mod verify;
 mod workspace;
 
 // What the learner's tools share with these, written once in `lab`.
-use lab::{compile, kit, models, place, runner};
+use lab::{chapter, compile, kit, models, place, runner};
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
