@@ -50,6 +50,7 @@ pub fn watch(root: &Path, only: Option<&str>, limit: Duration) -> Result<ExitCod
     };
     let typed = read_typed_lines();
     let mut ahead: Option<Ahead> = None;
+    let mut told_ready = false;
     loop {
         let lesson = &lessons[index];
         let mut seen = fingerprint(lesson);
@@ -78,6 +79,14 @@ pub fn watch(root: &Path, only: Option<&str>, limit: Duration) -> Result<ExitCod
             if words.iter().any(|w| w == "n") && green && index + 1 < lessons.len() {
                 index += 1;
                 break;
+            }
+            if let Some(ahead) = &ahead
+                && !told_ready
+                && ahead.done()
+            {
+                // Said once, under the screen as it stands.
+                println!("{}", ahead.describe());
+                told_ready = true;
             }
             let now = fingerprint(lesson);
             if now == seen && words.is_empty() {
