@@ -414,3 +414,26 @@ fn check_html(html: &Path, problems: &mut Vec<String>) -> Result<usize> {
     }
     Ok(pages.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_include_of_the_learner_s_files_is_told_apart() {
+        assert_eq!(
+            learners_lesson("../../../lessons/03-backpressure/src/lib.rs"),
+            Some("03-backpressure")
+        );
+        assert_eq!(
+            learners_lesson("../../lessons/02-sentinels/tests/shutdown.rs"),
+            None,
+            "the tests are the kit's"
+        );
+        assert_eq!(
+            learners_lesson("../../starters/03-backpressure/src/lib.rs"),
+            None
+        );
+        assert_eq!(learners_lesson("../../../lessons/support/src/lib.rs"), None);
+    }
+}
