@@ -264,6 +264,11 @@ mod tests {
         assert!(parsed("watch 01 02").unwrap_err().contains("at most"));
         assert!(parsed("watch --limit 0").unwrap_err().contains("--limit"));
         assert!(
+            parsed("--limit 18446744073709551615 progress")
+                .unwrap_err()
+                .contains("--limit")
+        );
+        assert!(
             parsed("watch --limit")
                 .unwrap_err()
                 .contains("needs a value")
