@@ -8,7 +8,8 @@
 #   3. lesson 09's first `cargo test -p lesson-09`, cold (fresh clone);
 #   4. the same after lessons 01-08 were done through one `cargo xtask watch`
 #      session (its background build of the loom models included);
-#   5. how many crates the learner's tool builds (and the maintainer's).
+#   5. how many crates the learner's tool builds (and the maintainer's);
+#   6. `cargo xtask progress` (every lesson), cold and warm.
 #
 # Each figure is printed with the load average (1, 5, 15 min) when it started:
 # the machine may be shared. Run it on a quiet machine for the README's "cold,
@@ -173,3 +174,16 @@ for package in lab xtask; do
   count=$(cargo tree -q -p "$package" -e normal --prefix none | sed 's/ (\*)$//' | sort -u | wc -l)
   printf '  %-10s %4d crates\n' "$package" "$count"
 done
+echo
+
+echo "6. cargo xtask progress: every lesson built and tested"
+clone progress
+cd "$work/progress"
+at=$(load)
+started=$(now)
+cargo xtask progress >"$work/progress.cold" 2>&1 || true
+figure "cold (fresh clone): lab, every lesson, the loom models" "$(since "$started")" "$at"
+at=$(load)
+started=$(now)
+cargo xtask progress >"$work/progress.warm" 2>&1 || true
+figure "warm (again)" "$(since "$started")" "$at"
