@@ -104,9 +104,18 @@ wait_for "$work/watch.watch-err" "Running .*lab watch"
 lab_built=$(since "$started")
 wait_for "$work/watch.watch" "tests pass\|does not compile yet"
 first=$(since "$started")
-stop_watch
 figure "the lab tool built (cargo's progress on screen meanwhile)" "$lab_built" "$at"
 figure "lesson 01's result on screen" "$first" "$at"
+sleep 2
+for edit in 1 2 3; do
+  mark=$(wc -l <"$work/watch.watch")
+  at=$(load)
+  started=$(now)
+  echo "// edit $edit" >>"$work/watch/lessons/01-work-items/src/lib.rs"
+  wait_after "$work/watch.watch" "$mark" "tests pass"
+  figure "a one-line edit saved -> lesson 01's new screen ($edit)" "$(since "$started")" "$at"
+done
+stop_watch
 echo
 
 echo "2. cargo xtask hint 01"

@@ -29,12 +29,14 @@ use crate::progress::{self, Standing};
 use crate::runner::{self, Status, TestRun};
 use crate::term::Waiting;
 
-/// How often the lesson's files are looked at.
-const POLL: Duration = Duration::from_millis(250);
+/// How often the lesson's files are looked at: a few `stat`s, ten times a
+/// second, cost nothing a learner could notice.
+const POLL: Duration = Duration::from_millis(100);
 
 /// How long the files must stay unchanged before a run starts: an editor's
-/// save is often several writes (a temporary file, a rename, a touch).
-const SETTLE: Duration = Duration::from_millis(150);
+/// save is often several writes (a temporary file, a rename, a touch), all
+/// within milliseconds.
+const SETTLE: Duration = Duration::from_millis(100);
 
 /// Watches lesson `only` (or the one in progress) of the kit at `root` until
 /// the learner quits.

@@ -313,3 +313,75 @@ fn hint_starts_at_the_hint_for_the_first_failing_test_s_section() {
         "the include is expanded: {stdout}"
     );
 }
+
+/// The first screen `cargo xtask watch` (no lesson named) shows on `kit`,
+/// with what it said on stderr meanwhile; stops it.
+fn first_watch_screen(kit: &Path, tag: &str) -> (String, String) {
+    let target = scratch(tag);
+    let mut watch = xtask_in(kit, &target, &["watch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = watch.stdout.take().unwrap();
+    let (lines, screen) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(120) {
+        if let Ok(line) = screen.recv_timeout(Duration::from_millis(100)) {
+            let done = line.contains("tests pass") || line.contains("does not compile");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+    }
+    writeln!(watch.stdin.as_mut().unwrap(), "q").unwrap();
+    let _ = watch.wait();
+    let mut stderr = String::new();
+    let _ = std::io::Read::read_to_string(&mut watch.stderr.take().unwrap(), &mut stderr);
+    (seen.join("\n"), stderr)
+}
+
+#[test]
+fn watch_starts_at_the_first_lesson_with_a_todo_without_building_the_others() {
+    let kit = kit_copy("in-progress-todo", false);
+    let (screen, said) = first_watch_screen(&kit, "in-progress-todo-target");
+    assert!(
+        screen.contains("Lesson 01-good · 0 of 1 tests pass"),
+        "{screen}\n{said}"
+    );
+    assert!(
+        !said.contains("checking lesson"),
+        "nothing else was checked: {said}"
+    );
+}
+
+#[test]
+fn watch_starts_at_the_lesson_before_when_its_todos_are_written_but_it_is_not_green() {
+    let kit = kit_copy("in-progress-red", false);
+    fs::write(
+        kit.join("lessons/01-good/src/lib.rs"),
+        "/// The answer, not yet right.\npub fn answer() -> u32 {\n    41\n}\n",
+    )
+    .unwrap();
+    let (screen, said) = first_watch_screen(&kit, "in-progress-red-target");
+    assert!(said.contains("checking lesson 01-good"), "{said}");
+    assert!(
+        screen.contains("Lesson 01-good · 0 of 1 tests pass"),
+        "{screen}\n{said}"
+    );
+
+    let solved = kit_copy("in-progress-green", true);
+    let (screen, said) = first_watch_screen(&solved, "in-progress-green-target");
+    assert!(
+        screen.contains("Lesson 02-passing-starter"),
+        "lesson 01 is green, so 02 is in progress: {screen}\n{said}"
+    );
+}
