@@ -22,7 +22,6 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::process::{self, Finished};
@@ -51,7 +50,7 @@ pub const BUILD_LIMIT: Duration = Duration::from_secs(600);
 /// measured it (`lab/bench-learner.sh`; the README has the figures and the
 /// date): told to the learner who waits for it.
 pub const COLD_BUILD_TAKES: &str =
-    "about 40 s on a quiet 2-core machine, 2 to 3 minutes on a busy one";
+    "about 30 s on a quiet 2-core machine, 2 to 3 minutes on a busy one";
 
 /// The most the models may take to run, all together. Correct code needs a
 /// second or two; the limit leaves a loaded machine room, and stays inside
@@ -184,7 +183,8 @@ fn build(krate: &ModelCrate) -> Result<PathBuf, String> {
     .map_err(|e| format!("could not take the models' build lock: {e}"))?;
     let started = Instant::now();
     let (done, ended) = mpsc::channel::<()>();
-    let finished = thread::scope(|scope| {
+    // std's threads by their full name: under --cfg loom, `thread` here is loom's.
+    let finished = std::thread::scope(|scope| {
         // A cold build outlasts libtest's patience: say what is going on, and
         // keep saying it, so its "running for over 60 seconds" is no surprise.
         scope.spawn(move || {
@@ -483,7 +483,7 @@ mod tests {
         let first = BuildLock::acquire(&scratch, || panic!("nobody holds it yet")).unwrap();
         assert!(BuildLock::try_acquire(&scratch).unwrap().is_none());
         let (waited, saw) = mpsc::channel();
-        let second = thread::spawn({
+        let second = std::thread::spawn({
             let scratch = scratch.clone();
             move || {
                 BuildLock::acquire(&scratch, || waited.send(()).unwrap()).unwrap();
