@@ -16,6 +16,9 @@
 # quiet" figures. Takes 10-20 minutes on 2 cores.
 #
 #   lab/bench-learner.sh [WORK_DIR]      (default /tmp/bench-learner; emptied first)
+#
+# (bash reads a script as it runs it: copy it elsewhere before editing it
+# during a run.)
 set -euo pipefail
 
 kit="$(cd "$(dirname "$0")/.." && pwd)"
@@ -34,7 +37,15 @@ echo
 now() { date +%s.%N; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 since() { echo "$(now) - $1" | bc; }
-figure() { printf '  %-62s %7.1f s   load %s\n' "$1" "$2" "$3"; }
+# figure TEXT SECONDS LOAD [OUTPUT]: one line; OUTPUT is what the command
+# printed, to say when this machine's cargo made it wait for a build slot.
+figure() {
+  local waited=""
+  if [ -n "${4:-}" ] && grep -q "waiting for a free build slot" "$4" 2>/dev/null; then
+    waited="   (includes a wait for a build slot)"
+  fi
+  printf '  %-62s %7.1f s   load %s%s\n' "$1" "$2" "$3" "$waited"
+}
 
 # A fresh clone of the commit being measured.
 clone() {
@@ -124,15 +135,15 @@ cd "$work/hint"
 at=$(load)
 started=$(now)
 cargo xtask hint 01 >"$work/hint.cold" 2>&1
-figure "cold (fresh clone): builds lab and lesson 01, runs its tests" "$(since "$started")" "$at"
+figure "cold (fresh clone): builds lab and lesson 01, runs its tests" "$(since "$started")" "$at" "$work/hint.cold"
 at=$(load)
 started=$(now)
 cargo xtask hint 01 >"$work/hint.warm" 2>&1
-figure "warm (again)" "$(since "$started")" "$at"
+figure "warm (again)" "$(since "$started")" "$at" "$work/hint.warm"
 at=$(load)
 started=$(now)
-cargo xtask hint 01 2 >/dev/null 2>&1
-figure "hint 01 2 (a numbered hint: no tests run)" "$(since "$started")" "$at"
+cargo xtask hint 01 2 >"$work/hint.k" 2>&1
+figure "hint 01 2 (a numbered hint: no tests run)" "$(since "$started")" "$at" "$work/hint.k"
 echo
 
 echo "3. Lesson 09's first cargo test -p lesson-09, cold (fresh clone, lesson 09 written)"
@@ -142,7 +153,7 @@ solve "$work/cold09" 09
 at=$(load)
 started=$(now)
 cargo test -q -p lesson-09 >"$work/cold09.out" 2>&1 || true
-figure "cold: the lesson, its dependencies and the loom models' first build" "$(since "$started")" "$at"
+figure "cold: the lesson, its dependencies and the loom models' first build" "$(since "$started")" "$at" "$work/cold09.out"
 grep -h "test result\|over 60 seconds\|loom models took" "$work/cold09.out" | sed 's/^/      /' || true
 echo
 
@@ -173,7 +184,7 @@ solve "$dir" 09
 at=$(load)
 started=$(now)
 cargo test -q -p lesson-09 >"$work/warm09.out" 2>&1 || true
-figure "warmed: the first cargo test -p lesson-09 after that" "$(since "$started")" "$at"
+figure "warmed: the first cargo test -p lesson-09 after that" "$(since "$started")" "$at" "$work/warm09.out"
 grep -h "test result\|over 60 seconds\|loom models took" "$work/warm09.out" | sed 's/^/      /' || true
 echo
 
@@ -191,8 +202,8 @@ cd "$work/progress"
 at=$(load)
 started=$(now)
 cargo xtask progress >"$work/progress.cold" 2>&1 || true
-figure "cold (fresh clone): lab, every lesson, the loom models" "$(since "$started")" "$at"
+figure "cold (fresh clone): lab, every lesson, the loom models" "$(since "$started")" "$at" "$work/progress.cold"
 at=$(load)
 started=$(now)
 cargo xtask progress >"$work/progress.warm" 2>&1 || true
-figure "warm (again)" "$(since "$started")" "$at"
+figure "warm (again)" "$(since "$started")" "$at" "$work/progress.warm"
