@@ -17,11 +17,11 @@
 #
 #   lab/bench-learner.sh [WORK_DIR]      (default /tmp/bench-learner; emptied first)
 #
-# (bash reads a script as it runs it: copy it elsewhere before editing it
-# during a run.)
+# bash reads a script as it runs it: to edit this one during a run, run a
+# copy, with KIT=path/to/the/kit.
 set -euo pipefail
 
-kit="$(cd "$(dirname "$0")/.." && pwd)"
+kit="${KIT:-$(cd "$(dirname "$0")/.." && pwd)}"
 work="${1:-/tmp/bench-learner}"
 commit="$(git -C "$kit" rev-parse HEAD)"
 # Each clone builds in its own target dir, from nothing.
