@@ -22,6 +22,8 @@
 mod accounting;
 pub mod adversary;
 pub mod broker;
+#[cfg(unix)]
+pub mod interpose;
 mod measure;
 pub mod models;
 #[cfg(feature = "oracle")]
