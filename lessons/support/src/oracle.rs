@@ -75,16 +75,25 @@ where
 }
 
 /// proptest's settings for a lesson: seeded, nothing written to disk, and a
-/// failure shrunk for a few seconds at most.
+/// failure shrunk for a few seconds at most — unless `PROPTEST_MAX_SHRINK_ITERS`
+/// says otherwise (`cargo xtask verify` sets 0 for a known mistake, where only
+/// "caught" counts).
 pub fn config(cases: u32) -> Config {
+    // Reads proptest's own PROPTEST_* variables.
+    let from_env = Config::default();
+    let max_shrink_iters = if std::env::var_os("PROPTEST_MAX_SHRINK_ITERS").is_some() {
+        from_env.max_shrink_iters
+    } else {
+        256
+    };
     Config {
         cases,
         rng_seed: RngSeed::Fixed(SEED),
         failure_persistence: None,
-        max_shrink_iters: 256,
+        max_shrink_iters,
         max_shrink_time: u32::try_from(SHRINK_TIME.as_millis()).unwrap_or(u32::MAX),
         max_global_rejects: 4096,
-        ..Config::default()
+        ..from_env
     }
 }
 
