@@ -101,7 +101,8 @@ impl Scratch {
             .args(["run", "--quiet", "--package", package, "--example", name])
             .arg("--manifest-path")
             .arg(self.root.join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &self.target_dir);
+            .env("CARGO_TARGET_DIR", &self.target_dir)
+            .env("CARGO_PROFILE_DEV_DEBUG", compile::SCRATCH_DEBUG);
         let finished = process::run_limited(command, limit, Duration::MAX, || ())?;
         let status = match finished.status {
             None => Status::TimedOut,

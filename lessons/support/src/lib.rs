@@ -21,16 +21,24 @@
 //! learner sees is the line in their lesson's test, not one in this crate.
 
 mod accounting;
+pub mod adversary;
 mod attribution;
 pub mod broker;
+#[cfg(unix)]
+pub mod interpose;
 mod measure;
 pub mod models;
+#[cfg(feature = "oracle")]
+pub mod oracle;
 mod overlap;
 pub mod process;
 pub mod sync;
 mod watchdog;
 
-pub use accounting::{Log, assert_each_exactly_once, assert_sequence, preview, shorten};
+pub use accounting::{
+    Log, assert_each_exactly_once, assert_sequence, check_each_exactly_once, check_sequence,
+    preview, shorten,
+};
 pub use measure::{peak_rss_kib, skipped, thread_cpu_time, thread_times_slept, times_slept};
 pub use overlap::Overlap;
 pub use watchdog::{
