@@ -349,11 +349,11 @@ mod s1_a_stage {
                     0 => Just(Wait::None).boxed(),
                     _ => prop_oneof![
                         1 => Just(Wait::None),
-                        1 => (0..n, 12u64..=30).prop_map(|(at, wait)| Wait::Starve {
+                        1 => (0..n, 16u64..=30).prop_map(|(at, wait)| Wait::Starve {
                             at,
                             wait: ms(wait)
                         }),
-                        1 => (0..n, 12u64..=30).prop_map(|(at, wait)| Wait::Block {
+                        1 => (0..n, 16u64..=30).prop_map(|(at, wait)| Wait::Block {
                             at,
                             wait: ms(wait)
                         }),
@@ -507,14 +507,14 @@ mod s1_a_stage {
             check_clocks(&stats, total(&calls), closed - born, &what)?;
             match line.wait {
                 Wait::None => Ok(()),
-                Wait::Starve { at, wait } if stats.starved < wait * 3 / 5 => Err(format!(
+                Wait::Starve { at, wait } if stats.starved < wait / 2 => Err(format!(
                     "{what}: item {at} came {wait:?} after the stage had finished the one before, \
                      so the stage waited at least that long in recv(), yet starved = {:?}: starved \
                      is the time waiting for an item, from just before recv() until it returns, \
                      added up over every item (busy {:?}, blocked {:?})",
                     stats.starved, stats.busy, stats.blocked
                 )),
-                Wait::Block { at, wait } if stats.blocked < wait * 3 / 5 => Err(format!(
+                Wait::Block { at, wait } if stats.blocked < wait / 2 => Err(format!(
                     "{what}: the test took item {at} {wait:?} after the output was full and the \
                      stage had its next item ready, so the stage waited at least that long in \
                      send(), yet blocked = {:?}: blocked is the time waiting for room downstream, \
