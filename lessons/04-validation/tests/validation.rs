@@ -1510,7 +1510,9 @@ mod stall {
                     });
                     if let Ok(second) = handed.recv_timeout(lesson_support::BUDGET) {
                         thread::sleep(STALL);
-                        let _ = second.send(SECOND); // fails only if every consumer is gone
+                        // Fails only if every consumer is gone, or nobody takes from a
+                        // full queue within the budget (the run's own watchdog says why).
+                        let _ = second.send_timeout(SECOND, lesson_support::BUDGET);
                     }
                     let outcome =
                         join_all_within(STALL_BUDGET, vec![running], what, HINT).remove(0);
