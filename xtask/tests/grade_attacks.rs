@@ -682,7 +682,7 @@ fn the_fixture_kits_verdict_module_is_the_kits() {
 #[test]
 fn a_limit_too_large_is_refused_with_one_line() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["--limit", "18446744073709551615", "progress"])
+        .args(["--limit", "18446744073709551615", "verify"])
         .output()
         .expect("xtask runs");
     assert_eq!(output.status.code(), Some(2), "{}", said(&output));

@@ -17,6 +17,18 @@ pub fn assert_each_exactly_once<T: Ord + Debug + Clone>(
     seen: impl IntoIterator<Item = T>,
     context: &str,
 ) {
+    if let Err(message) = check_each_exactly_once(expected, seen, context) {
+        panic!("{message}");
+    }
+}
+
+/// [`assert_each_exactly_once`] as a `Result`, for a property (`oracle`) to
+/// return instead of panicking.
+pub fn check_each_exactly_once<T: Ord + Debug + Clone>(
+    expected: impl IntoIterator<Item = T>,
+    seen: impl IntoIterator<Item = T>,
+    context: &str,
+) -> Result<(), String> {
     let mut counts: BTreeMap<T, i64> = expected.into_iter().map(|item| (item, 0)).collect();
     let mut invented = Vec::new();
     for item in seen {
@@ -53,8 +65,10 @@ pub fn assert_each_exactly_once<T: Ord + Debug + Clone>(
             preview(&invented)
         ));
     }
-    if !problems.is_empty() {
-        panic!("{context}: {}", problems.join("; "));
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{context}: {}", problems.join("; ")))
     }
 }
 
@@ -63,12 +77,25 @@ pub fn assert_each_exactly_once<T: Ord + Debug + Clone>(
 /// never the whole lists.
 #[track_caller]
 pub fn assert_sequence<T: PartialEq + Debug>(expected: &[T], got: &[T], context: &str) {
+    if let Err(message) = check_sequence(expected, got, context) {
+        panic!("{message}");
+    }
+}
+
+/// [`assert_sequence`] as a `Result`, for a property (`oracle`) to return.
+pub fn check_sequence<T: PartialEq + Debug>(
+    expected: &[T],
+    got: &[T],
+    context: &str,
+) -> Result<(), String> {
     let first_difference = expected
         .iter()
         .zip(got)
         .position(|(e, g)| e != g)
         .or_else(|| (expected.len() != got.len()).then(|| expected.len().min(got.len())));
-    let Some(at) = first_difference else { return };
+    let Some(at) = first_difference else {
+        return Ok(());
+    };
     let window = |items: &[T]| {
         let from = at.saturating_sub(2);
         let to = (at + 3).min(items.len());
@@ -80,14 +107,14 @@ pub fn assert_sequence<T: PartialEq + Debug>(expected: &[T], got: &[T], context:
             if to < items.len() { " …" } else { "" }
         )
     };
-    panic!(
+    Err(format!(
         "{context}: expected {} items, got {}; they first differ at position {at}:\n    \
          expected around there: {}\n    got around there:      {}",
         expected.len(),
         got.len(),
         window(expected),
         window(got)
-    );
+    ))
 }
 
 /// A log that many threads append to, for tests to read afterwards: what was

@@ -237,6 +237,34 @@ impl BrokerProcess {
         let _ = self.child.wait();
     }
 
+    /// Freezes the server (SIGSTOP) until [`resume`](Self::resume) or drop: a
+    /// broker that *hangs* rather than dies. Its sockets stay open and accept
+    /// nothing, so a client's command waits for a reply that does not come —
+    /// the adversary for code that waits on a broker with no limit, or that
+    /// retries it for ever. Does nothing where there are no signals.
+    pub fn pause(&mut self) {
+        #[cfg(unix)]
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Lets a [`pause`](Self::pause)d server run again (SIGCONT).
+    pub fn resume(&mut self) {
+        #[cfg(unix)]
+        self.signal(libc::SIGCONT);
+    }
+
+    #[cfg(unix)]
+    fn signal(&mut self, signal: libc::c_int) {
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id())
+            && self.is_running()
+        {
+            // SAFETY: kill() with a pid of our own live child and a valid signal.
+            unsafe {
+                libc::kill(pid, signal);
+            }
+        }
+    }
+
     /// The last lines of the server's log (and of anything it wrote to stderr
     /// before its log file was open).
     pub fn log(&self) -> String {
@@ -253,6 +281,9 @@ impl BrokerProcess {
 
 impl Drop for BrokerProcess {
     fn drop(&mut self) {
+        // A paused server would not die of SIGKILL any later, but its clients
+        // (and the log below) are better served by a running one.
+        self.resume();
         // A server that died under a failing test is usually the reason it
         // failed: say so, with the server's own last words.
         if thread::panicking() && !self.is_running() {
@@ -523,6 +554,18 @@ mod tests {
         assert!(!broker.is_running());
         assert!(!broker.ping());
         broker.stop();
+    }
+
+    #[test]
+    fn a_paused_server_answers_nothing_until_resumed() {
+        let Some(mut broker) = start(false) else {
+            return;
+        };
+        broker.pause();
+        assert!(broker.is_running(), "a paused server is still there");
+        assert!(!broker.ping(), "a paused server must not answer");
+        broker.resume();
+        assert!(broker.ping(), "a resumed server answers again");
     }
 
     #[test]

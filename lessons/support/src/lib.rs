@@ -6,7 +6,8 @@
 //!
 //! - every piece of learner code that could block runs under a **watchdog**
 //!   ([`finishes`], [`join_all`], …) that gives up after a budget and fails the
-//!   test with the likely cause — and with any panic that came first;
+//!   test with the likely cause — and with any panic of the same test's
+//!   threads that came first (never another test's: see `attribution`);
 //! - a lesson where the learner writes locks, condvars or atomics imports them
 //!   through [`sync`], so its **loom models** ([`models`], [`run_models!`]) can
 //!   try every interleaving of the learner's own code;
@@ -20,16 +21,25 @@
 //! learner sees is the line in their lesson's test, not one in this crate.
 
 mod accounting;
+pub mod adversary;
+mod attribution;
 pub mod broker;
+#[cfg(unix)]
+pub mod interpose;
 mod measure;
 pub mod models;
+#[cfg(feature = "oracle")]
+pub mod oracle;
 mod overlap;
 pub mod process;
 pub mod sync;
 pub mod verdict;
 mod watchdog;
 
-pub use accounting::{Log, assert_each_exactly_once, assert_sequence, preview, shorten};
+pub use accounting::{
+    Log, assert_each_exactly_once, assert_sequence, check_each_exactly_once, check_sequence,
+    preview, shorten,
+};
 pub use measure::{peak_rss_kib, skipped, thread_cpu_time, thread_times_slept, times_slept};
 pub use overlap::Overlap;
 pub use watchdog::{

@@ -2,7 +2,7 @@
 //!
 //! Each learner's `src/` files are run against *this* kit's tests (a learner may
 //! have edited theirs), each test alone in its own process, sandboxed and held
-//! to [limits] (see [`crate::sandbox`], [`crate::workspace`]). A test passes
+//! to [limits] (see [`crate::sandbox`], [`workspace`]). A test passes
 //! only on the kit's own verdict, sent on a channel the code under test does
 //! not share ([`lesson_support::verdict`]), never on what the test printed;
 //! code that reaches for the harness has its passes held for [review]. The

@@ -247,8 +247,9 @@ impl Template {
     ) -> Result<()> {
         for lesson in lessons.iter().filter(|l| l.has_models()) {
             eprintln!(
-                "  building the loom models of {} once (about 30 s the first time)",
-                lesson.slug
+                "  building the loom models of {} once ({})",
+                lesson.slug,
+                lesson_support::models::COLD_BUILD_TAKES
             );
             let binaries = built
                 .binaries
