@@ -16,9 +16,17 @@
 //!
 //! Lessons are spread over `--jobs` lanes, each a scratch copy with a target
 //! dir of its own, so one lane's build overlaps another's tests.
+//!
+//! What keeps it fast: a mistake's recorded catchers ([`signatures`]) run
+//! first, so most mistakes cost one build and one test; the loom models are
+//! built only when a variant's models test is about to run; a failing property
+//! test of a mistake does not shrink (only the solution's and the learner's
+//! failures need the smallest input); and the scratch builds carry no debug
+//! info, which nothing here reads.
 
 mod layout;
 mod report;
+mod signatures;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
@@ -35,7 +43,8 @@ use crate::compile::TestBinary;
 use crate::kit::{self, Lesson, Mistake};
 use crate::models;
 use crate::place::Place;
-use crate::runner::{self, Scratch, Status, TestRun};
+use crate::runner::{self, Status, TestRun};
+use crate::scratch::Scratch;
 
 /// An example may build and run this many times as long as one test: it is a
 /// whole program (the lesson's measurements), built on first use.
@@ -175,8 +184,9 @@ struct Test {
     name: String,
 }
 
-/// Lays out `variant`, builds its tests and warms its loom models; returns
-/// its tests, or `None` (with a breach saying why).
+/// Lays out `variant` and builds its tests; returns them, or `None` (with a
+/// breach saying why). Its loom models are built later, by [`Models`], only
+/// if its models test runs.
 fn build_variant(
     scratch: &Scratch,
     lesson: &Lesson,
@@ -207,20 +217,6 @@ fn build_variant(
             return None;
         }
     };
-    match models::warm(
-        lesson,
-        &scratch.lesson_dir(lesson),
-        scratch.target_dir(),
-        || (),
-    ) {
-        Ok(Some(took)) => {
-            report.models_built.get_or_insert(took);
-        }
-        Ok(None) => {}
-        Err(e) => report
-            .breaches
-            .push(format!("cannot build the loom models of {what}: {e:#}")),
-    }
     let mut tests = Vec::new();
     for binary in binaries {
         match runner::list_tests(&Place::here(), &binary) {
@@ -239,9 +235,23 @@ fn build_variant(
     Some(tests)
 }
 
+/// Whether a failing property test shrinks its input (the solution's and
+/// the starter's runs, and `--catches`, whose messages are read) or stops at
+/// the first failing case (a mistake's runs: only "caught" counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shrink {
+    Yes,
+    No,
+}
+
 /// Runs one test; a failure to start it at all is a breach and no run.
-fn run(test: &Test, limit: Duration, report: &mut LessonReport) -> Option<TestRun> {
-    match runner::run_test(&Place::here(), &test.binary, &test.name, limit) {
+fn run(test: &Test, limit: Duration, shrink: Shrink, report: &mut LessonReport) -> Option<TestRun> {
+    let place = match shrink {
+        Shrink::Yes => Place::here(),
+        // proptest's own setting, which lesson-support's oracles honour.
+        Shrink::No => Place::here().with_env("PROPTEST_MAX_SHRINK_ITERS", "0"),
+    };
+    match runner::run_test(&place, &test.binary, &test.name, limit) {
         Ok(run) => Some(run),
         Err(e) => {
             report
@@ -250,6 +260,54 @@ fn run(test: &Test, limit: Duration, report: &mut LessonReport) -> Option<TestRu
             None
         }
     }
+}
+
+/// A built variant's loom models, built on first need: just before its
+/// models test runs (a test named `every_interleaving_…`, which calls
+/// `lesson_support::run_models!`), outside that test's time limit.
+struct Models<'a> {
+    scratch: &'a Scratch,
+    lesson: &'a Lesson,
+    warm: bool,
+}
+
+impl<'a> Models<'a> {
+    fn new(scratch: &'a Scratch, lesson: &'a Lesson) -> Self {
+        Models {
+            scratch,
+            lesson,
+            warm: false,
+        }
+    }
+
+    /// Builds the models if `test` is the one that runs them and they are not built yet.
+    fn before(&mut self, test: &Test, what: &str, report: &mut LessonReport) {
+        if self.warm || !is_models_test(&test.name) {
+            return;
+        }
+        self.warm = true;
+        match models::warm(
+            self.lesson,
+            &self.scratch.lesson_dir(self.lesson),
+            self.scratch.target_dir(),
+            || (),
+        ) {
+            Ok(Some(took)) => {
+                report.models_built.get_or_insert(took);
+            }
+            Ok(None) => {}
+            Err(e) => report
+                .breaches
+                .push(format!("cannot build the loom models of {what}: {e:#}")),
+        }
+    }
+}
+
+/// Whether `name` (`binary::module::test`) is a lesson's models test.
+fn is_models_test(name: &str) -> bool {
+    name.rsplit("::")
+        .next()
+        .is_some_and(|test| test.starts_with("every_interleaving"))
 }
 
 /// The starter compiles, and every test fails on it: none passes, none hangs.
@@ -270,8 +328,17 @@ fn check_starter(
     if tests.is_empty() {
         report.breaches.push("the lesson has no tests".into());
     }
+    if lesson.has_models() && !tests.iter().any(|t| is_models_test(&t.name)) {
+        report.breaches.push(
+            "the lesson has loom models (tests/model.rs) but no test named every_interleaving_… to run \
+             them (verify builds the models just before that test)"
+                .into(),
+        );
+    }
+    let mut models = Models::new(scratch, lesson);
     for test in &tests {
-        let Some(run) = run(test, limit, report) else {
+        models.before(test, variant.what, report);
+        let Some(run) = run(test, limit, Shrink::Yes, report) else {
             continue;
         };
         match run.status {
@@ -318,9 +385,11 @@ fn check_solution(
         return false;
     };
     let mut tallies: Vec<Tally> = tests.iter().map(|_| Tally::default()).collect();
+    let mut models = Models::new(scratch, lesson);
     for _ in 0..options.repeat {
         for (test, tally) in tests.iter().zip(&mut tallies) {
-            let Some(run) = run(test, options.limit, report) else {
+            models.before(test, variant.what, report);
+            let Some(run) = run(test, options.limit, Shrink::Yes, report) else {
                 continue;
             };
             tally.shown.clone_from(&run.name);
@@ -464,7 +533,8 @@ fn run_clippy(scratch: &Scratch, lesson: &Lesson, report: &mut LessonReport) {
     }
 }
 
-/// Each known mistake: some test fails on every run, and none hangs.
+/// Each known mistake: some test fails on every run, and none hangs; its
+/// recorded signature is current (and, with `--catches`, rewritten).
 fn check_mistakes(
     scratch: &Scratch,
     lesson: &Lesson,
@@ -479,6 +549,25 @@ fn check_mistakes(
                 .into(),
         );
     }
+    let recorded = match signatures::read(&lesson.solution) {
+        Ok(recorded) => recorded,
+        Err(e) => {
+            report.breaches.push(format!("{e:#}"));
+            None
+        }
+    };
+    if let Some(recorded) = &recorded {
+        for name in recorded.keys() {
+            if !mistakes.iter().any(|m| m.name == *name) {
+                report.breaches.push(format!(
+                    "{} names a mistake that is not in mistakes/: {name} (run `cargo xtask verify {} --catches`)",
+                    signatures::FILE,
+                    lesson.number
+                ));
+            }
+        }
+    }
+    let mut found = signatures::Signatures::new();
     let overlay = [lesson.solution.as_path()];
     for mistake in &mistakes {
         let what = format!("mistake {}", mistake.name);
@@ -487,33 +576,66 @@ fn check_mistakes(
             overlays: &overlay,
             patch: Some(&mistake.patch),
         };
-        if let Some(tests) = build_variant(scratch, lesson, &variant, report) {
-            check_mistake(mistake, &tests, options, report);
+        let Some(tests) = build_variant(scratch, lesson, &variant, report) else {
+            continue;
+        };
+        let signature = recorded.as_ref().and_then(|r| r.get(&mistake.name));
+        if recorded.is_some() && signature.is_none() {
+            report.breaches.push(format!(
+                "mistake {} has no recorded signature in {}: run `cargo xtask verify {} --catches`",
+                mistake.name,
+                signatures::FILE,
+                lesson.number
+            ));
         }
+        let mut models = Models::new(scratch, lesson);
+        let catchers = check_mistake(mistake, &tests, signature, &mut models, options, report);
+        found.insert(
+            mistake.name.clone(),
+            signatures::Signature { fails: catchers },
+        );
+    }
+    if options.all_catches
+        && let Err(e) = signatures::write(&lesson.solution, &found)
+    {
+        report.breaches.push(format!("{e:#}"));
     }
 }
 
 /// Runs the tests against one built mistake, `repeat` times. Each run tries
-/// first the tests that caught it before, and stops at the first that fails
-/// (unless every catcher is wanted).
+/// first the tests that caught it before (its recorded signature, then this
+/// run's), and stops at the first that fails (unless every catcher is
+/// wanted). Returns the names of the tests that caught it, in test order.
 fn check_mistake(
     mistake: &Mistake,
     tests: &[Test],
+    signature: Option<&signatures::Signature>,
+    models: &mut Models<'_>,
     options: &Options<'_>,
     report: &mut LessonReport,
-) {
+) -> Vec<String> {
     let what = format!("mistake {}", mistake.name);
     let (repeat, limit) = (options.repeat, options.limit);
+    // Shrinking only makes a message smaller; --catches keeps the messages.
+    let shrink = if options.all_catches {
+        Shrink::Yes
+    } else {
+        Shrink::No
+    };
     // test index -> (times it caught the mistake, its first message)
     let mut catchers: BTreeMap<usize, (u32, String)> = BTreeMap::new();
     let mut hung: Vec<String> = Vec::new();
     let mut caught_runs = 0;
+    let recorded_order = signatures::order(signature, tests.len(), |i| tests[i].name.clone());
     for _ in 0..repeat {
-        let mut order: Vec<usize> = (0..tests.len()).collect();
+        let mut order = recorded_order.clone();
+        // A stable sort keeps the recorded order among tests that caught it
+        // equally often in this run.
         order.sort_by_key(|i| std::cmp::Reverse(catchers.get(i).map_or(0, |c| c.0)));
         let mut caught = false;
         for index in order {
-            let Some(run) = run(&tests[index], limit, report) else {
+            models.before(&tests[index], &what, report);
+            let Some(run) = run(&tests[index], limit, shrink, report) else {
                 continue;
             };
             match run.status {
@@ -555,7 +677,25 @@ fn check_mistake(
             .flaky
             .push(format!("{what}: caught in {caught_runs} of {repeat} runs"));
     }
-    for (_, (times, first)) in catchers {
+    // The record is current when its first catcher still catches the mistake.
+    if !options.all_catches
+        && caught_runs > 0
+        && let Some(first) = signature.and_then(|s| s.fails.first())
+    {
+        let stale = match tests.iter().position(|t| t.name == *first) {
+            None => Some("names a test that no longer exists"),
+            Some(index) if !catchers.contains_key(&index) => Some("no longer fails on it"),
+            Some(_) => None,
+        };
+        if let Some(why) = stale {
+            report.breaches.push(format!(
+                "{what}: its recorded first catcher {first} {why}: run `cargo xtask verify {} --catches` \
+                 to record what catches it now",
+                models.lesson.number
+            ));
+        }
+    }
+    for (times, first) in catchers.values() {
         let runs = if repeat > 1 {
             format!(" ({times}/{repeat} runs)")
         } else {
@@ -565,4 +705,5 @@ fn check_mistake(
             .caught_by
             .push((mistake.name.clone(), format!("{first}{runs}")));
     }
+    catchers.keys().map(|&i| tests[i].name.clone()).collect()
 }

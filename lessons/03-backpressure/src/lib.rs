@@ -77,7 +77,8 @@ pub struct Observation {
 /// One producer sends items `0..items` as fast as the queue takes them, through
 /// a [`DepthTrackingSender`], to `consumers` threads that each call `process`
 /// on every item they take. Closes the queue when done, joins every consumer,
-/// and reports.
+/// and reports. A consumer whose `process` panicked is not swallowed: its
+/// join fails, and so does `fast_producer`.
 pub fn fast_producer(
     items: u64,
     capacity: Option<usize>,

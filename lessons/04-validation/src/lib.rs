@@ -71,7 +71,8 @@ impl std::error::Error for ConfigError {}
 
 // ANCHOR: validate
 impl SimConfig {
-    /// Checks every setting; returns the first problem found.
+    /// Checks every setting — the consumers, then the failure rate, then the
+    /// processing time — and returns the first problem found.
     pub fn validate(&self) -> Result<(), ConfigError> {
         todo!(
             "consumers, failure rate, processing time — mind NaN — book chapter 04, \"Validate first\""
@@ -92,12 +93,15 @@ pub fn make_queue(capacity: usize) -> (Sender<u64>, Receiver<u64>) {
 // ANCHOR: run
 /// Validates `config`, and only then runs it: builds the queue with
 /// `make_queue(config.capacity)`, one producer sends `0..items` through it,
-/// `consumers` threads call `process` on every item. Returns how many items
-/// were processed.
+/// and `consumers` threads take items from it until it is closed, calling
+/// `process` on each. Returns how many items were processed. A panic in
+/// `process` is not swallowed: it comes back out of `run_on` once the
+/// consumers are joined.
 ///
 /// The queue's maker is a parameter so that a test can see which capacity
-/// `run_on` asks for (the capacity changes nothing else a test could see):
-/// [`run`] passes the real [`make_queue`].
+/// `run_on` asks for (the capacity changes nothing else a test could see), and
+/// feed the queue as a second producer would: [`run`] passes the real
+/// [`make_queue`].
 pub fn run_on(
     config: &SimConfig,
     make_queue: impl FnOnce(usize) -> (Sender<u64>, Receiver<u64>),

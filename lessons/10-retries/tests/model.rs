@@ -177,3 +177,162 @@ fn a_dead_letter_ends_the_wait() {
         },
     );
 }
+
+#[test]
+fn a_timed_waiter_is_woken_like_any_other() {
+    check(
+        "one item pending; one thread in wait_timeout(1 hour), one in \
+         wait_timeout(Duration::MAX); the main thread calls done()",
+        "the done() that brings the count to zero must wake the timed waiters too: every waiter \
+         sleeps on the same condvar (if you count waiters, count the timed ones), and a timeout \
+         too long for a deadline (Duration::MAX) waits as wait() does",
+        || {
+            let pending = Arc::new(Pending::new());
+            pending.add(1);
+            let waiters: Vec<_> = [Duration::from_secs(3600), Duration::MAX]
+                .into_iter()
+                .map(|timeout| {
+                    let pending = Arc::clone(&pending);
+                    thread::spawn(move || pending.wait_timeout(timeout))
+                })
+                .collect();
+            pending.done();
+            for waiter in waiters {
+                assert!(
+                    waiter.join().expect("a waiter panicked"),
+                    "a wait_timeout whose deadline had not passed returned false once the last \
+                     item was done: it answers whether nothing is pending"
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn adds_and_dones_from_two_threads_add_up() {
+    check(
+        "one item pending; a thread calls add(2) and done() twice while the main thread calls \
+         done()",
+        "add and done each lock the count once: is the lock taken twice in one call?",
+        || {
+            let pending = Arc::new(Pending::new());
+            pending.add(1);
+            let worker = {
+                let pending = Arc::clone(&pending);
+                thread::spawn(move || {
+                    pending.add(2);
+                    pending.done();
+                    pending.done();
+                })
+            };
+            pending.done();
+            worker
+                .join()
+                .expect("the thread calling add and done panicked");
+            assert_eq!(
+                pending.count(),
+                0,
+                "three items added, three done from two threads, yet the count is not zero: \
+                 read and change the count under one lock, in one step (a count() then a \
+                 separate lock() to store the new value loses the other thread's change)"
+            );
+        },
+    );
+}
+
+#[test]
+fn every_dead_letter_is_in_when_wait_returns() {
+    check(
+        "two items pending and a thread in wait(); two workers settle at once: one item's last \
+         allowed attempt fails, the other item succeeds",
+        "each settled item is done() once: the dead one after its letter is sent, the completed \
+         one at once",
+        || {
+            let pending = Arc::new(Pending::new());
+            pending.add(2);
+            let (retries, _retry_lane) = unbounded::<Item>();
+            let (dead, dead_letters) = unbounded::<DeadLetter>();
+            let waiter = {
+                let pending = Arc::clone(&pending);
+                thread::spawn(move || {
+                    pending.wait();
+                    dead_letters.try_recv().ok()
+                })
+            };
+            let dying = {
+                let (pending, retries, dead) =
+                    (Arc::clone(&pending), retries.clone(), dead.clone());
+                thread::spawn(move || {
+                    let last = Item { id: 1, attempts: 1 };
+                    settle(last, Err("gone".into()), 0, &pending, &retries, &dead)
+                })
+            };
+            let settled = settle(
+                Item { id: 2, attempts: 1 },
+                Ok(()),
+                0,
+                &pending,
+                &retries,
+                &dead,
+            );
+            assert_eq!(settled, Settled::Completed, "a success is completed");
+            assert_eq!(
+                dying.join().expect("the settling thread panicked"),
+                Settled::DeadLettered,
+                "attempt 1 of 1 failed: dead"
+            );
+            assert_eq!(
+                waiter.join().expect("the waiter panicked"),
+                Some(DeadLetter {
+                    id: 1,
+                    attempts: 1,
+                    error: "gone".into()
+                }),
+                "wait() returned, and item 1's dead letter was not in the channel. In this \
+                 interleaving settle called done() for the dead item before sending its letter, \
+                 the other item's done() brought the count to zero, and the run would have read \
+                 the dead letters too soon. Send the dead letter first, then done()."
+            );
+        },
+    );
+}
+
+#[test]
+fn one_done_too_many_panics_with_its_message_whoever_calls_it() {
+    check(
+        "one item pending; two threads call done() at once",
+        "done() locks the count once; a panic in done() must not leave the lock held",
+        || {
+            let pending = Arc::new(Pending::new());
+            pending.add(1);
+            let callers: Vec<_> = (0..2)
+                .map(|_| {
+                    let pending = Arc::clone(&pending);
+                    thread::spawn(move || {
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pending.done()))
+                            .err()
+                            .map(|payload| lesson_support::panic_message(payload.as_ref()))
+                    })
+                })
+                .collect();
+            let panics: Vec<String> = callers
+                .into_iter()
+                .filter_map(|caller| caller.join().expect("a done() caller panicked"))
+                .collect();
+            assert!(
+                panics.len() == 1 && panics[0].contains("Pending::done called more often than add"),
+                "one item was pending and two threads called done() at once: exactly one of \
+                 them must panic with \"Pending::done called more often than add\", yet {} — \
+                 and the count is now {}. In this interleaving both done()s found the count \
+                 above zero before either took it down: check and subtract under one lock, in \
+                 one step",
+                if panics.is_empty() {
+                    "neither did".to_string()
+                } else {
+                    format!("the panics were {panics:?}")
+                },
+                pending.count()
+            );
+        },
+    );
+}

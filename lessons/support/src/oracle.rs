@@ -15,7 +15,7 @@
 
 use std::cell::RefCell;
 use std::fmt::Debug;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use proptest;
 use proptest::prelude::*;
@@ -29,39 +29,60 @@ pub const SEED: u64 = 0x5eed_0f1a;
 /// The longest a failing property spends looking for a smaller failing input.
 const SHRINK_TIME: Duration = Duration::from_secs(6);
 
+/// A failing case that took longer than this (a hang the watchdog gave up on,
+/// say) ends the check with its own message: shrinking would run it again
+/// and again, each time for as long.
+const SLOW_FAILURE: Duration = Duration::from_secs(1);
+
+/// Why a check stopped calling the learner's code early.
+enum Stopped {
+    /// A `todo!()`: the function is not written yet.
+    NotWritten(String),
+    /// A failure that took [`SLOW_FAILURE`] or more, and its input.
+    Slow(String, String),
+}
+
 /// Checks `property` on `cases` inputs drawn from `strategy`; fails the test
 /// with the property's message and the smallest failing input found.
 ///
 /// The property returns `Err(message)` (or panics, as a `todo!()` or a
 /// watchdog does) when the learner's answer differs from the oracle's. A
 /// `todo!()` ends the check at once with its own message: there is nothing to
-/// shrink about a function not written yet.
+/// shrink about a function not written yet. A failure that was slow to show
+/// (a hang) ends it too, with that input: shrinking it would cost a hang per try.
 #[track_caller]
 pub fn check<S>(cases: u32, strategy: S, property: impl Fn(S::Value) -> Result<(), String>)
 where
     S: Strategy,
     S::Value: Debug,
 {
-    let not_written = RefCell::new(None::<String>);
+    let stopped = RefCell::new(None::<Stopped>);
     let mut runner = TestRunner::new(config(cases));
     let outcome = runner.run(&strategy, |input| {
-        if not_written.borrow().is_some() {
-            return Ok(()); // stop calling unwritten code; keep the first message
+        if stopped.borrow().is_some() {
+            return Ok(()); // stop calling the learner's code; keep the first message
         }
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| property(input))) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(TestCaseError::fail(message)),
-            Err(payload) => {
-                let message = crate::panic_message(payload.as_ref());
-                if message.contains("not yet implemented") {
-                    *not_written.borrow_mut() = Some(message.clone());
-                }
-                Err(TestCaseError::fail(message))
-            }
+        let shown = format!("{input:?}");
+        let started = Instant::now();
+        let message =
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| property(input))) {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(message)) => message,
+                Err(payload) => crate::panic_message(payload.as_ref()),
+            };
+        if message.contains("not yet implemented") {
+            *stopped.borrow_mut() = Some(Stopped::NotWritten(message.clone()));
+        } else if started.elapsed() >= SLOW_FAILURE {
+            *stopped.borrow_mut() = Some(Stopped::Slow(message.clone(), shown));
         }
+        Err(TestCaseError::fail(message))
     });
-    if let Some(message) = not_written.into_inner() {
-        panic!("{message}");
+    match stopped.into_inner() {
+        Some(Stopped::NotWritten(message)) => panic!("{message}"),
+        Some(Stopped::Slow(message, input)) => {
+            panic!("{message}\n  (for the input {})", shorten(&input, 600))
+        }
+        None => {}
     }
     match outcome {
         Ok(()) => {}
@@ -75,16 +96,25 @@ where
 }
 
 /// proptest's settings for a lesson: seeded, nothing written to disk, and a
-/// failure shrunk for a few seconds at most.
+/// failure shrunk for a few seconds at most — unless `PROPTEST_MAX_SHRINK_ITERS`
+/// says otherwise (`cargo xtask verify` sets 0 for a known mistake, where only
+/// "caught" counts).
 pub fn config(cases: u32) -> Config {
+    // Reads proptest's own PROPTEST_* variables.
+    let from_env = Config::default();
+    let max_shrink_iters = if std::env::var_os("PROPTEST_MAX_SHRINK_ITERS").is_some() {
+        from_env.max_shrink_iters
+    } else {
+        256
+    };
     Config {
         cases,
         rng_seed: RngSeed::Fixed(SEED),
         failure_persistence: None,
-        max_shrink_iters: 256,
+        max_shrink_iters,
         max_shrink_time: u32::try_from(SHRINK_TIME.as_millis()).unwrap_or(u32::MAX),
         max_global_rejects: 4096,
-        ..Config::default()
+        ..from_env
     }
 }
 
@@ -198,6 +228,32 @@ mod tests {
         let message = crate::panic_message(outcome.expect_err("todo fails").as_ref());
         assert!(message.contains("write me"), "{message}");
         assert_eq!(calls.get(), 1, "unwritten code is called once");
+    }
+
+    #[test]
+    fn a_slow_failure_is_not_shrunk() {
+        let calls = std::cell::Cell::new(0);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check(64, 0u64..1000, |n| {
+                calls.set(calls.get() + 1);
+                if n < 17 {
+                    Ok(())
+                } else {
+                    std::thread::sleep(SLOW_FAILURE);
+                    Err(format!("{n} hung"))
+                }
+            });
+        }));
+        let message = crate::panic_message(outcome.expect_err("a slow failure").as_ref());
+        assert!(
+            message.contains("hung") && message.contains("for the input"),
+            "{message}"
+        );
+        let failing_calls = calls.get();
+        assert!(
+            failing_calls < 64,
+            "no shrinking after a slow failure: {failing_calls} calls"
+        );
     }
 
     #[test]

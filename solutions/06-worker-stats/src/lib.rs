@@ -46,8 +46,15 @@ impl WorkerStats {
         if self.processed == 0 {
             Duration::ZERO
         } else {
-            // Integer nanoseconds: no rounding to whole milliseconds on the way.
-            self.busy / self.processed as u32
+            // Integer nanoseconds, divided as u128: no rounding to whole
+            // milliseconds on the way, and no count cut to 32 bits (`busy / n`
+            // takes a u32: `processed as u32` wraps past 4 294 967 295 items).
+            let nanos = self.busy.as_nanos() / u128::from(self.processed);
+            // No more than `busy`, so its whole seconds fit in a u64.
+            Duration::new(
+                (nanos / 1_000_000_000) as u64,
+                (nanos % 1_000_000_000) as u32,
+            )
         }
     }
 }
