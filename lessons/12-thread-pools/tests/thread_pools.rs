@@ -29,7 +29,7 @@ use lesson_support::adversary::{self, Gate, STALL, STALL_BUDGET};
 use lesson_support::oracle::{self, proptest, proptest::prelude::*};
 use lesson_support::{
     Log, assert_sequence, check_each_exactly_once, check_sequence, finishes, finishes_within,
-    join_all, panic_message, preview,
+    join_all, preview,
 };
 
 const HUNG_HANDLE: &str = "a handle never got its result: does submit send the boxed task to the \
@@ -91,36 +91,6 @@ fn check_threads(
         ));
     }
     Ok(())
-}
-
-/// [`oracle::check`], except that the first hang ends the search: proptest
-/// would shrink a hanging input, paying the watchdog's whole budget again for
-/// each smaller input that hangs too — past the kit's limit for one test. The
-/// first hang's message stands. (A generic tool: a candidate for
-/// `lesson_support::oracle`.)
-#[track_caller]
-fn check_until_hung<S>(cases: u32, strategy: S, property: impl Fn(S::Value) -> Result<(), String>)
-where
-    S: Strategy,
-    S::Value: std::fmt::Debug,
-{
-    let hung = std::cell::Cell::new(false);
-    oracle::check(cases, strategy, |input| {
-        if hung.get() {
-            return Ok(());
-        }
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| property(input))) {
-            Ok(verdict) => verdict,
-            Err(payload) => {
-                let message = panic_message(payload.as_ref());
-                if message.contains("still running after") || message.contains("it never happened")
-                {
-                    hung.set(true);
-                }
-                std::panic::resume_unwind(payload)
-            }
-        }
-    });
 }
 
 // ----------------------------------------------------------- the tasks --
@@ -411,7 +381,7 @@ mod s1_starting_the_workers {
                 prop_oneof![oracle::draw::around(size, 1), Just(size + 2)],
             )
         });
-        check_until_hung(12, cases, |(size, tasks)| {
+        oracle::check(12, cases, |(size, tasks)| {
             let what = format!("a pool of {size} with {tasks} tasks held at a gate");
             let (reported, most, threads, caller) = finishes(&what, HUNG_HANDLE, move || {
                 let pool = ThreadPool::new(size);
@@ -588,7 +558,7 @@ mod s2_submitting_a_task {
                 )
             })
         });
-        check_until_hung(40, cases, |(size, specs, join_order, dropped)| {
+        oracle::check(40, cases, |(size, specs, join_order, dropped)| {
             let n = specs.len();
             let what = format!("{n} tasks on a pool of {size}");
             let ran = Log::new();
@@ -709,7 +679,7 @@ mod s3_shutting_down_on_drop {
             prop::bool::ANY,
             prop::bool::weighted(0.5),
         );
-        check_until_hung(24, cases, |((size, tasks), hold, keep)| {
+        oracle::check(24, cases, |((size, tasks), hold, keep)| {
             let what = format!("dropping a pool of {size} with {tasks} tasks submitted");
             let seen = finishes(&what, HUNG_DROP, move || {
                 let pool = ThreadPool::new(size);
@@ -924,7 +894,7 @@ mod s4_waiting_for_many {
         // payload kind, pauses that make later jobs finish first: one result
         // per job, each its own job's, in the order the jobs were given.
         let cases = sizes_and_counts(16).prop_flat_map(|(size, count)| (Just(size), specs(count)));
-        check_until_hung(40, cases, |(size, specs)| {
+        oracle::check(40, cases, |(size, specs)| {
             let n = specs.len();
             let what = format!("run_all({n} jobs, a pool of {size})");
             let jobs: Vec<_> = specs
@@ -1072,7 +1042,7 @@ mod s4_waiting_for_many {
         // 5: `f` is called once per input, on the pool's threads, and the
         // outputs come back in input order.
         let cases = (inputs_and_chunk(40), oracle::draw::size(1, 5));
-        check_until_hung(48, cases, |((inputs, chunk), size)| {
+        oracle::check(48, cases, |((inputs, chunk), size)| {
             let len = inputs.len();
             let what = format!("map_chunked({len} inputs, chunk {chunk}) on a pool of {size}");
             let calls = Log::new();
@@ -1123,7 +1093,7 @@ mod s4_waiting_for_many {
         let cases = (1usize..=30)
             .prop_flat_map(|len| (Just(len), chunk_for(len), 0..len))
             .prop_flat_map(|(len, chunk, held)| (Just(len), Just(chunk), Just(held), 2usize..=4));
-        check_until_hung(16, cases, |(len, chunk, held, size)| {
+        oracle::check(16, cases, |(len, chunk, held, size)| {
             let what = format!(
                 "map_chunked({len} inputs, chunk {chunk}) on a pool of {size}, input {held} held"
             );
@@ -1229,7 +1199,7 @@ mod s4_waiting_for_many {
                     1usize..=4,
                 )
             });
-        check_until_hung(32, cases, |(len, chunk, failing, kinds, size)| {
+        oracle::check(32, cases, |(len, chunk, failing, kinds, size)| {
             let failing: Vec<usize> = failing.into_iter().collect();
             let first = failing[0];
             let payload_of = {

@@ -107,36 +107,6 @@ fn failures_of(jobs: &[Job]) -> Vec<(u64, String)> {
     failed
 }
 
-/// [`oracle::check`], except that the first hang ends the search: proptest
-/// would shrink a hanging input, paying the watchdog's whole budget again for
-/// each smaller input that hangs too — past the kit's limit for one test. The
-/// first hang's message stands. (A generic tool: a candidate for
-/// `lesson_support::oracle`.)
-#[track_caller]
-fn check_until_hung<S>(cases: u32, strategy: S, property: impl Fn(S::Value) -> Result<(), String>)
-where
-    S: Strategy,
-    S::Value: std::fmt::Debug,
-{
-    let hung = std::cell::Cell::new(false);
-    oracle::check(cases, strategy, |input| {
-        if hung.get() {
-            return Ok(());
-        }
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| property(input))) {
-            Ok(verdict) => verdict,
-            Err(payload) => {
-                let message = panic_message(payload.as_ref());
-                if message.contains("still running after") || message.contains("it never happened")
-                {
-                    hung.set(true);
-                }
-                std::panic::resume_unwind(payload)
-            }
-        }
-    });
-}
-
 // ------------------------------------------------------------- drawing --
 
 /// Ids: any `u64`, the edges (0, `u64::MAX`, where the decimal digits change)
@@ -381,7 +351,7 @@ mod s1_waiting_without_blocking {
             1 => Just(Duration::from_secs(50 * 24 * 3_600)),
         ];
         let id = prop_oneof![any::<u64>(), Just(u64::MAX), 0u64..12];
-        check_until_hung(
+        oracle::check(
             64,
             (id, durations, behaviours()),
             |(id, duration, behaviour)| {
@@ -526,7 +496,7 @@ mod s2_a_worker_task {
                     proptest::collection::vec((0..count.max(1), pause), 0..=3),
                 )
             });
-        check_until_hung(64, cases, |(workers, capacity, jobs, pauses)| {
+        oracle::check(64, cases, |(workers, capacity, jobs, pauses)| {
             let n = jobs.len();
             let what = format!(
                 "{workers} worker tasks sharing a channel of capacity {capacity}, fed {n} jobs with \
@@ -899,7 +869,7 @@ mod s3_running_the_pool {
         // in the channel, one in the producer's hand); the run takes exactly
         // as long as the model's (every worker busy whenever a job waits); and
         // each worker took as many jobs as the model says, in start order.
-        check_until_hung(96, pools(), |(workers, capacity, jobs)| {
+        oracle::check(96, pools(), |(workers, capacity, jobs)| {
             let n = jobs.len();
             let what = format!("run_pool({n} jobs, {workers} workers, capacity {capacity})");
             let expected = model(&jobs, workers, capacity);
