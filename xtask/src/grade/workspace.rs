@@ -257,6 +257,14 @@ impl Template {
                 .cloned()
                 .unwrap_or_default();
             let runs = &self.model_tests[&lesson.slug];
+            if runs.is_empty() {
+                // Its models test would then build loom cold inside a test's
+                // time limit, and time out even on the solution.
+                eprintln!(
+                    "  warning: {} has tests/model.rs but no test calling run_models! was found",
+                    lesson.slug
+                );
+            }
             for test in self.tests[&lesson.slug]
                 .iter()
                 .filter(|t| runs.contains(last_part(&t.name)))
@@ -307,7 +315,8 @@ pub fn last_part(name: &str) -> &str {
 }
 
 /// The kit's tests of `lesson` that run its loom models: the functions of its
-/// `tests/*.rs` that call `run_models!`.
+/// `tests/*.rs` that call `run_models!`, at the top or in a module (the
+/// lessons put each section's tests in a module of their own).
 fn models_tests(lesson: &Lesson) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     if !lesson.has_models() {
@@ -323,16 +332,30 @@ fn models_tests(lesson: &Lesson) -> BTreeSet<String> {
         let Ok(file) = syn::parse_file(&text) else {
             continue;
         };
-        for item in file.items {
-            if let syn::Item::Fn(function) = item {
+        calling_run_models(&file.items, &mut names);
+    }
+    names
+}
+
+/// Adds to `names` the functions among `items`, and in their inline modules,
+/// whose bodies call `run_models!`.
+fn calling_run_models(items: &[syn::Item], names: &mut BTreeSet<String>) {
+    for item in items {
+        match item {
+            syn::Item::Fn(function) => {
                 let body = quote::ToTokens::to_token_stream(&function.block).to_string();
                 if body.contains("run_models") {
                     names.insert(function.sig.ident.to_string());
                 }
             }
+            syn::Item::Mod(module) => {
+                if let Some((_, items)) = &module.content {
+                    calling_run_models(items, names);
+                }
+            }
+            _ => {}
         }
     }
-    names
 }
 
 fn size_of(dir: &Path) -> u64 {
@@ -659,4 +682,28 @@ fn lay_over(src: &Path, files: &BTreeMap<PathBuf, Vec<u8>>, touch_all: bool) -> 
         fs::write(&path, bytes)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_models_test_is_found_at_the_top_and_in_a_sections_module() {
+        let file: syn::File = syn::parse_str(
+            "#[test] fn top() { lesson_support::run_models!(); }
+             mod s6_every_interleaving {
+                 #[test] fn every_interleaving() { lesson_support::run_models!(); }
+                 #[test] fn not_a_model() { assert!(true); }
+             }
+             #[test] fn other() {}",
+        )
+        .unwrap();
+        let mut names = BTreeSet::new();
+        calling_run_models(&file.items, &mut names);
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["every_interleaving", "top"]
+        );
+    }
 }
