@@ -3,12 +3,15 @@
 //! share with them: where the lessons are ([`kit`]), building their tests
 //! ([`compile`]), running one test under a hard limit ([`runner`], [`place`]),
 //! reading libtest's verdict ([`libtest`]), a chapter's sections and hints
-//! ([`chapter`]) and warming the loom models ([`models`]). Written once here;
+//! ([`chapter`]), warming the loom models ([`models`]), a chapter's "Break
+//! it" bullets ([`break_it`]) and the known mistakes' signatures
+//! ([`signature`]). Written once here;
 //! xtask depends on this crate.
 //!
 //! It is built with the learner's first `cargo xtask` command, so it keeps to
 //! what lesson 01 builds anyway: serde, serde_json, anyhow and lesson-support.
 
+pub mod break_it;
 pub mod chapter;
 pub mod cli;
 pub mod compile;
@@ -20,5 +23,6 @@ pub mod models;
 pub mod place;
 pub mod progress;
 pub mod runner;
+pub mod signature;
 pub mod term;
 pub mod watch;
