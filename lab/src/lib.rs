@@ -3,9 +3,9 @@
 //! share with them: where the lessons are ([`kit`]), building their tests
 //! ([`compile`]), running one test under a hard limit ([`runner`], [`place`]),
 //! reading libtest's verdict ([`libtest`]), a chapter's sections and hints
-//! ([`chapter`]), warming the loom models ([`models`]), a chapter's "Break
-//! it" bullets ([`break_it`]) and the known mistakes' signatures
-//! ([`signature`]). Written once here;
+//! ([`chapter`]), warming the loom models ([`models`]), and the known
+//! mistakes' signatures ([`signature`]) with the matcher that names the one a
+//! learner's failures look like ([`matcher`], [`known`]). Written once here;
 //! xtask depends on this crate.
 //!
 //! It is built with the learner's first `cargo xtask` command, so it keeps to
@@ -18,7 +18,9 @@ pub mod compile;
 pub mod handoff;
 pub mod hint;
 pub mod kit;
+pub mod known;
 pub mod libtest;
+pub mod matcher;
 pub mod models;
 pub mod place;
 pub mod progress;
