@@ -5,9 +5,9 @@
 //!
 //! 1. The run's failing tests must be *exactly* a known mistake's failing
 //!    tests (its [`Signature::fails`]): no subset, no superset, no "close".
-//!    Leave-one-out over the kit's own mistakes (`cargo xtask signatures`)
-//!    showed that accepting one test more or less names a wrong mistake more
-//!    than twice as often, and names the right one hardly more often.
+//!    Accepting one test more or less names a wrong mistake far more often
+//!    and the right one hardly more often (leave-one-out over the kit's own
+//!    mistakes: the instructors' appendix, "Naming a known mistake").
 //! 2. Where both the run and the signature have a message for a failing test,
 //!    their fingerprints ([`fingerprint`]) must be equal: the same tests
 //!    failing for another reason is another mistake. This is also what breaks
