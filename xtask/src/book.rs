@@ -5,7 +5,11 @@
 //! - (every "Break it" bullet names its mistake patch: `cargo xtask verify`
 //!   checks that, beside proving the patch is caught);
 //! - every `{{#include file:anchor}}` names a file that exists and an anchor
-//!   that encloses some code (never line numbers, which drift);
+//!   that encloses some code (never line numbers, which drift), and none
+//!   names the learner's files (`lessons/NN-slug/src/`, which they edit): the
+//!   chapters show the starter as shipped, from its copy in `book/starters/`;
+//! - every file in `book/starters/NN-slug/` is the lesson's file as shipped;
+//! - every hint's `<!-- section: … -->` names one of its chapter's lesson sections;
 //! - every `todo!("… book chapter NN, \"Section\"")` names a heading of chapter NN;
 //! - every `cargo test -p lesson-NN` in the book names a real package;
 //! - lesson 06's racy example is still rejected by the compiler (E0499);
@@ -19,7 +23,11 @@ use std::process::Command;
 use anyhow::{Context as _, Result, bail};
 use regex::Regex;
 
+use crate::chapter::{self, Chapter};
 use crate::kit::{self, Lesson};
+
+/// Where the book keeps the starters as shipped, relative to the kit's root.
+pub const STARTERS: &str = "book/starters";
 
 /// Runs every check; builds the HTML into `out`. Returns a summary, or every
 /// problem found.
@@ -35,6 +43,8 @@ pub fn check(root: &Path, out: &Path) -> Result<String> {
     let lessons = kit::lessons(root, &[]).context("cannot read the lessons")?;
     check_chapters_exist(&book, &lessons, &mut problems)?;
     let includes = check_includes(&texts, &mut problems);
+    check_starters(root, &lessons, &mut problems)?;
+    check_hint_sections(&lessons, &mut problems);
     check_todo_sections(&lessons, &mut problems)?;
     check_packages(root, &lessons, &texts, &mut problems);
     check_racy_example(root, out, &mut problems);
@@ -98,6 +108,13 @@ fn check_includes(texts: &BTreeMap<PathBuf, String>, problems: &mut Vec<String>)
             let spec = &found[2];
             let (file, anchor) = spec.split_once(':').unwrap_or((spec, ""));
             let shown = format!("{}: {{{{#include {spec}}}}}", chapter.display());
+            if let Some(slug) = learners_lesson(file) {
+                problems.push(format!(
+                    "{shown}: the learner edits lessons/{slug}/src, so the book would show their \
+                     code; include {STARTERS}/{slug}/src/… (the starter as shipped) or \
+                     solutions/{slug}/src/…"
+                ));
+            }
             let Ok(source) = std::fs::read_to_string(dir.join(file)) else {
                 problems.push(format!("{shown}: no such file"));
                 continue;
@@ -121,21 +138,75 @@ fn check_includes(texts: &BTreeMap<PathBuf, String>, problems: &mut Vec<String>)
     count
 }
 
-/// Lines between `ANCHOR: name` and `ANCHOR_END: name`, if both are there.
+/// How many lines mdBook includes for anchor `name`, if it is there.
 fn anchored(source: &str, name: &str) -> Option<usize> {
-    let is = |line: &str, tag: &str| {
-        line.split_once(tag)
-            .is_some_and(|(_, rest)| rest.trim() == name)
-    };
-    let lines: Vec<&str> = source.lines().collect();
-    let start = lines.iter().position(|l| is(l, "ANCHOR:"))?;
-    let end = lines.iter().position(|l| is(l, "ANCHOR_END:"))?;
-    (end > start).then(|| {
-        lines[start + 1..end]
-            .iter()
-            .filter(|l| !l.contains("ANCHOR"))
-            .count()
-    })
+    chapter::anchored_lines(source, name).map(|lines| lines.len())
+}
+
+/// `03-backpressure` when `file` (as an include names it) is in the learner's
+/// `lessons/03-backpressure/src/`.
+fn learners_lesson(file: &str) -> Option<&str> {
+    let parts: Vec<&str> = file.split('/').filter(|p| *p != "..").collect();
+    match parts.as_slice() {
+        ["lessons", slug, "src", ..] if slug.starts_with(|c: char| c.is_ascii_digit()) => {
+            Some(slug)
+        }
+        _ => None,
+    }
+}
+
+/// Every file under `book/starters/NN-slug/` is the lesson's own file as
+/// shipped, byte for byte.
+fn check_starters(root: &Path, lessons: &[Lesson], problems: &mut Vec<String>) -> Result<()> {
+    let starters = root.join(STARTERS);
+    for relative in kit::files_under(&starters, Path::new(""))
+        .with_context(|| format!("cannot list {STARTERS}"))?
+    {
+        let mut parts = relative.components();
+        let slug = parts
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let inside = parts.as_path();
+        let shown = format!("{STARTERS}/{}", relative.display());
+        if !lessons.iter().any(|l| l.slug == slug) {
+            problems.push(format!("{shown}: there is no lesson {slug}"));
+            continue;
+        }
+        let lesson_file = Path::new("lessons").join(&slug).join(inside);
+        let copy = std::fs::read(starters.join(&relative))?;
+        match std::fs::read(root.join(&lesson_file)) {
+            Ok(shipped) if shipped == copy => {}
+            Ok(_) => problems.push(format!(
+                "{shown} differs from {}: after changing the starter, copy it here \
+                 (cp {} {shown}); in a learner's copy of the kit, the learner's edits are why",
+                lesson_file.display(),
+                lesson_file.display()
+            )),
+            Err(_) => problems.push(format!("{shown}: {} does not exist", lesson_file.display())),
+        }
+    }
+    Ok(())
+}
+
+/// Every hint's section mark names one of its chapter's lesson sections.
+fn check_hint_sections(lessons: &[Lesson], problems: &mut Vec<String>) {
+    let mark = Regex::new(r"<!--\s*section:\s*(.*?)\s*-->").expect("regex");
+    for lesson in lessons {
+        let Ok(text) = std::fs::read_to_string(&lesson.chapter) else {
+            continue;
+        };
+        let sections = Chapter::parse(&text).lesson_sections;
+        for found in mark.captures_iter(&text) {
+            if !sections.iter().any(|s| s.eq_ignore_ascii_case(&found[1])) {
+                problems.push(format!(
+                    "book/src/lessons/{}.md: a hint names section \"{}\", which is not one of \
+                     the lesson's sections (between Run and Alter it)",
+                    lesson.slug, &found[1]
+                ));
+            }
+        }
+    }
 }
 
 /// The headings of a markdown text, without their `#`s.
@@ -342,4 +413,27 @@ fn check_html(html: &Path, problems: &mut Vec<String>) -> Result<usize> {
         }
     }
     Ok(pages.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_include_of_the_learner_s_files_is_told_apart() {
+        assert_eq!(
+            learners_lesson("../../../lessons/03-backpressure/src/lib.rs"),
+            Some("03-backpressure")
+        );
+        assert_eq!(
+            learners_lesson("../../lessons/02-sentinels/tests/shutdown.rs"),
+            None,
+            "the tests are the kit's"
+        );
+        assert_eq!(
+            learners_lesson("../../starters/03-backpressure/src/lib.rs"),
+            None
+        );
+        assert_eq!(learners_lesson("../../../lessons/support/src/lib.rs"), None);
+    }
 }

@@ -6,7 +6,7 @@
 //! and draws what follows: its entries stay pending, untouched, until the
 //! claim time has passed, and then another worker reclaims them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -158,6 +158,18 @@ fn draw(path: &Path, samples: &[Sample], victim: &str, killed_ms: f64) -> Result
             })
             .collect()
     };
+    // The other consumers, counted from what the broker showed rather than
+    // assumed from the flags: every one that held an entry at some point.
+    let others: BTreeSet<&str> = samples
+        .iter()
+        .flat_map(|s| s.pending.keys())
+        .map(String::as_str)
+        .filter(|name| *name != victim)
+        .collect();
+    let others_label = match others.len() {
+        1 => "pending: the other consumer".to_string(),
+        n => format!("pending: the {n} other consumers"),
+    };
     // The killed worker's line last, on top: it is the one to follow.
     let lines: [Line<'_>; 3] = [
         (
@@ -165,7 +177,7 @@ fn draw(path: &Path, samples: &[Sample], victim: &str, killed_ms: f64) -> Result
             samples.iter().map(|s| (s.at_ms, s.length)).collect(),
             RGBColor(150, 150, 150),
         ),
-        ("pending: the 3 others", held_by(false), BLUE),
+        (&others_label, held_by(false), BLUE),
         ("pending: killed worker", held_by(true), RED),
     ];
     for (label, points, color) in lines {

@@ -1,8 +1,8 @@
-//! The kit's own tooling, run as `cargo xtask <command>`.
+//! The kit's tooling for maintainers and instructors, run as `cargo xtask
+//! <command>`: the learner's `cargo xtask watch | hint | progress` are the
+//! small `lab` crate, which hands every other command to this one (so this is
+//! built only when one of these is first used):
 //!
-//! - `progress [NN]` — a learner's progress through the lessons;
-//! - `watch [NN]` — re-run the lesson in progress on every save;
-//! - `hint NN [K]` — a lesson's hints, gentlest first, from its chapter;
 //! - `verify [NN …]` — prove the lesson contract (maintainers, CI);
 //! - `mutants [NN …]` — mutation testing of the lesson tests (cargo-mutants);
 //! - `grade DIR… [--json | --csv]` — an instructor's view of learners' copies;
@@ -17,27 +17,21 @@ mod book;
 mod break_it;
 mod broker_figure;
 mod browser;
-mod chapter;
 mod chart;
-mod compile;
 mod figures;
 mod grade;
-mod hint;
-mod kit;
-mod libtest;
 mod measure;
-mod models;
 mod mutants;
-mod place;
-mod progress;
-mod runner;
 mod sandbox;
+mod scratch;
 mod skeleton;
 mod submission;
 mod tree;
 mod verify;
-mod watch;
 mod workspace;
+
+// What the learner's tools share with these, written once in `lab`.
+use lab::{chapter, compile, kit, models, place, runner};
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,19 +41,20 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 
 /// The longest `--limit` (one test) and `--total-limit` (a whole grading) accepted.
-const MAX_LIMIT_SECS: u64 = 24 * 3600;
+const MAX_LIMIT_SECS: u64 = lab::cli::MAX_LIMIT_SECS;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "cargo xtask",
-    about = "The Concurrency Queue Lab's own tooling"
+    about = "The Concurrency Queue Lab's tools for maintainers and instructors \
+             (the learner's watch, hint and progress: `cargo xtask --help`)"
 )]
 struct Cli {
     /// The kit to work on [default: this workspace]
     #[arg(long, global = true, value_name = "PATH")]
     root: Option<PathBuf>,
     /// Hard limit for one test, in seconds: a test still running then is killed
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 20,
+    #[arg(long, global = true, value_name = "SECS", default_value_t = lab::cli::DEFAULT_LIMIT_SECS,
           value_parser = clap::value_parser!(u64).range(1..=MAX_LIMIT_SECS))]
     limit: u64,
     #[command(subcommand)]
@@ -92,26 +87,6 @@ enum Command {
         /// Only check that the allow-lists name real mutants (no tests run; seconds)
         #[arg(long)]
         check_allowed: bool,
-    },
-    /// Show how far you are: each lesson's tests passed, the lesson in
-    /// progress with its failing tests, and what to read next
-    Progress {
-        /// One lesson only (e.g. 03)
-        lesson: Option<String>,
-    },
-    /// Re-run the lesson in progress (or lesson NN) on every save, with a
-    /// one-screen summary: tests passed, the first failure, what to read
-    Watch {
-        /// The lesson to watch (e.g. 03) [default: the first one not green]
-        lesson: Option<String>,
-    },
-    /// Show hint K (1, 2, …; gentlest first) of lesson NN, from its book chapter
-    Hint {
-        /// The lesson (e.g. 03)
-        lesson: String,
-        /// Which hint [default: 1]
-        #[arg(value_parser = clap::value_parser!(u64).range(1..=99))]
-        k: Option<u64>,
     },
     /// Measure the queues and the simulator against their targets (about a minute)
     Bench,
@@ -160,10 +135,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The tests and builds run in process groups of their own, which Ctrl-C
     // does not reach: end them with us.
-    let _ = ctrlc::set_handler(|| {
-        lesson_support::process::kill_all();
-        std::process::exit(130);
-    });
+    lesson_support::process::end_children_on_interrupt();
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
@@ -213,11 +185,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Figures { only } => printed(figures::figures(&root, &only)?),
         Command::Book => printed(book::check(&root, &work_dir("book"))?),
         Command::Browser => run_browser(&root, &work_dir("book"), &work_dir("browser"))?,
-        Command::Progress { lesson } => {
-            printed(progress::progress(&root, lesson.as_deref(), limit)?)
-        }
-        Command::Watch { lesson } => watch::watch(&root, lesson.as_deref(), limit)?,
-        Command::Hint { lesson, k } => printed(hint::hint(&root, &lesson, k.map(|k| k as usize))?),
         Command::Grade {
             copies,
             lessons,
@@ -292,10 +259,7 @@ fn run_browser(root: &Path, book_dir: &Path, shots: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The workspace this xtask belongs to: the parent of its own manifest's folder.
+/// The workspace this xtask belongs to (the one lab belongs to).
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives inside the workspace")
-        .to_path_buf()
+    lab::handoff::workspace_root()
 }

@@ -27,7 +27,7 @@ use serde::Deserialize;
 use self::allowed::{Allowed, MutantName};
 use crate::kit::{self, Lesson};
 use crate::models;
-use crate::runner::Scratch;
+use crate::scratch::Scratch;
 
 /// What `mutants` is asked to do.
 pub struct Options<'a> {

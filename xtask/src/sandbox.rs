@@ -103,3 +103,27 @@ impl Bubblewrap {
         command
     }
 }
+
+/// A sandbox with its mounts, as a [`Place`](crate::place::Place) runs
+/// programs in it.
+#[derive(Debug)]
+pub struct Sandboxed {
+    bwrap: Bubblewrap,
+    mounts: Vec<Mount>,
+}
+
+impl Sandboxed {
+    /// `bwrap`'s sandbox seeing `mounts`.
+    pub fn new(bwrap: &Bubblewrap, mounts: Vec<Mount>) -> Self {
+        Sandboxed {
+            bwrap: bwrap.clone(),
+            mounts,
+        }
+    }
+}
+
+impl crate::place::Wrapper for Sandboxed {
+    fn command(&self, program: &Path) -> Command {
+        self.bwrap.command(&self.mounts, program)
+    }
+}

@@ -43,7 +43,8 @@ use crate::compile::TestBinary;
 use crate::kit::{self, Lesson, Mistake};
 use crate::models;
 use crate::place::Place;
-use crate::runner::{self, Scratch, Status, TestRun};
+use crate::runner::{self, Status, TestRun};
+use crate::scratch::Scratch;
 
 /// An example may build and run this many times as long as one test: it is a
 /// whole program (the lesson's measurements), built on first use.
@@ -588,10 +589,16 @@ fn check_mistakes(
             ));
         }
         let mut models = Models::new(scratch, lesson);
-        let catchers = check_mistake(mistake, &tests, signature, &mut models, options, report);
+        let caught = check_mistake(mistake, &tests, signature, &mut models, options, report);
         found.insert(
             mistake.name.clone(),
-            signatures::Signature { fails: catchers },
+            signatures::Signature {
+                fails: caught.iter().map(|(name, _)| name.clone()).collect(),
+                messages: caught
+                    .into_iter()
+                    .map(|(name, why)| (name, signatures::fingerprint(&why)))
+                    .collect(),
+            },
         );
     }
     if options.all_catches
@@ -604,7 +611,8 @@ fn check_mistakes(
 /// Runs the tests against one built mistake, `repeat` times. Each run tries
 /// first the tests that caught it before (its recorded signature, then this
 /// run's), and stops at the first that fails (unless every catcher is
-/// wanted). Returns the names of the tests that caught it, in test order.
+/// wanted). Returns the tests that caught it, in test order, each with its
+/// first failure message.
 fn check_mistake(
     mistake: &Mistake,
     tests: &[Test],
@@ -612,7 +620,7 @@ fn check_mistake(
     models: &mut Models<'_>,
     options: &Options<'_>,
     report: &mut LessonReport,
-) -> Vec<String> {
+) -> Vec<(String, String)> {
     let what = format!("mistake {}", mistake.name);
     let (repeat, limit) = (options.repeat, options.limit);
     // Shrinking only makes a message smaller; --catches keeps the messages.
@@ -621,8 +629,8 @@ fn check_mistake(
     } else {
         Shrink::No
     };
-    // test index -> (times it caught the mistake, its first message)
-    let mut catchers: BTreeMap<usize, (u32, String)> = BTreeMap::new();
+    // test index -> (times it caught the mistake, how it is shown, its first message)
+    let mut catchers: BTreeMap<usize, (u32, String, String)> = BTreeMap::new();
     let mut hung: Vec<String> = Vec::new();
     let mut caught_runs = 0;
     let recorded_order = signatures::order(signature, tests.len(), |i| tests[i].name.clone());
@@ -647,9 +655,10 @@ fn check_mistake(
                 }
                 Status::Failed => {
                     caught = true;
-                    let entry = catchers
-                        .entry(index)
-                        .or_insert_with(|| (0, format!("{} — {}", run.name, runner::why(&run))));
+                    let entry = catchers.entry(index).or_insert_with(|| {
+                        let why = runner::why(&run);
+                        (0, format!("{} — {why}", run.name), why)
+                    });
                     entry.0 += 1;
                     if !options.all_catches {
                         break;
@@ -694,7 +703,7 @@ fn check_mistake(
             ));
         }
     }
-    for (times, first) in catchers.values() {
+    for (times, first, _) in catchers.values() {
         let runs = if repeat > 1 {
             format!(" ({times}/{repeat} runs)")
         } else {
@@ -704,5 +713,8 @@ fn check_mistake(
             .caught_by
             .push((mistake.name.clone(), format!("{first}{runs}")));
     }
-    catchers.keys().map(|&i| tests[i].name.clone()).collect()
+    catchers
+        .into_iter()
+        .map(|(i, (_, _, why))| (tests[i].name.clone(), why))
+        .collect()
 }

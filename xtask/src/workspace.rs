@@ -27,7 +27,7 @@ use crate::compile::{self, Built};
 use crate::kit::{self, Lesson};
 use crate::place::Place;
 use crate::runner::{self, Job};
-use crate::sandbox::{self, Bubblewrap, Mount};
+use crate::sandbox::{self, Bubblewrap, Mount, Sandboxed};
 use crate::submission::LessonFiles;
 use crate::tree;
 
@@ -73,7 +73,7 @@ impl Tree {
 
     fn place(&self, mounts: Vec<Mount>, work: &Path) -> Place {
         let place = match &self.bwrap {
-            Some(bwrap) => Place::sandboxed(bwrap, mounts),
+            Some(bwrap) => Place::wrapped(Sandboxed::new(bwrap, mounts)),
             None => Place::in_dir(work),
         };
         BUILD_ENV
@@ -185,8 +185,9 @@ impl Template {
     ) -> Result<()> {
         for lesson in lessons.iter().filter(|l| l.has_models()) {
             eprintln!(
-                "  building the loom models of {} once (about 30 s the first time)",
-                lesson.slug
+                "  building the loom models of {} once ({})",
+                lesson.slug,
+                lesson_support::models::COLD_BUILD_TAKES
             );
             let binaries = built
                 .binaries

@@ -6,7 +6,8 @@
 //!
 //! - every piece of learner code that could block runs under a **watchdog**
 //!   ([`finishes`], [`join_all`], …) that gives up after a budget and fails the
-//!   test with the likely cause — and with any panic that came first;
+//!   test with the likely cause — and with any panic of the same test's
+//!   threads that came first (never another test's: see `attribution`);
 //! - a lesson where the learner writes locks, condvars or atomics imports them
 //!   through [`sync`], so its **loom models** ([`models`], [`run_models!`]) can
 //!   try every interleaving of the learner's own code;
@@ -21,6 +22,7 @@
 
 mod accounting;
 pub mod adversary;
+mod attribution;
 pub mod broker;
 #[cfg(unix)]
 pub mod interpose;

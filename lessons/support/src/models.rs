@@ -11,13 +11,18 @@
 //! that calls [`run_models!`](crate::run_models): that builds the models in a
 //! target dir of their own (`<target>/tmp/loom`: loom needs other compiler
 //! flags, so they cannot share the normal build) and runs them, both under hard
-//! time limits. The first build takes about half a minute; after an edit, a
-//! couple of seconds.
+//! time limits. The first build compiles loom and the lesson's dependencies in
+//! release mode ([`COLD_BUILD_TAKES`]); after an edit, a few seconds. The
+//! learner's tools run that first build ahead, in the background, while the
+//! earlier lessons are worked on; a [`BuildLock`] keeps two builds of the
+//! same models from running at once.
 
-use std::io::Write as _;
+use std::fs::{self, File, TryLockError};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 use crate::process::{self, Finished};
 use crate::watchdog::TimingSection;
@@ -40,6 +45,12 @@ pub struct ModelCrate {
 /// dependencies in release mode (the chapters give the time it took, dated by
 /// the command that measured it; a slow laptop takes several times longer).
 pub const BUILD_LIMIT: Duration = Duration::from_secs(600);
+
+/// What the first build of the models costs, as the kit's learner benchmark
+/// measured it (`lab/bench-learner.sh`; the README has the figures and the
+/// date): told to the learner who waits for it.
+pub const COLD_BUILD_TAKES: &str =
+    "about 30 s on a quiet 2-core machine, 1 to 3 minutes on a busy one";
 
 /// The most the models may take to run, all together. Correct code needs a
 /// second or two; the limit leaves a loaded machine room, and stays inside
@@ -70,6 +81,48 @@ macro_rules! run_models {
 /// The loom build's target dir for a lesson built into `scratch_dir`.
 pub fn target_dir(scratch_dir: &Path) -> PathBuf {
     scratch_dir.join("loom")
+}
+
+/// The right to build the models in one target dir, held until dropped: a
+/// test's own build and a tool's warm-up (or two tools) never build the same
+/// models at once, and whoever waits can say why.
+#[derive(Debug)]
+pub struct BuildLock(#[allow(dead_code)] File);
+
+impl BuildLock {
+    /// Takes the lock for the models built under `scratch_dir` (see
+    /// [`ModelCrate::scratch_dir`]), waiting while another build holds it;
+    /// `when_waiting` is called first if it must wait.
+    pub fn acquire(scratch_dir: &Path, when_waiting: impl FnOnce()) -> io::Result<Self> {
+        let file = lock_file(scratch_dir)?;
+        match file.try_lock() {
+            Ok(()) => return Ok(BuildLock(file)),
+            Err(TryLockError::WouldBlock) => when_waiting(),
+            Err(TryLockError::Error(e)) => return Err(e),
+        }
+        file.lock()?;
+        Ok(BuildLock(file))
+    }
+
+    /// Takes the lock only if nobody holds it.
+    pub fn try_acquire(scratch_dir: &Path) -> io::Result<Option<Self>> {
+        let file = lock_file(scratch_dir)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(BuildLock(file))),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
+fn lock_file(scratch_dir: &Path) -> io::Result<File> {
+    let dir = target_dir(scratch_dir);
+    fs::create_dir_all(&dir)?;
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("kit-build.lock"))
 }
 
 /// The command that builds a lesson's models (without running them): what
@@ -120,20 +173,58 @@ pub fn run(krate: &ModelCrate) {
 }
 
 fn build(krate: &ModelCrate) -> Result<PathBuf, String> {
-    let tell = || {
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n  (building {}'s loom models — the first time takes about 30 s, later runs a few seconds)",
-            krate.package
+    let scratch = Path::new(krate.scratch_dir);
+    let _lock = BuildLock::acquire(scratch, || {
+        tell(
+            "(waiting for the build of the loom models that a kit tool — `cargo xtask watch` \
+             or `progress` — is running in the background; the two never build at once)",
         );
-    };
-    let finished = process::run_limited(
-        build_command(krate),
-        BUILD_LIMIT,
-        Duration::from_secs(3),
-        tell,
-    )
+    })
+    .map_err(|e| format!("could not take the models' build lock: {e}"))?;
+    let started = Instant::now();
+    let (done, ended) = mpsc::channel::<()>();
+    // std's threads by their full name: under --cfg loom, `thread` here is loom's.
+    let finished = std::thread::scope(|scope| {
+        // A cold build outlasts libtest's patience: say what is going on, and
+        // keep saying it, so its "running for over 60 seconds" is no surprise.
+        scope.spawn(move || {
+            let still = |wait| matches!(ended.recv_timeout(wait), Err(RecvTimeoutError::Timeout));
+            if !still(Duration::from_secs(3)) {
+                return;
+            }
+            tell(&format!(
+                "(building {}'s loom models: a few seconds after an edit; the first time, \
+                 {COLD_BUILD_TAKES})",
+                krate.package
+            ));
+            if !still(Duration::from_secs(20)) {
+                return;
+            }
+            tell(
+                "(a first build compiles loom and the lesson in release mode, once; libtest may \
+                 say this test has been running for over 60 seconds: it is this build. `cargo \
+                 xtask watch` builds the models in the background while you work on the earlier \
+                 lessons, so that this wait never comes.)",
+            );
+            while still(Duration::from_secs(30)) {
+                tell(&format!(
+                    "(still building the loom models: {} s so far)",
+                    started.elapsed().as_secs()
+                ));
+            }
+        });
+        let finished =
+            process::run_limited(build_command(krate), BUILD_LIMIT, Duration::MAX, || ());
+        drop(done);
+        finished
+    })
     .map_err(|e| format!("could not run cargo to build the models: {e}"))?;
+    if finished.duration > Duration::from_secs(3) {
+        tell(&format!(
+            "(the loom models took {} s to build)",
+            finished.duration.as_secs()
+        ));
+    }
     match finished.status {
         None => {
             return Err(format!(
@@ -165,6 +256,11 @@ fn build(krate: &ModelCrate) -> Result<PathBuf, String> {
         .find_map(executable_of)
         .map(PathBuf::from)
         .ok_or_else(|| "cargo built the models but named no test executable".to_string())
+}
+
+/// A line on the terminal, past libtest's capture of the test's output.
+fn tell(text: &str) {
+    let _ = writeln!(io::stderr(), "\n  {text}");
 }
 
 /// The `"executable"` path of one line of cargo's JSON messages.
@@ -386,6 +482,26 @@ mod tests {
             where_blocked(report),
             "  the model's main thread waits at tests/model.rs:40\n  thread 1 waits at src/lib.rs:131\n"
         );
+    }
+
+    #[test]
+    fn two_builds_of_the_same_models_never_hold_the_lock_at_once() {
+        let scratch = std::env::temp_dir().join(format!("models-lock-{}", std::process::id()));
+        let first = BuildLock::acquire(&scratch, || panic!("nobody holds it yet")).unwrap();
+        assert!(BuildLock::try_acquire(&scratch).unwrap().is_none());
+        let (waited, saw) = mpsc::channel();
+        let second = std::thread::spawn({
+            let scratch = scratch.clone();
+            move || {
+                BuildLock::acquire(&scratch, || waited.send(()).unwrap()).unwrap();
+            }
+        });
+        saw.recv_timeout(Duration::from_secs(5))
+            .expect("the second build says it waits");
+        drop(first);
+        second.join().unwrap();
+        assert!(BuildLock::try_acquire(&scratch).unwrap().is_some());
+        let _ = fs::remove_dir_all(&scratch);
     }
 
     #[test]

@@ -16,6 +16,7 @@
 
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -126,35 +127,90 @@ pub fn run_limited(
 }
 
 /// The process groups of the children running now, so that an interrupt can
-/// end them: each leads its own group, which Ctrl-C does not reach.
-static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// end them: each leads its own group, which Ctrl-C does not reach. Slots of
+/// atomics rather than a locked list, so that a signal handler may read them.
+static LIVE: [AtomicU32; LIVE_SLOTS] = [const { AtomicU32::new(0) }; LIVE_SLOTS];
 
-/// A child's entry in [`LIVE`], removed when dropped.
-struct Live(u32);
+/// More children than any of the kit's tools runs at once.
+const LIVE_SLOTS: usize = 64;
+
+/// A child's slot in [`LIVE`], emptied when dropped.
+struct Live(Option<usize>);
 
 impl Live {
     fn register(child: &Child) -> Self {
-        LIVE.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(child.id());
-        Live(child.id())
+        let id = child.id();
+        let slot = LIVE.iter().position(|slot| {
+            slot.compare_exchange(0, id, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        });
+        Live(slot)
     }
 }
 
 impl Drop for Live {
     fn drop(&mut self) {
-        LIVE.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|id| *id != self.0);
+        if let Some(slot) = self.0 {
+            LIVE[slot].store(0, Ordering::SeqCst);
+        }
     }
 }
 
 /// Kills every child running now, with its group: for an interrupted command,
 /// which would otherwise leave them running until their limits.
 pub fn kill_all() {
-    for id in LIVE.lock().unwrap_or_else(PoisonError::into_inner).iter() {
-        kill_group_of(*id);
+    for slot in &LIVE {
+        let id = slot.load(Ordering::SeqCst);
+        if id != 0 {
+            kill_group_of(id);
+        }
     }
+}
+
+/// From now on, Ctrl-C (SIGINT), SIGTERM and SIGHUP end this process with
+/// status 130 after killing every child [`run_limited`] is running, with its
+/// group: a tool's builds and tests would otherwise outlive it. Does nothing
+/// off Unix, where a console's Ctrl-C reaches the children too.
+pub fn end_children_on_interrupt() {
+    #[cfg(unix)]
+    {
+        extern "C" fn on_signal(_: libc::c_int) {
+            // Only async-signal-safe work: atomic loads, kill(2) and _exit(2).
+            kill_all();
+            // SAFETY: _exit ends the process at once, running nothing else.
+            unsafe { libc::_exit(130) }
+        }
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: the handler only reads atomics and makes the system calls
+            // kill and _exit, all async-signal-safe; `action` is fully set up.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(signal, &action, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// Makes `command` run at the lowest scheduling priority (nice 19), for
+/// background work the learner did not ask for and must not feel: the build
+/// and whatever it starts inherit it. Does nothing off Unix.
+pub fn lower_priority(command: &mut Command) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the closure runs in the child between fork and exec and only
+        // calls setpriority, a system call that touches no memory of the parent's.
+        unsafe {
+            command.pre_exec(|| {
+                libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = command;
 }
 
 /// Gives the child a process group of its own and its resource limits.

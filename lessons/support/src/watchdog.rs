@@ -3,15 +3,17 @@
 //! A hung thread cannot be killed from inside a process; it is left behind and
 //! dies when the test binary exits. What the test can do is stop waiting, and
 //! say why: the likely cause, and — first, because it usually *is* the cause —
-//! any panic that happened on another thread while it waited.
+//! any panic of the same test's threads while it waited (whose panic is whose:
+//! see [`crate::attribution`]).
 
 use std::any::Any;
-use std::panic::{self, PanicHookInfo};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::panic;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Mutex, MutexGuard, Once, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+
+use crate::attribution::Watch;
 
 /// How long learner code may run before a test calls it hung. Generous: these
 /// machines are small and shared, and a correct solution needs milliseconds.
@@ -23,14 +25,15 @@ pub const BUDGET: Duration = Duration::from_secs(5);
 /// `what` says what was running ("run_with_sentinels(20 items, 4 consumers)");
 /// `hint` says what usually causes a hang there. A panic inside `work` (such as
 /// a `todo!()` not yet written) fails the test with its own message; a panic on
-/// any other thread while `work` runs is named first when the budget runs out.
+/// another of the test's threads while `work` runs is named first when the
+/// budget runs out.
 #[track_caller]
 pub fn finishes_within<T, F>(budget: Duration, what: &str, hint: &str, work: F) -> T
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let since = panics_so_far();
+    let watch = Watch::start();
     let (done, result) = mpsc::channel();
     let worker = thread::Builder::new()
         .name(format!("watched: {what}"))
@@ -38,6 +41,7 @@ where
             let _ = done.send(work());
         })
         .expect("the watchdog could not start a thread");
+    watch.watches(worker.thread().id());
     match result.recv_timeout(budget) {
         Ok(value) => value,
         Err(RecvTimeoutError::Disconnected) => match worker.join() {
@@ -47,7 +51,7 @@ where
         },
         Err(RecvTimeoutError::Timeout) => panic!(
             "{}{what} was still running after {budget:?}.\n  Likely cause: {hint}",
-            panics_since(since)
+            watch.panics_so_far()
         ),
     }
 }
@@ -79,7 +83,10 @@ pub fn join_all_within<T>(
     role: &str,
     hint: &str,
 ) -> Vec<T> {
-    let since = panics_so_far();
+    let watch = Watch::start();
+    for thread in &threads {
+        watch.watches(thread.thread().id());
+    }
     let deadline = Instant::now() + budget;
     let expected = threads.len();
     let mut running: Vec<Option<JoinHandle<T>>> = threads.into_iter().map(Some).collect();
@@ -102,7 +109,7 @@ pub fn join_all_within<T>(
         if Instant::now() >= deadline {
             panic!(
                 "{}expected {expected} {role} to finish; {still} still running after {budget:?}.\n  Likely cause: {hint}",
-                panics_since(since)
+                watch.panics_so_far()
             );
         }
         thread::sleep(Duration::from_millis(2));
@@ -113,13 +120,13 @@ pub fn join_all_within<T>(
 /// after [`BUDGET`] with `what`. For tests that must see a state before acting.
 #[track_caller]
 pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let since = panics_so_far();
+    let watch = Watch::start();
     let deadline = Instant::now() + BUDGET;
     while !condition() {
         if Instant::now() >= deadline {
             panic!(
                 "{}waited {BUDGET:?} for {what}, and it never happened",
-                panics_since(since)
+                watch.panics_so_far()
             );
         }
         thread::sleep(Duration::from_millis(1));
@@ -135,7 +142,8 @@ pub fn wait_for_or_exit<T>(
     what: &str,
     mut condition: impl FnMut() -> bool,
 ) -> bool {
-    let since = panics_so_far();
+    let watch = Watch::start();
+    watch.watches(thread.thread().id());
     let deadline = Instant::now() + BUDGET;
     loop {
         if condition() {
@@ -147,7 +155,7 @@ pub fn wait_for_or_exit<T>(
         if Instant::now() >= deadline {
             panic!(
                 "{}waited {BUDGET:?} for {what}, and it never happened",
-                panics_since(since)
+                watch.panics_so_far()
             );
         }
         thread::sleep(Duration::from_millis(1));
@@ -188,83 +196,27 @@ impl TimingSection {
     }
 }
 
-/// A panic seen by the hook: which thread, where, what it said.
-struct Recorded {
-    number: u64,
-    text: String,
-}
-
-static RECORDED: Mutex<Vec<Recorded>> = Mutex::new(Vec::new());
-static NUMBERED: AtomicU64 = AtomicU64::new(0);
-
-/// The number of the latest panic recorded so far (installing the recorder on
-/// first use): a watchdog reports only the panics that come after it.
-fn panics_so_far() -> u64 {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            record(info);
-            previous(info);
-        }));
-    });
-    NUMBERED.load(Ordering::SeqCst)
-}
-
-fn record(info: &PanicHookInfo<'_>) {
-    let thread = thread::current();
-    let name = thread.name().unwrap_or("<unnamed>");
-    let location = info
-        .location()
-        .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
-    let text = format!(
-        "thread '{name}' panicked{location}: {}",
-        panic_message(info.payload())
-    );
-    let number = NUMBERED.fetch_add(1, Ordering::SeqCst) + 1;
-    let mut recorded = RECORDED.lock().unwrap_or_else(PoisonError::into_inner);
-    // A few are enough to name the cause; a panicking loop must not grow this.
-    if recorded.len() >= 16 {
-        recorded.remove(0);
-    }
-    recorded.push(Recorded { number, text });
-}
-
-/// The panics recorded after `since`, as the opening of a failure message.
-fn panics_since(since: u64) -> String {
-    let recorded = RECORDED.lock().unwrap_or_else(PoisonError::into_inner);
-    let seen: Vec<&str> = recorded
-        .iter()
-        .filter(|r| r.number > since)
-        .map(|r| r.text.as_str())
-        .take(3)
-        .collect();
-    if seen.is_empty() {
-        return String::new();
-    }
-    let mut text =
-        String::from("A thread panicked while the test waited — most likely the cause:\n");
-    for line in seen {
-        text.push_str("    ");
-        text.push_str(&crate::accounting::shorten(line, 300));
-        text.push('\n');
-    }
-    text.push_str("Then: ");
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every test here runs alone: which panics a verdict quotes depends on
+    /// the watches running beside it, and some tests run such watches on purpose.
+    fn alone() -> MutexGuard<'static, ()> {
+        static SERIAL: Mutex<()> = Mutex::new(());
+        SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     #[test]
     fn a_quick_job_returns_its_value() {
+        let _alone = alone();
         assert_eq!(finishes("addition", "none", || 2 + 2), 4);
     }
 
     #[test]
     #[should_panic(expected = "was still running after")]
     fn a_hung_job_fails_with_the_hint() {
+        let _alone = alone();
         finishes_within(Duration::from_millis(50), "a sleeper", "it sleeps", || {
             thread::sleep(Duration::from_secs(60))
         });
@@ -273,12 +225,14 @@ mod tests {
     #[test]
     #[should_panic(expected = "not yet implemented: write me")]
     fn a_panic_inside_keeps_its_message() {
+        let _alone = alone();
         finishes("a todo", "none", || -> u32 { todo!("write me") });
     }
 
     #[test]
     #[should_panic(expected = "1 still running")]
     fn join_all_names_the_stragglers() {
+        let _alone = alone();
         let quick = thread::spawn(|| ());
         let stuck = thread::spawn(|| thread::sleep(Duration::from_secs(60)));
         join_all_within(
@@ -292,29 +246,125 @@ mod tests {
     #[test]
     #[should_panic(expected = "the consumer's own panic")]
     fn join_all_reports_a_panic_before_waiting_for_the_others() {
+        let _alone = alone();
         let stuck = thread::spawn(|| thread::sleep(Duration::from_secs(60)));
         let broken = thread::spawn(|| panic!("the consumer's own panic"));
         join_all(vec![stuck, broken], "consumers", "test");
     }
 
+    /// The message of the panic `hang` fails with.
+    fn verdict(hang: impl FnOnce() + panic::UnwindSafe) -> String {
+        let outcome = panic::catch_unwind(hang);
+        panic_message(outcome.expect_err("the waiter hangs").as_ref())
+    }
+
     #[test]
-    fn a_panic_elsewhere_comes_first_in_a_hang_report() {
-        let outcome = panic::catch_unwind(|| {
+    fn a_panic_of_the_same_test_comes_first_in_a_hang_report() {
+        let _alone = alone();
+        let message = verdict(|| {
             finishes_within(Duration::from_millis(300), "a waiter", "the hint", || {
                 let (_keep, never) = mpsc::channel::<()>();
                 thread::spawn(|| panic!("helper thread gave up: index 7 out of range"));
                 let _ = never.recv();
             })
         });
-        let message = panic_message(outcome.expect_err("the waiter hangs").as_ref());
         let panic_at = message.find("index 7 out of range").expect(&message);
         let hint_at = message.find("the hint").expect(&message);
         assert!(panic_at < hint_at, "{message}");
     }
 
+    /// Another "test": a thread named like one, running a watch of its own
+    /// for `budget`, whose watched work panics.
+    fn other_test_watching(budget: Duration) -> JoinHandle<()> {
+        thread::Builder::new()
+            .name("other_test::fails_on_its_own".into())
+            .spawn(move || {
+                let _ = panic::catch_unwind(|| {
+                    finishes_within(budget, "the other test's work", "none", move || {
+                        thread::sleep(budget / 3);
+                        panic!("the other test's own failure");
+                    })
+                });
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn another_test_s_panic_is_never_named() {
+        let _alone = alone();
+        let other = other_test_watching(Duration::from_millis(900));
+        let message = verdict(|| {
+            finishes_within(Duration::from_millis(600), "a waiter", "the hint", || {
+                thread::sleep(Duration::from_secs(60))
+            })
+        });
+        let _ = other.join();
+        assert!(
+            !message.contains("the other test's own failure"),
+            "{message}"
+        );
+        assert!(message.contains("the hint"), "{message}");
+    }
+
+    #[test]
+    fn an_unnamed_thread_s_panic_beside_another_watching_test_is_not_named() {
+        let _alone = alone();
+        let other = other_test_watching(Duration::from_millis(900));
+        let message = verdict(|| {
+            finishes_within(Duration::from_millis(600), "a waiter", "the hint", || {
+                thread::sleep(Duration::from_millis(100));
+                thread::spawn(|| panic!("whose is this?"));
+                thread::sleep(Duration::from_secs(60))
+            })
+        });
+        let _ = other.join();
+        assert!(!message.contains("whose is this"), "{message}");
+        assert!(
+            !message.contains("the other test's own failure"),
+            "{message}"
+        );
+        assert!(
+            message.contains("its message is in this test's output"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_verdict_quoted_in_another_is_not_nested() {
+        let _alone = alone();
+        let message = verdict(|| {
+            finishes_within(
+                Duration::from_millis(600),
+                "the outer waiter",
+                "outer",
+                || {
+                    let inner = thread::spawn(|| {
+                        finishes_within(
+                            Duration::from_millis(100),
+                            "the inner waiter",
+                            "inner",
+                            || {
+                                thread::spawn(|| panic!("the first cause"));
+                                thread::sleep(Duration::from_secs(60))
+                            },
+                        )
+                    });
+                    let _ = inner.join();
+                    thread::sleep(Duration::from_secs(60))
+                },
+            )
+        });
+        assert_eq!(
+            message.matches("most likely the cause").count(),
+            1,
+            "{message}"
+        );
+    }
+
     #[test]
     #[should_panic(expected = "not yet implemented")]
     fn waiting_on_a_panicked_thread_re_raises_its_panic() {
+        let _alone = alone();
         let worker = thread::spawn(|| -> u32 { todo!() });
         if wait_for_or_exit(&worker, "never", || false) {
             join_finished(worker);

@@ -20,8 +20,42 @@ pub const FILE: &str = "signatures.json";
 /// One mistake's signature.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signature {
-    /// The tests that fail on the mistake (`binary::test`), in the lesson's test order.
+    /// The tests that fail on the mistake, in the lesson's test order.
     pub fails: Vec<String>,
+    /// For each of them, a fingerprint of its failure message ([`fingerprint`]):
+    /// what tells apart two mistakes that fail the same tests.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub messages: BTreeMap<String, String>,
+}
+
+/// The longest fingerprint kept.
+const FINGERPRINT_CHARS: usize = 100;
+
+/// A failure message's first line with its numbers (counts, times, ids, which
+/// differ from run to run and learner to learner) replaced by `#`, its spaces
+/// collapsed, cut to [`FINGERPRINT_CHARS`].
+pub fn fingerprint(message: &str) -> String {
+    let first = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let mut out = String::new();
+    let mut last = ' ';
+    for c in first.trim().chars() {
+        let c = if c.is_ascii_digit() {
+            '#'
+        } else if c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        if (c == '#' || c == ' ') && c == last {
+            continue;
+        }
+        out.push(c);
+        last = c;
+        if out.chars().count() >= FINGERPRINT_CHARS {
+            break;
+        }
+    }
+    out
 }
 
 /// Every mistake's signature, by mistake name.
@@ -86,10 +120,23 @@ mod tests {
         let names = ["t::a", "t::b", "t::c", "t::d"];
         let signature = Signature {
             fails: vec!["t::c".into(), "t::b".into(), "t::gone".into()],
+            messages: BTreeMap::new(),
         };
         let order = order(Some(&signature), names.len(), |i| names[i].to_string());
         assert_eq!(order, [2, 1, 0, 3]);
         assert_eq!(super::order(None, 3, |i| names[i].to_string()), [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_fingerprint_keeps_the_words_and_drops_the_numbers() {
+        assert_eq!(
+            fingerprint("\n run_with_sentinels(23 items,   4 consumers) took 5.02s\nmore"),
+            "run_with_sentinels(# items, # consumers) took #.#s"
+        );
+        assert_eq!(
+            fingerprint(&"x".repeat(500)).chars().count(),
+            FINGERPRINT_CHARS
+        );
     }
 
     #[test]
@@ -102,6 +149,7 @@ mod tests {
             "one-sentinel-for-all".into(),
             Signature {
                 fails: vec!["shutdown::s2_sentinels::x".into()],
+                messages: BTreeMap::from([("shutdown::s2_sentinels::x".into(), "a # b".into())]),
             },
         );
         write(&dir, &signatures).unwrap();

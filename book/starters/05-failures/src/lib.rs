@@ -1,0 +1,87 @@
+//! # Lesson 05 — Failures, errors and panics
+//!
+//! Real work fails. A failure must be *reproducible* (so a seed decides it, not
+//! whichever thread happens to ask), *contained* (a panicking job fails its item,
+//! not its worker), and *counted once* (completed + failed = produced). Read the
+//! book's chapter "05 · Failures" (`book/src/lessons/05-failures.md`), replace each
+//! `todo!()`, and run `cargo test -p lesson-05` until it is green.
+
+// The starter only (the solution has no such line): while the bodies are
+// todo!(), their parameters, imports and fields go unused.
+#![allow(unused_variables, unused_imports, unused_mut, dead_code)]
+
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::thread;
+
+use crossbeam_channel::bounded;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+
+/// The work done on one item: `Err` with a message when it fails. It may also panic.
+pub type Job = Arc<dyn Fn(u64) -> Result<(), String> + Send + Sync>;
+
+// ANCHOR: fails
+/// Whether item `id` fails, at failure rate `rate`, for this `seed`. The answer
+/// depends on nothing else: the same seed and id give the same answer on every
+/// run, in every thread, in any order.
+pub fn fails(seed: u64, id: u64, rate: f64) -> bool {
+    todo!("seed a generator from (seed, id) — book chapter 05, \"Reproducible failures\"")
+}
+// ANCHOR_END: fails
+
+/// A job that fails (with an error, not a panic) where [`fails`] says so.
+pub fn flaky_job(seed: u64, rate: f64) -> Job {
+    Arc::new(move |id| {
+        if fails(seed, id, rate) {
+            Err(format!("item {id} failed"))
+        } else {
+            Ok(())
+        }
+    })
+}
+
+// ANCHOR: run_one
+/// Runs `job` on item `id`. An error comes back as it is; a panic comes back as
+/// an error too — `"panicked: "` and the panic's message — instead of unwinding
+/// through the worker.
+pub fn run_one(job: &Job, id: u64) -> Result<(), String> {
+    todo!(
+        "catch_unwind, and turn the panic into an error — book chapter 05, \"Containing a panic\""
+    )
+}
+// ANCHOR_END: run_one
+
+/// The text of a panic: `panic!` gives a `&str` or a `String`.
+fn message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text.to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
+/// What a pool of workers did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    /// Items whose job succeeded.
+    pub completed: u64,
+    /// Items whose job failed or panicked.
+    pub failed: u64,
+    /// Each failed item and why, sorted by item.
+    pub errors: Vec<(u64, String)>,
+}
+
+// ANCHOR: run_pool
+/// Sends items `0..items` through a bounded queue to `consumers` threads; each
+/// runs [`run_one`] on every item it takes and keeps its own [`Report`]. Joins
+/// them all and merges their reports.
+pub fn run_pool(items: u64, consumers: usize, job: Job) -> Report {
+    todo!(
+        "workers with their own reports, merged at join — book chapter 05, \"A pool that survives\""
+    )
+}
+// ANCHOR_END: run_pool
