@@ -6,6 +6,7 @@
 //! - `verify [NN …]` — prove the lesson contract (maintainers, CI);
 //! - `mutants [NN …]` — mutation testing of the lesson tests (cargo-mutants);
 //! - `grade DIR… [--json | --csv]` — an instructor's view of learners' copies;
+//! - `signatures [NN …]` — how often a known mistake is named right from its failures;
 //! - `bench` — the queues and the simulator against their speed targets;
 //! - `figures` — the book's pictures, drawn from traced simulator runs;
 //! - `book` — the book agrees with the code, builds, and its links resolve;
@@ -22,6 +23,7 @@ mod figures;
 mod grade;
 mod measure;
 mod mutants;
+mod naming;
 mod sandbox;
 mod scratch;
 mod skeleton;
@@ -86,6 +88,17 @@ enum Command {
         /// Only check that the allow-lists name real mutants (no tests run; seconds)
         #[arg(long)]
         check_allowed: bool,
+    },
+    /// How often the learner's tools name a known mistake right, say nothing,
+    /// or name a wrong one: each mistake's recorded signature matched with and
+    /// without it in the catalogue (leave-one-out); nothing is run
+    Signatures {
+        /// Lesson numbers (e.g. 02 03); all when none given
+        lessons: Vec<String>,
+        /// A folder of NN-slug/*.patch: its patches that are in the catalogue
+        /// are also counted apart, left out (a hidden set's figure)
+        #[arg(long, value_name = "DIR")]
+        hidden: Option<PathBuf>,
     },
     /// Measure the queues and the simulator against their targets (about a minute)
     Bench,
@@ -214,6 +227,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             limit,
             check_allowed,
         })?,
+        Command::Signatures { lessons, hidden } => {
+            let (report, sound) = naming::measure(&root, &lessons, hidden.as_deref())?;
+            print!("{report}");
+            if sound {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Command::Bench => printed(bench::bench(&root)?),
         Command::Figures { only } => printed(figures::figures(&root, &only)?),
         Command::Book => printed(book::check(&root, &work_dir("book"))?),
