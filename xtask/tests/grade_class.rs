@@ -221,6 +221,66 @@ fn the_total_limit_and_an_interrupt_still_leave_a_report_and_grading_resumes() {
 }
 
 #[test]
+fn an_interrupt_before_any_copy_is_done_still_leaves_a_report_of_every_copy() {
+    let dir = scratch("interrupted-early");
+    let hanging = learner_copy(
+        &dir.join("a-hanging"),
+        &[("04-hanging", "learner/lessons/04-hanging/src/lib.rs")],
+    );
+    let honest = honest_copy(&dir.join("b-honest"));
+    let out = dir.join("report");
+    let _ = std::fs::remove_dir_all(&out);
+    let args = [
+        "--lesson",
+        "01",
+        "--lesson",
+        "04",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let child = grade_command("interrupted-early", &args, &[&hanging, &honest])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("xtask starts");
+    // The first report is written before the first copy is graded; the
+    // hanging copy's test then runs to its 3 s limit.
+    let started = Instant::now();
+    let report = out.join("grades.json");
+    while !report.exists() && started.elapsed() < Duration::from_secs(240) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill() sends SIGINT to the child we started; no memory involved.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let interrupted = child.wait_with_output().expect("xtask ends");
+    assert_eq!(
+        interrupted.status.code(),
+        Some(130),
+        "{}",
+        said(&interrupted)
+    );
+    let kept: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    for (learner, lesson) in [("a-hanging", "04-hanging"), ("b-honest", "01-good")] {
+        let row = row(&kept, learner, lesson);
+        assert_eq!(row["state"], "not_graded", "{row:#}");
+        assert!(
+            row["note"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("had not reached this copy"),
+            "{row:#}"
+        );
+    }
+    for file in ["grades.txt", "grades.csv"] {
+        assert!(out.join(file).is_file(), "{file} is written to --out");
+    }
+}
+
+#[test]
 fn a_test_whose_outcome_varies_is_reported_and_counted_failed() {
     let dir = scratch("racy");
     let racy = learner_copy(&dir.join("racy"), &[("01-good", "attacks/racy.rs")]);

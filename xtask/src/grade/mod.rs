@@ -100,6 +100,21 @@ pub fn grade(options: &Options<'_>) -> Result<Class> {
     check_channel(&template)?;
     let slot = Slot::new(&options.work_dir.join("slot"));
     let kit_print = kit_fingerprint(options, &lessons, &template)?;
+    // Every report written lists every copy, those not reached yet as
+    // not_graded: an interrupt before the first copy is done still leaves one.
+    let not_reached = |from: usize| -> Vec<Row> {
+        let mut rows: Vec<Row> = submissions[from..]
+            .iter()
+            .flat_map(|submission| {
+                lessons
+                    .iter()
+                    .map(|lesson| first_look(lesson, submission, &template).0)
+            })
+            .collect();
+        mark_not_graded(&mut rows, NOT_REACHED);
+        rows
+    };
+    record.write(&class(options, &runner, not_reached(0), started, false))?;
     let mut rows = Vec::new();
     let mut cut_short = false;
     for (i, submission) in submissions.iter().enumerate() {
@@ -150,7 +165,9 @@ pub fn grade(options: &Options<'_>) -> Result<Class> {
             cut_short = true;
         }
         rows.extend(copy_rows);
-        record.write(&class(options, &runner, rows.clone(), started, cut_short))?;
+        let mut shown = rows.clone();
+        shown.extend(not_reached(i + 1));
+        record.write(&class(options, &runner, shown, started, cut_short))?;
     }
     if let Some(cgroups) = &runner.cgroups {
         cgroups.clear();
@@ -159,6 +176,11 @@ pub fn grade(options: &Options<'_>) -> Result<Class> {
     record.write(&class)?;
     Ok(class)
 }
+
+/// Why a copy's lessons are not graded in a report written before the
+/// grading reached it.
+const NOT_REACHED: &str =
+    "not graded: the grading had not reached this copy when this report was written";
 
 /// Fails unless every test binary of the kit carries the kit's side of the
 /// verdict channel: without it, no test of that binary could pass.
