@@ -7,7 +7,8 @@
 //! not share ([`lesson_support::verdict`]), never on what the test printed;
 //! code that reaches for the harness has its passes held for [review]. The
 //! learner's own `#[test]`s are never built. One row per learner and lesson,
-//! one line per learner, written to the report folder after every copy.
+//! one line per learner, written to the report folder before the first copy
+//! and after every copy.
 
 mod build_failure;
 #[cfg(target_os = "linux")]
@@ -86,7 +87,7 @@ pub fn grade(options: &Options<'_>) -> Result<Class> {
     let runner = runner(options)?;
     let record = Record::at(options.out)?;
     eprintln!(
-        "  reports go to {} (written after each copy)",
+        "  reports go to {} (written now and after each copy)",
         record.dir().display()
     );
     eprintln!("  building the kit's solutions (the template every copy starts from)");
