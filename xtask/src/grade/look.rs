@@ -30,6 +30,7 @@ pub fn first_look(lesson: &Lesson, submission: &Submission, template: &Template)
         review: Vec::new(),
         tests: Vec::new(),
         files: Vec::new(),
+        known: None,
     };
     let mut same_as_solution = false;
     match files {

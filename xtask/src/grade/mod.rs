@@ -16,6 +16,7 @@ mod channel;
 mod confine;
 pub mod limits;
 mod look;
+mod named;
 mod record;
 pub mod report;
 mod review;
@@ -35,6 +36,7 @@ use crate::submission::{self, Submission};
 use confine::Runner;
 use limits::{Cgroups, Limits};
 use look::first_look;
+use named::Catalogues;
 use record::{Record, copy_fingerprint, kit_fingerprint};
 use report::{Class, LimitsReport, Row, State};
 use trial::{Job, Status, TestResult};
@@ -84,6 +86,7 @@ pub fn grade(options: &Options<'_>) -> Result<Class> {
     );
     let slugs: Vec<String> = lessons.iter().map(|l| l.slug.clone()).collect();
     let submissions = read_all(options.copies, &slugs)?;
+    let catalogues = Catalogues::load(&lessons);
     let runner = runner(options)?;
     let record = Record::at(options.out)?;
     eprintln!(
@@ -115,7 +118,14 @@ pub fn grade(options: &Options<'_>) -> Result<Class> {
         mark_not_graded(&mut rows, NOT_REACHED);
         rows
     };
-    record.write(&class(options, &runner, not_reached(0), started, false))?;
+    record.write(&class(
+        options,
+        &runner,
+        &catalogues,
+        not_reached(0),
+        started,
+        false,
+    ))?;
     let mut rows = Vec::new();
     let mut cut_short = false;
     for (i, submission) in submissions.iter().enumerate() {
@@ -168,12 +178,19 @@ pub fn grade(options: &Options<'_>) -> Result<Class> {
         rows.extend(copy_rows);
         let mut shown = rows.clone();
         shown.extend(not_reached(i + 1));
-        record.write(&class(options, &runner, shown, started, cut_short))?;
+        record.write(&class(
+            options,
+            &runner,
+            &catalogues,
+            shown,
+            started,
+            cut_short,
+        ))?;
     }
     if let Some(cgroups) = &runner.cgroups {
         cgroups.clear();
     }
-    let class = class(options, &runner, rows, started, cut_short);
+    let class = class(options, &runner, &catalogues, rows, started, cut_short);
     record.write(&class)?;
     Ok(class)
 }
@@ -246,10 +263,12 @@ fn runner(options: &Options<'_>) -> Result<Runner> {
 fn class(
     options: &Options<'_>,
     runner: &Runner,
-    rows: Vec<Row>,
+    catalogues: &Catalogues,
+    mut rows: Vec<Row>,
     started: Instant,
     cut_short: bool,
 ) -> Class {
+    catalogues.name_all(&mut rows);
     let limits = &runner.limits;
     Class {
         sandboxed: runner.sandbox.sandboxed(),
@@ -275,6 +294,7 @@ fn class(
         seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
         cut_short,
         learners: report::summaries(&rows),
+        known_mistakes: named::summary(&rows, catalogues),
         rows,
     }
 }

@@ -27,6 +27,8 @@ pub const TABLE: &str = "grades.txt";
 pub const CSV: &str = "grades.csv";
 /// The JSON file.
 pub const JSON: &str = "grades.json";
+/// Per lesson, the known mistakes the failing copies look like, as CSV.
+pub const MISTAKES_CSV: &str = "mistakes.csv";
 
 /// One finished copy, as kept for `--resume`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -86,10 +88,14 @@ impl Record {
         write(&self.copy_file(learner), &serde_json::to_string(&finished)?)
     }
 
-    /// Writes the table, the CSV and the JSON of `class`.
+    /// Writes the table, the CSVs and the JSON of `class`.
     pub fn write(&self, class: &Class) -> Result<()> {
         write(&self.dir.join(TABLE), &report::render(class))?;
         write(&self.dir.join(CSV), &report::render_csv(class)?)?;
+        write(
+            &self.dir.join(MISTAKES_CSV),
+            &report::render_mistakes_csv(class)?,
+        )?;
         write(
             &self.dir.join(JSON),
             &(serde_json::to_string_pretty(class)? + "\n"),

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use super::named::{LessonMistakes, Named};
 use super::trial::{Status, TestResult};
 
 /// Every learner's grades.
@@ -29,6 +30,10 @@ pub struct Class {
     pub learners: Vec<Summary>,
     /// One row per learner and lesson.
     pub rows: Vec<Row>,
+    /// Per lesson: which known mistakes the failing copies look like, and
+    /// how many learners each.
+    #[serde(default)]
+    pub known_mistakes: Vec<LessonMistakes>,
 }
 
 /// The limits as the report states them.
@@ -99,6 +104,11 @@ pub struct Row {
     pub tests: Vec<TestResult>,
     /// How far each learner file is from the solution (none when not started).
     pub files: Vec<FileDistance>,
+    /// The known mistake its failures look like, when one matches
+    /// unambiguously (none when it passes, or for a row kept before this
+    /// field existed).
+    #[serde(default)]
+    pub known: Option<Named>,
 }
 
 /// Whether and how a lesson was graded.
@@ -310,7 +320,11 @@ pub fn render(class: &Class) -> String {
                 row.held
             );
         }
+        if let Some(known) = &row.known {
+            let _ = writeln!(out, "    looks like a known mistake: {}", told(known));
+        }
     }
+    render_known(&mut out, &class.known_mistakes);
     let learners = class.learners.len();
     let _ = writeln!(
         out,
@@ -351,6 +365,53 @@ pub fn render(class: &Class) -> String {
     out
 }
 
+/// `if instead of while in get (read "Putting and getting")`.
+fn told(known: &Named) -> String {
+    match &known.section {
+        Some(section) => format!("{} (read \"{section}\")", known.description),
+        None => known.description.clone(),
+    }
+}
+
+/// The table's section on known mistakes: per lesson with failing copies,
+/// which known mistakes they look like and how many learners each.
+fn render_known(out: &mut String, lessons: &[LessonMistakes]) {
+    let failing: Vec<&LessonMistakes> = lessons.iter().filter(|l| l.failing > 0).collect();
+    if failing.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nKnown mistakes the failing copies look like (a likely diagnosis, not a verdict):"
+    );
+    for lesson in failing {
+        let _ = writeln!(
+            out,
+            "  {}: {} failing cop{}",
+            lesson.lesson,
+            lesson.failing,
+            if lesson.failing == 1 { "y" } else { "ies" }
+        );
+        for mistake in &lesson.named {
+            let _ = writeln!(
+                out,
+                "    {:>3}  {}: {}",
+                mistake.count,
+                told(&mistake.named),
+                mistake.learners.join(", ")
+            );
+        }
+        if lesson.not_named > 0 {
+            let why = if lesson.signatures {
+                "like no known mistake, or not unambiguously"
+            } else {
+                "no known mistakes are recorded for this lesson"
+            };
+            let _ = writeln!(out, "    {:>3}  not named ({why})", lesson.not_named);
+        }
+    }
+}
+
 /// The grades as CSV: a row per learner and lesson.
 pub fn render_csv(class: &Class) -> Result<String> {
     let mut csv = csv::Writer::from_writer(Vec::new());
@@ -369,6 +430,8 @@ pub fn render_csv(class: &Class) -> Result<String> {
         "note",
         "review",
         "sandboxed",
+        "known_mistake",
+        "known_section",
     ])?;
     for row in &class.rows {
         let not_passing: Vec<&TestResult> = row
@@ -404,7 +467,51 @@ pub fn render_csv(class: &Class) -> Result<String> {
             row.note.as_deref().unwrap_or(""),
             &row.review.join("\n"),
             if class.sandboxed { "true" } else { "false" },
+            &row.known
+                .as_ref()
+                .map_or_else(String::new, |k| k.mistakes.join("; ")),
+            row.known
+                .as_ref()
+                .and_then(|k| k.section.as_deref())
+                .unwrap_or(""),
         ])?;
+    }
+    Ok(String::from_utf8(csv.into_inner()?)?)
+}
+
+/// Per lesson, the known mistakes the failing copies look like, as CSV: a
+/// row per lesson and mistake, and one for the failing copies not named.
+pub fn render_mistakes_csv(class: &Class) -> Result<String> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record([
+        "lesson",
+        "known_mistake",
+        "description",
+        "section",
+        "learners",
+        "names",
+    ])?;
+    for lesson in &class.known_mistakes {
+        for mistake in &lesson.named {
+            csv.write_record([
+                lesson.lesson.as_str(),
+                &mistake.named.mistakes.join("; "),
+                &mistake.named.description,
+                mistake.named.section.as_deref().unwrap_or(""),
+                &mistake.count.to_string(),
+                &mistake.learners.join("; "),
+            ])?;
+        }
+        if lesson.not_named > 0 {
+            csv.write_record([
+                lesson.lesson.as_str(),
+                "",
+                "not named",
+                "",
+                &lesson.not_named.to_string(),
+                "",
+            ])?;
+        }
     }
     Ok(String::from_utf8(csv.into_inner()?)?)
 }
