@@ -161,10 +161,14 @@ enum Command {
         #[arg(long, value_name = "MIB", default_value_t = 512,
               value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
         disk: u64,
-        /// Where the table, CSV and JSON are written after each copy
+        /// Where the table, CSVs, JSON and HTML page are written after each copy
         /// [default: target/xtask/grade/report]
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Also write the HTML page (it is always in the report folder, as
+        /// grades.html) to this file
+        #[arg(long, value_name = "PATH")]
+        html: Option<PathBuf>,
         /// Keep the grades of copies finished by an earlier grading into the
         /// same --out (same files, same kit, same options) instead of grading
         /// them again
@@ -253,6 +257,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             processes,
             disk,
             out,
+            html,
             resume,
             no_sandbox,
         } => {
@@ -264,6 +269,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 only: &lessons,
                 work_dir: &work_dir("grade"),
                 out: &out,
+                html: html.as_deref(),
                 limit,
                 total_limit: total_limit.map(Duration::from_secs),
                 jobs: jobs.map_or(cores, |j| j as usize),

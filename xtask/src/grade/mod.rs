@@ -13,7 +13,9 @@
 mod build_failure;
 #[cfg(target_os = "linux")]
 mod channel;
+mod charts;
 mod confine;
+mod html;
 pub mod limits;
 mod look;
 mod named;
@@ -56,6 +58,8 @@ pub struct Options<'a> {
     pub work_dir: &'a Path,
     /// Where the report files go.
     pub out: &'a Path,
+    /// Where the HTML page goes too, besides the report folder.
+    pub html: Option<&'a Path>,
     /// Hard limit for one run of one test.
     pub limit: Duration,
     /// Hard limit for the whole grading; what is not graded by then says so.
@@ -88,7 +92,7 @@ pub fn grade(options: &Options<'_>) -> Result<Class> {
     let submissions = read_all(options.copies, &slugs)?;
     let catalogues = Catalogues::load(&lessons);
     let runner = runner(options)?;
-    let record = Record::at(options.out)?;
+    let record = Record::at(options.out, options.html)?;
     eprintln!(
         "  reports go to {} (written now and after each copy)",
         record.dir().display()

@@ -16,6 +16,7 @@ use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 
 use super::Options;
+use super::html;
 use super::report::{self, Class, Row};
 use super::workspace::Template;
 use crate::kit::{self, Lesson};
@@ -27,6 +28,8 @@ pub const TABLE: &str = "grades.txt";
 pub const CSV: &str = "grades.csv";
 /// The JSON file.
 pub const JSON: &str = "grades.json";
+/// The HTML page.
+pub const HTML: &str = "grades.html";
 /// Per lesson, the known mistakes the failing copies look like, as CSV.
 pub const MISTAKES_CSV: &str = "mistakes.csv";
 
@@ -40,15 +43,18 @@ struct Finished {
 /// The report folder.
 pub struct Record {
     dir: PathBuf,
+    html: Option<PathBuf>,
 }
 
 impl Record {
-    /// The report folder at `dir`, made if missing.
-    pub fn at(dir: &Path) -> Result<Self> {
+    /// The report folder at `dir`, made if missing; the HTML page is also
+    /// written to `html` when given.
+    pub fn at(dir: &Path, html: Option<&Path>) -> Result<Self> {
         fs::create_dir_all(dir.join("copies"))
             .with_context(|| format!("cannot make the report folder {}", dir.display()))?;
         Ok(Record {
             dir: dir.to_path_buf(),
+            html: html.map(Path::to_path_buf),
         })
     }
 
@@ -88,7 +94,7 @@ impl Record {
         write(&self.copy_file(learner), &serde_json::to_string(&finished)?)
     }
 
-    /// Writes the table, the CSVs and the JSON of `class`.
+    /// Writes the table, the CSVs, the JSON and the HTML page of `class`.
     pub fn write(&self, class: &Class) -> Result<()> {
         write(&self.dir.join(TABLE), &report::render(class))?;
         write(&self.dir.join(CSV), &report::render_csv(class)?)?;
@@ -99,7 +105,13 @@ impl Record {
         write(
             &self.dir.join(JSON),
             &(serde_json::to_string_pretty(class)? + "\n"),
-        )
+        )?;
+        let page = html::render(class);
+        write(&self.dir.join(HTML), &page)?;
+        match &self.html {
+            Some(path) => write(path, &page),
+            None => Ok(()),
+        }
     }
 }
 
