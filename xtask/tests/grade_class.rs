@@ -421,3 +421,114 @@ fn a_kit_test_binary_without_the_verdict_channel_is_named_before_grading() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_reports_name_the_known_mistakes_and_the_html_page_stands_alone() {
+    let dir = scratch("named");
+    let copy = |name: &str, source: &str| learner_copy(&dir.join(name), &[("01-good", source)]);
+    let ada = copy("ada", "mistakes/off-by-one.rs");
+    let bob = copy("bob", "mistakes/off-by-one.rs");
+    // A hostile copy name, failing in a way no known mistake does.
+    let hostile = copy("<script>", "mistakes/another-failure.rs");
+    let solved = copy("cy", "kit/solutions/01-good/src/lib.rs");
+    let out = dir.join("report");
+    let page = dir.join("page/class.html");
+    std::fs::create_dir_all(page.parent().unwrap()).unwrap();
+    let output = grade_command(
+        "named",
+        &[
+            "--json",
+            "--lesson",
+            "01",
+            "--out",
+            out.to_str().unwrap(),
+            "--html",
+            page.to_str().unwrap(),
+        ],
+        &[&ada, &bob, &hostile, &solved],
+    )
+    .output()
+    .expect("xtask runs");
+    assert!(output.status.success(), "{}", said(&output));
+    let grades = json(&output);
+    let named = &row(&grades, "ada", "01-good")["known"];
+    assert_eq!(
+        named["mistakes"],
+        serde_json::json!(["off-by-one"]),
+        "{grades:#}"
+    );
+    assert!(
+        named["bullet"]
+            .as_str()
+            .is_some_and(|b| b.contains("one less")),
+        "{named:#}"
+    );
+    assert!(row(&grades, "<script>", "01-good")["known"].is_null());
+    assert!(row(&grades, "cy", "01-good")["known"].is_null());
+    let lesson = grades["known_mistakes"]
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["lesson"] == "01-good"))
+        .unwrap_or_else(|| panic!("a summary per lesson: {grades:#}"));
+    assert_eq!(lesson["failing"], 3, "{lesson:#}");
+    assert_eq!(lesson["not_named"], 1, "{lesson:#}");
+    assert_eq!(
+        lesson["named"][0]["mistakes"][0], "off-by-one",
+        "{lesson:#}"
+    );
+    assert_eq!(lesson["named"][0]["count"], 2, "{lesson:#}");
+    assert_eq!(
+        lesson["named"][0]["learners"],
+        serde_json::json!(["ada", "bob"]),
+        "{lesson:#}"
+    );
+
+    let table = std::fs::read_to_string(out.join("grades.txt")).unwrap();
+    assert!(
+        table.contains("looks like a known mistake: off by one"),
+        "{table}"
+    );
+    assert!(table.contains("2  off by one: ada, bob"), "{table}");
+    let mut csv = csv::Reader::from_path(out.join("grades.csv")).unwrap();
+    let header = csv.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (learner, known) = (column("learner"), column("known_mistake"));
+    let named_in_csv: Vec<(String, String)> = csv
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| (r[learner].to_string(), r[known].to_string()))
+        .collect();
+    assert_eq!(
+        named_in_csv,
+        [
+            ("ada".to_string(), "off-by-one".to_string()),
+            ("bob".to_string(), "off-by-one".to_string()),
+            ("<script>".to_string(), String::new()),
+            ("cy".to_string(), String::new()),
+        ]
+    );
+    let mistakes = std::fs::read_to_string(out.join("mistakes.csv")).unwrap();
+    assert!(
+        mistakes.contains("01-good,off-by-one,off by one,,2,ada; bob"),
+        "{mistakes}"
+    );
+    assert!(mistakes.contains("01-good,,not named,,1,"), "{mistakes}");
+
+    let html = std::fs::read_to_string(&page).expect("--html writes the page");
+    assert_eq!(
+        html,
+        std::fs::read_to_string(out.join("grades.html")).unwrap(),
+        "the report folder has the same page"
+    );
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("<svg"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;script&gt;") && !html.contains("<script"),
+        "{html}"
+    );
+    for outside in ["http://", "https://", "src=", "href=", "url("] {
+        assert!(!html.contains(outside), "{outside} in the page:\n{html}");
+    }
+    assert!(html.contains("looks like: off by one"), "{html}");
+}
