@@ -43,6 +43,7 @@ pub mod report;
 pub mod run;
 pub mod stats;
 pub mod stop;
+mod summary;
 mod sync;
 pub mod theory;
 #[cfg(feature = "throughput")]

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::{SimConfig, WorkKind};
+use crate::config::SimConfig;
 use crate::item::{TaskId, TaskStatus, WorkItem, WorkResult, WorkerId};
-use crate::theory;
+use crate::summary::{self, RunCounts};
 
 /// How much of a run the report keeps beyond its counts and its sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -403,51 +403,26 @@ impl RunTotals {
         workers: &[WorkerStats],
     ) -> (SimulationStats, Vec<WorkResult>, Option<Vec<WorkResult>>) {
         let tally = self.recorder.tally;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let ended = tally.completed + tally.failed + tally.dead_lettered;
-        let elapsed_s = elapsed.as_secs_f64();
-        let throughput_per_s = if elapsed_s > 0.0 {
-            ended as f64 / elapsed_s
-        } else {
-            0.0
-        };
-        let ideal_throughput_per_s = theory::ideal_throughput_per_s(config, cores);
-        let oversleep_s = oversleep_s(config, workers);
-        // Measured against the attempts as the host really timed them, so the
-        // timer's oversleep does not pass for a queueing loss.
-        let ideal_as_timed = match oversleep_s {
-            Some(oversleep_s) => theory::ideal_with_attempts_of(
-                config,
-                cores,
-                config.processing_time_s + oversleep_s,
-            ),
-            None => ideal_throughput_per_s,
-        };
-        let stats = SimulationStats {
+        let counts = RunCounts {
             produced: self.produced,
             consumed: tally.completed,
             failed: tally.failed,
             retried: tally.retried,
             dead_lettered: tally.dead_lettered,
             unprocessed: tally.unprocessed,
-            avg_processing_ms: mean_ms(tally.completed_time, tally.completed),
-            oversleep_ms: oversleep_s.map(|s| round_to(s * 1e3, 3)),
+            consumed_time: tally.completed_time,
+            attempts: workers.iter().map(|w| w.processed).sum(),
+            busy: workers
+                .iter()
+                .map(|w| Duration::from_secs_f64(w.busy_ms / 1e3))
+                .sum(),
             max_queue_depth: self.max_queue_depth,
-            elapsed_ms: ms(elapsed),
-            throughput_per_s: round_rate(throughput_per_s),
-            ideal_throughput_per_s: ideal_throughput_per_s.map(round_rate),
-            // With no item made there is nothing to compare with the ideal; an
-            // ideal next to nothing (`--rate 5e-324`) makes no finite ratio.
-            efficiency: ideal_as_timed
-                .filter(|_| self.produced > 0)
-                .map(|ideal| round_to(throughput_per_s / ideal, 4))
-                .filter(|efficiency| efficiency.is_finite()),
-            available_cores: cores,
             consumers_timed_out: workers
                 .iter()
                 .filter(|w| w.exit == WorkerExit::IdleTimeout)
                 .count(),
         };
+        let stats = summary::summarize(&counts, config, config.consumers, elapsed);
         debug_assert!(
             stats.accounting_holds() && stats.attempts_add_up(workers),
             "accounting identity broken: {stats:?}"
@@ -455,18 +430,6 @@ impl RunTotals {
         let (sample, all) = self.recorder.into_results();
         (stats, sample, all)
     }
-}
-
-/// The mean time a sleeping attempt lasted beyond the processing time, in
-/// seconds; `None` where that means nothing (see `oversleep_ms`).
-fn oversleep_s(config: &SimConfig, workers: &[WorkerStats]) -> Option<f64> {
-    let attempts: u64 = workers.iter().map(|w| w.processed).sum();
-    if config.work != WorkKind::Sleep || config.processing_time_s == 0.0 || attempts == 0 {
-        return None;
-    }
-    let busy_s: f64 = workers.iter().map(|w| w.busy_ms).sum::<f64>() / 1e3;
-    // Sleep never wakes early; the max guards against rounding.
-    Some((busy_s / attempts as f64 - config.processing_time_s).max(0.0))
 }
 
 /// Milliseconds, for reports, to the microsecond.

@@ -227,6 +227,94 @@ fn the_same_seed_gives_the_same_outcomes_as_the_in_process_queue() {
     }
 }
 
+/// `stats.NAME` as a number (`null` is `None`).
+fn figure(report: &Value, name: &str) -> Option<f64> {
+    let value = &report["stats"][name];
+    assert!(
+        !value.is_null() || name.ends_with("ms") || name == "efficiency",
+        "stats.{name} missing in {report:#}"
+    );
+    value.as_f64()
+}
+
+/// Whether `value` shows at most `decimals` decimal places.
+fn rounded_to(value: f64, decimals: i32) -> bool {
+    let scaled = value * 10f64.powi(decimals);
+    (scaled - scaled.round()).abs() < 1e-6 * scaled.abs().max(1.0)
+}
+
+/// Checks what every derived figure of a report of sleeping work (no
+/// `--rate`) means, from the report's own counts and config.
+fn assert_derived_figures_mean_what_they_say(report: &Value, mode: &str) {
+    let elapsed_ms = figure(report, "elapsed_ms").unwrap();
+    let throughput = figure(report, "throughput_per_s").unwrap();
+    let ideal = figure(report, "ideal_throughput_per_s").expect("sleeping work has an ideal");
+    let efficiency = figure(report, "efficiency").expect("a run with items has an efficiency");
+    let oversleep_ms = figure(report, "oversleep_ms").expect("sleeping work has an oversleep");
+    let avg_ms = figure(report, "avg_processing_ms").unwrap();
+    let processing_ms = report["config"]["processing_time_s"].as_f64().unwrap() * 1e3;
+    for (name, value, decimals) in [
+        ("elapsed_ms", elapsed_ms, 3),
+        ("avg_processing_ms", avg_ms, 3),
+        ("oversleep_ms", oversleep_ms, 3),
+        ("throughput_per_s", throughput, 2),
+        ("ideal_throughput_per_s", ideal, 2),
+        ("efficiency", efficiency, 4),
+    ] {
+        assert!(
+            rounded_to(value, decimals),
+            "{mode}: {name} {value} is not rounded to {decimals} places"
+        );
+    }
+    let ended = stat(report, "consumed") + stat(report, "failed") + stat(report, "dead_lettered");
+    let measured = ended as f64 / (elapsed_ms / 1e3);
+    assert!(
+        (throughput - measured).abs() <= 0.01 + measured * 1e-6,
+        "{mode}: throughput_per_s {throughput} is not items ended ({ended}) per second of elapsed_ms ({elapsed_ms})"
+    );
+    // Per attempt, as the host timed it: the ideal for attempts of the
+    // processing time plus the oversleep is the one efficiency is against.
+    let ideal_as_timed = ideal * processing_ms / (processing_ms + oversleep_ms);
+    assert!(
+        (efficiency - throughput / ideal_as_timed).abs() < 2e-3,
+        "{mode}: efficiency {efficiency} is not throughput {throughput} over the ideal for attempts as timed ({ideal_as_timed:.2})"
+    );
+    assert!(oversleep_ms >= 0.0, "{mode}: sleep never wakes early");
+    assert!(
+        avg_ms >= processing_ms,
+        "{mode}: avg_processing_ms {avg_ms} is a mean of successful attempts, each at least {processing_ms} ms"
+    );
+}
+
+#[test]
+fn every_derived_figure_means_the_same_with_and_without_the_broker() {
+    let Some(broker) = broker() else { return };
+    let line = "--items 150 --consumers 3 --capacity 20 --processing-time 0.002 --failure-rate 0.2 --retries 1 --seed 11";
+    let local = run(&flags(line));
+    let on_broker = run(&with_broker(&broker, line));
+    for field in [
+        "produced",
+        "consumed",
+        "failed",
+        "dead_lettered",
+        "retried",
+        "unprocessed",
+    ] {
+        assert_eq!(
+            stat(&on_broker, field),
+            stat(&local, field),
+            "{field}: the same seed, the same outcomes"
+        );
+    }
+    assert_eq!(
+        figure(&on_broker, "ideal_throughput_per_s"),
+        figure(&local, "ideal_throughput_per_s"),
+        "the same consumers, processing time and failures: the same ideal"
+    );
+    assert_derived_figures_mean_what_they_say(&local, "in process");
+    assert_derived_figures_mean_what_they_say(&on_broker, "--broker");
+}
+
 #[test]
 fn the_backlog_never_passes_the_capacity() {
     let Some(broker) = broker() else { return };

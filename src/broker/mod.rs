@@ -31,7 +31,8 @@ mod settings;
 mod work;
 
 pub use connection::{BrokerError, connect};
-pub use keys::Keys;
+pub use keys::{Keys, fields, worker_name};
+pub use produce::BATCH;
 pub use report::{BrokerInfo, BrokerReport, BrokerStats, DeadLetter, MAX_DEAD_LETTERS};
 pub use run::BrokerRun;
 pub use settings::BrokerSettings;

@@ -14,7 +14,12 @@ use crate::job::{self, Job, SimulatedJob};
 use crate::stop::StopSignal;
 
 use super::connection::{Broker, BrokerError};
-use super::keys::Keys;
+use super::keys::entry::ITEM;
+use super::keys::fields::{
+    ATTEMPTS, BUSY_US, CONSUMED, DEAD_LETTERED, FAILED, FAILED_ATTEMPTS, RECLAIMED, REDELIVERED,
+    RETRIED,
+};
+use super::keys::{Keys, worker_name};
 use super::scripts::{COUNT, SETTLE};
 use super::settings::{WorkerSettings, stored_settings};
 
@@ -176,9 +181,9 @@ fn process<J: Job + ?Sized>(
         tally.redelivered += 1;
     }
     let ending = if settings.retries {
-        "dead_lettered"
+        DEAD_LETTERED
     } else {
-        "failed"
+        FAILED
     };
     if delivery.deliveries > settings.max_deliveries {
         // Its workers died on it every time: stop handing it out.
@@ -208,7 +213,7 @@ fn process<J: Job + ?Sized>(
             if error.panicked {
                 // A bug, not a transient fault: retrying would panic again.
                 Outcome::Ended {
-                    outcome: "failed",
+                    outcome: FAILED,
                     error: error.message,
                 }
             } else if delivery.deliveries >= settings.max_deliveries {
@@ -244,7 +249,7 @@ fn settle_all(
     let mut pipe = redis::pipe();
     for (delivery, outcome) in deliveries.iter().zip(outcomes) {
         let (what, ms, error) = match outcome {
-            Outcome::Consumed { ms } => ("consumed", *ms, ""),
+            Outcome::Consumed { ms } => (CONSUMED, *ms, ""),
             Outcome::Ended { outcome, error } => (*outcome, 0.0, error.as_str()),
             Outcome::Retry => {
                 // Claimed again at once, by this worker: a claim counts a
@@ -277,17 +282,20 @@ fn settle_all(
     // by the settle script, and exactness does not rest on these.
     let mut counts = COUNT.eval(&[&keys.settings, &keys.stats]);
     for (field, now, then) in [
-        ("attempts", tally.processed, before.processed),
+        (ATTEMPTS, tally.processed, before.processed),
         (
-            "failed_attempts",
+            FAILED_ATTEMPTS,
             tally.failed_attempts,
             before.failed_attempts,
         ),
-        ("redelivered", tally.redelivered, before.redelivered),
-        ("reclaimed", tally.reclaimed, before.reclaimed),
+        (REDELIVERED, tally.redelivered, before.redelivered),
+        (RECLAIMED, tally.reclaimed, before.reclaimed),
     ] {
         counts.arg(field).arg(now - then);
     }
+    // Whole microseconds: the count script adds integers.
+    let busy_us = ((tally.busy_ms - before.busy_ms) * 1e3).round().max(0.0) as u64;
+    counts.arg(BUSY_US).arg(busy_us);
     pipe.add_command(counts).ignore();
     let replies: Vec<redis::Value> = pipe
         .query(&mut broker.con)
@@ -312,12 +320,7 @@ fn settle_all(
                 match (settled, outcome) {
                     (0, _) => tally.already_settled += 1,
                     (_, Outcome::Consumed { .. }) => tally.consumed += 1,
-                    (
-                        _,
-                        Outcome::Ended {
-                            outcome: "failed", ..
-                        },
-                    ) => tally.failed += 1,
+                    (_, Outcome::Ended { outcome, .. }) if *outcome == FAILED => tally.failed += 1,
                     _ => tally.dead_lettered += 1,
                 }
             }
@@ -326,7 +329,7 @@ fn settle_all(
     if tally.retried > before.retried {
         let _: u64 = COUNT
             .eval(&[&keys.settings, &keys.stats])
-            .arg("retried")
+            .arg(RETRIED)
             .arg(tally.retried - before.retried)
             .query(&mut broker.con)
             .map_err(broker.failed("counting retries"))?;
@@ -402,7 +405,7 @@ fn reclaim(
 }
 
 fn delivery(entry: &StreamId, deliveries: u64) -> Result<Delivery, BrokerError> {
-    let item = entry.get::<u64>("item").ok_or_else(|| {
+    let item = entry.get::<u64>(ITEM).ok_or_else(|| {
         BrokerError::Refused(format!(
             "stream entry {} has no item number: is another program writing to this run's stream?",
             entry.id
@@ -452,19 +455,20 @@ pub fn join_run(
     let mut broker = Broker::open(url)?;
     let (config, settings) = stored_settings(&mut broker, &keys)?;
     let job = SimulatedJob::new(&config);
-    let prefix = format!("pid{}", std::process::id());
-    let workers = run_workers(url, &keys, &prefix, threads, &settings, &job, stop)?;
+    let process = Some(std::process::id());
+    let workers = run_workers(url, &keys, process, threads, &settings, &job, stop)?;
     Ok(JoinedWorker {
         run_id: run_id.to_string(),
         workers,
     })
 }
 
-/// Runs `threads` workers named `PREFIX-N`, each on its own connection.
+/// Runs `threads` workers of `process` (`None`: the run's own; see
+/// [`worker_name`]), each on its own connection.
 pub(crate) fn run_workers<J: Job + ?Sized>(
     url: &str,
     keys: &Keys,
-    prefix: &str,
+    process: Option<u32>,
     threads: usize,
     settings: &WorkerSettings,
     job: &J,
@@ -475,7 +479,7 @@ pub(crate) fn run_workers<J: Job + ?Sized>(
             .map(|index| {
                 scope.spawn(move || {
                     let mut broker = Broker::open(url)?;
-                    let name = format!("{prefix}-{index}");
+                    let name = worker_name(process, index);
                     work(&mut broker, keys, &name, settings, job, stop)
                 })
             })
