@@ -54,7 +54,7 @@ impl Simulator {
 
     /// The peak resident memory of one run with `args`.
     pub(crate) fn peak_rss_kib(&self, args: &[&str]) -> Result<u64> {
-        let (_, kib) = lesson_support::peak_rss_kib(
+        let (_, kib) = host::peak_rss_kib(
             Command::new(&self.0)
                 .args(args)
                 .arg("--no-progress")

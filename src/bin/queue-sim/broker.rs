@@ -111,7 +111,7 @@ fn start_worker(url: &str, keys: &Keys, threads: usize) -> std::io::Result<Child
         // Its own report is the broker's counts already; its errors show.
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
-    lesson_support::broker::spawn_tied(command)
+    host::process::spawn_tied(command)
 }
 
 fn failure(error: BrokerError) -> Failure {
