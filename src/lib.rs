@@ -36,7 +36,6 @@ mod consumer;
 pub mod item;
 pub mod job;
 pub mod observe;
-pub mod output;
 mod producer;
 pub mod queue;
 pub mod report;

@@ -10,10 +10,7 @@ use queue_sim::broker::{self, BrokerError, BrokerReport, BrokerRun, BrokerSettin
 use queue_sim::{SimConfig, StopSignal};
 
 use crate::cli::Cli;
-use crate::exit::Exit;
-
-/// Why a broker run gave no report: one line, and the exit status it means.
-pub type Failure = (String, Exit);
+use crate::exit::{Exit, Failure};
 
 /// Runs `config` on the broker `url` named by the flags.
 pub fn run(
