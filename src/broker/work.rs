@@ -240,6 +240,32 @@ fn settle_all(
     before: &WorkerTally,
     tally: &mut WorkerTally,
 ) -> Result<VecDeque<Delivery>, BrokerError> {
+    let mut pipe = settle_pipeline(keys, name, deliveries, outcomes);
+    pipe.add_command(worker_counts(keys, before, tally))
+        .ignore();
+    let replies: Vec<redis::Value> = pipe
+        .query(&mut broker.con)
+        .map_err(broker.failed("settling items"))?;
+    let again = read_settled(deliveries, outcomes, &replies, tally);
+    if tally.retried > before.retried {
+        let _: u64 = COUNT
+            .eval(&[&keys.settings, &keys.stats])
+            .arg(RETRIED)
+            .arg(tally.retried - before.retried)
+            .query(&mut broker.con)
+            .map_err(broker.failed("counting retries"))?;
+    }
+    Ok(again)
+}
+
+/// One command per processed delivery: the settle script for an item that
+/// ended, XCLAIM for one to retry.
+fn settle_pipeline(
+    keys: &Keys,
+    name: &str,
+    deliveries: &[Delivery],
+    outcomes: &[Outcome],
+) -> redis::Pipeline {
     let settle_keys = [
         keys.items.as_str(),
         keys.stats.as_str(),
@@ -278,8 +304,13 @@ fn settle_all(
                 .clone(),
         );
     }
-    // What only a worker sees (attempts, claims); the items' ends are counted
-    // by the settle script, and exactness does not rest on these.
+    pipe
+}
+
+/// What only a worker sees (attempts, their time, claims) since `before`, as
+/// one count script; the items' ends are counted by the settle script, and
+/// exactness does not rest on these.
+fn worker_counts(keys: &Keys, before: &WorkerTally, tally: &WorkerTally) -> redis::Cmd {
     let mut counts = COUNT.eval(&[&keys.settings, &keys.stats]);
     for (field, now, then) in [
         (ATTEMPTS, tally.processed, before.processed),
@@ -296,12 +327,19 @@ fn settle_all(
     // Whole microseconds: the count script adds integers.
     let busy_us = ((tally.busy_ms - before.busy_ms) * 1e3).round().max(0.0) as u64;
     counts.arg(BUSY_US).arg(busy_us);
-    pipe.add_command(counts).ignore();
-    let replies: Vec<redis::Value> = pipe
-        .query(&mut broker.con)
-        .map_err(broker.failed("settling items"))?;
+    counts
+}
+
+/// Counts what each settle reply says in `tally`; returns the deliveries
+/// claimed again for a retry.
+fn read_settled(
+    deliveries: &[Delivery],
+    outcomes: &[Outcome],
+    replies: &[redis::Value],
+    tally: &mut WorkerTally,
+) -> VecDeque<Delivery> {
     let mut again = VecDeque::new();
-    for ((delivery, outcome), reply) in deliveries.iter().zip(outcomes).zip(&replies) {
+    for ((delivery, outcome), reply) in deliveries.iter().zip(outcomes).zip(replies) {
         match outcome {
             Outcome::Retry => {
                 let claimed: StreamClaimReply =
@@ -326,15 +364,7 @@ fn settle_all(
             }
         }
     }
-    if tally.retried > before.retried {
-        let _: u64 = COUNT
-            .eval(&[&keys.settings, &keys.stats])
-            .arg(RETRIED)
-            .arg(tally.retried - before.retried)
-            .query(&mut broker.con)
-            .map_err(broker.failed("counting retries"))?;
-    }
-    Ok(again)
+    again
 }
 
 /// Reads up to a batch of entries no worker of the group has had yet.
