@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use host::panic_message;
 
 use crate::chance;
-use crate::config::{SimConfig, WorkKind};
+use crate::choice::WorkKind;
+use crate::config::SimConfig;
 use crate::item::WorkItem;
 
 /// The work a consumer performs on one attempt of an item.

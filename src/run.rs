@@ -18,7 +18,8 @@ use std::panic;
 use std::thread::{self, Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::config::{ConfigError, QueueKind, SimConfig};
+use crate::choice::QueueKind;
+use crate::config::{ConfigError, SimConfig};
 use crate::consumer::{self, ConsumerReport, ConsumerSetup};
 use crate::item::{WorkItem, WorkerId};
 use crate::job::{Job, SimulatedJob};

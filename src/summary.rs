@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use crate::config::{SimConfig, WorkKind};
+use crate::choice::WorkKind;
+use crate::config::SimConfig;
 use crate::stats::{SimulationStats, mean_ms, ms, round_rate, round_to};
 use crate::theory;
 
