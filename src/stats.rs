@@ -8,7 +8,7 @@
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::SimConfig;
 use crate::item::{TaskId, TaskStatus, WorkItem, WorkResult, WorkerId};
@@ -229,7 +229,7 @@ pub enum WorkerExit {
 }
 
 /// One consumer's statistics, an entry of the report's `workers`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerStats {
     /// The worker.
     pub id: WorkerId,
@@ -286,7 +286,7 @@ impl WorkerClock {
 /// `produced == consumed + failed + dead_lettered + unprocessed`.
 /// And every attempt is counted once: the workers' `processed` add up to
 /// `consumed + failed + dead_lettered + retried`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimulationStats {
     /// Items the producers made: all of `num_items` unless the run was interrupted.
     pub produced: u64,
@@ -344,6 +344,20 @@ impl WorkerExit {
 impl Serialize for WorkerExit {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for WorkerExit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        [
+            WorkerExit::Finished,
+            WorkerExit::IdleTimeout,
+            WorkerExit::Interrupted,
+        ]
+        .into_iter()
+        .find(|exit| exit.name() == name)
+        .ok_or_else(|| serde::de::Error::custom(format!("no worker exit is named {name:?}")))
     }
 }
 

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 use lesson_support::broker::{BrokerError, BrokerProcess};
+use queue_sim::broker::Keys;
 use redis::Commands;
 use serde_json::Value;
 
@@ -123,10 +124,7 @@ fn connection(broker: &BrokerProcess) -> redis::Connection {
 /// Waits until run `run`'s consumer `prefix…` holds at least one
 /// unacknowledged entry; returns how many it holds.
 fn wait_until_holding(con: &mut redis::Connection, run: &str, prefix: &str) -> u64 {
-    let (items, group) = (
-        format!("queue-sim:{run}:items"),
-        format!("queue-sim:{run}:workers-group"),
-    );
+    let Keys { items, group, .. } = Keys::for_run(run);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let pending: redis::RedisResult<redis::streams::StreamPendingReply> =
@@ -163,7 +161,7 @@ fn start_run(broker: &BrokerProcess, run: &str, args: &[&str]) -> Child {
     let mut con = connection(broker);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !con
-        .exists::<_, bool>(format!("queue-sim:{run}:settings"))
+        .exists::<_, bool>(Keys::for_run(run).settings)
         .unwrap_or(false)
     {
         assert!(Instant::now() < deadline, "run {run} never started");
@@ -200,8 +198,13 @@ fn every_item_ends_once_and_the_run_cleans_up_its_keys() {
         stat(&report, "consumed") + stat(&report, "dead_lettered") + stat(&report, "retried"),
         "every attempt is an item's end or a retry"
     );
-    assert_eq!(report["broker"]["streams"]["items"], "queue-sim:tidy:items");
-    let keys: Vec<String> = connection(&broker).keys("queue-sim:tidy:*").unwrap();
+    assert_eq!(
+        report["broker"]["streams"]["items"],
+        Keys::for_run("tidy").items
+    );
+    let keys: Vec<String> = connection(&broker)
+        .keys(Keys::for_run("tidy").pattern())
+        .unwrap();
     assert!(keys.is_empty(), "the run left keys behind: {keys:?}");
 }
 
@@ -527,7 +530,9 @@ fn ctrl_c_gives_partial_statistics_that_still_add_up() {
         stat(&report, "produced") < 1000,
         "the producer stops at Ctrl-C; the workers finish the items in hand: {report:#}"
     );
-    let keys: Vec<String> = connection(&broker).keys("queue-sim:interrupted:*").unwrap();
+    let keys: Vec<String> = connection(&broker)
+        .keys(Keys::for_run("interrupted").pattern())
+        .unwrap();
     assert!(
         keys.is_empty(),
         "an interrupted run left keys behind: {keys:?}"
@@ -561,9 +566,10 @@ fn the_text_summary_names_the_stream_and_the_broker_counts() {
         .unwrap();
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
+    let stream = Keys::for_run("texty").items;
     for expected in [
         "30 items through",
-        "queue-sim:texty:items",
+        &stream,
         "consumed 30, failed 0, dead-lettered 0, unprocessed 0",
         "reclaimed 0",
     ] {

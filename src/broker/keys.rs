@@ -1,10 +1,10 @@
 //! The names, in Redis, of everything one run uses. Each run has its own, so
 //! runs never see each other's items, and the run deletes them all at its end.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The keys of run `run_id`, all under `queue-sim:RUN:`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Keys {
     /// The run's id.
     pub run_id: String,
@@ -31,7 +31,8 @@ pub struct Keys {
 impl Keys {
     /// The keys of run `run_id`.
     pub fn for_run(run_id: &str) -> Self {
-        let key = |what: &str| format!("queue-sim:{run_id}:{what}");
+        let prefix = Keys::prefix_of(run_id);
+        let key = |what: &str| format!("{prefix}{what}");
         Keys {
             run_id: run_id.to_string(),
             items: key("items"),
@@ -42,6 +43,21 @@ impl Keys {
             stats: key("stats"),
             workers: key("workers"),
         }
+    }
+
+    /// A pattern (for KEYS or SCAN) matching every key under the run's
+    /// prefix, the ones [`all`](Self::all) names and any other.
+    pub fn pattern(&self) -> String {
+        format!("{}*", self.prefix())
+    }
+
+    /// `queue-sim:RUN:`, the prefix of every key of the run.
+    pub fn prefix(&self) -> String {
+        Keys::prefix_of(&self.run_id)
+    }
+
+    fn prefix_of(run_id: &str) -> String {
+        format!("queue-sim:{run_id}:")
     }
 
     /// Every key the run may have made, for cleaning up.

@@ -58,7 +58,7 @@ impl BrokerRun {
             return Err(BrokerError::Refused(format!(
                 "--run {run_id}: a run with this id is already on the broker (keys {}*); \
                  choose another id, or leave --run out",
-                keys.items.trim_end_matches("items")
+                keys.prefix()
             )));
         }
         let created: redis::RedisResult<()> = redis::pipe()

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use redis::streams::{StreamAutoClaimReply, StreamClaimReply, StreamId, StreamReadReply};
 use redis::{Commands, cmd};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::item::WorkItem;
 use crate::job::{self, Job, SimulatedJob};
@@ -25,7 +25,7 @@ use super::settings::{WorkerSettings, stored_settings};
 
 /// What one worker did, as it saw it. The run's totals come from the broker's
 /// own counts, which a killed worker cannot take with it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkerTally {
     /// The worker's name in the consumer group.
     pub name: String,
@@ -464,7 +464,7 @@ fn is_finished(broker: &mut Broker, keys: &Keys) -> Result<bool, BrokerError> {
 }
 
 /// A worker process that joined a run: what it did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JoinedWorker {
     /// The run it joined.
     pub run_id: String,

@@ -150,6 +150,16 @@ mod tests {
     }
 
     #[test]
+    fn the_report_types_read_back_what_they_wrote() {
+        let report = report(false);
+        let read: Report = serde_json::from_str(&to_json(&report)).unwrap();
+        assert_eq!(read.config, report.config);
+        assert_eq!(read.stats, report.stats);
+        assert_eq!(read.workers, report.workers);
+        assert_eq!(read.results_sample, report.results_sample);
+    }
+
+    #[test]
     fn text_states_the_accounting_and_each_worker() {
         let text = to_text(&report(false));
         assert!(text.contains("accounting"), "{text}");
