@@ -197,3 +197,81 @@ fn close_after_the_last_put_delivers_everything() {
         },
     );
 }
+
+#[test]
+fn a_close_racing_a_put_loses_nothing() {
+    check(
+        "a taker gets until None from an empty queue of capacity 1; a putter puts one item; the \
+         main thread closes the queue at the same time",
+        "the taker slept through the put or the close: put() must notify not_empty after the \
+         push, and close() must set `closed` under the lock, then notify_all on both condvars",
+        || {
+            let queue = Arc::new(PriorityQueue::new(1));
+            let taker = spawn(&queue, |q| {
+                std::iter::from_fn(|| q.get()).collect::<Vec<u32>>()
+            });
+            let putter = spawn(&queue, |q| q.put(3, 7));
+            queue.close();
+            let put = putter.join().unwrap();
+            let got = taker.join().unwrap();
+            match put {
+                Ok(()) => assert_eq!(
+                    got,
+                    [7],
+                    "put(3, 7) returned Ok — the queue took item 7 before it closed — yet the \
+                     taker's get() said None first: a closed queue hands out what it holds \
+                     before it says None, and a put either goes in before the close or is refused"
+                ),
+                Err(refused) => {
+                    assert_eq!(
+                        refused,
+                        PutError::Closed(7),
+                        "a refused put hands its own item back"
+                    );
+                    assert_eq!(
+                        got,
+                        [],
+                        "put(3, 7) was refused (closed), yet the taker got {got:?}: an item is \
+                         either taken or handed back, never both"
+                    );
+                }
+            }
+            assert_eq!(queue.len(), 0, "nothing is left behind in a drained queue");
+        },
+    );
+}
+
+#[test]
+fn a_close_racing_a_waiting_put_loses_nothing() {
+    check(
+        "a full queue of capacity 1 holding item 0; a putter waits to put item 1; a taker gets \
+         until None; the main thread closes the queue at the same time",
+        "a thread slept through the change it waited for: get() must notify not_full after the \
+         pop, and close() must wake every waiter on both condvars, after setting `closed`",
+        || {
+            let queue = Arc::new(PriorityQueue::new(1));
+            queue.put(2, 0).unwrap();
+            let putter = spawn(&queue, |q| q.put(9, 1));
+            let taker = spawn(&queue, |q| {
+                std::iter::from_fn(|| q.get()).collect::<Vec<u32>>()
+            });
+            queue.close();
+            let put = putter.join().unwrap();
+            let got = taker.join().unwrap();
+            let expected: &[u32] = if put.is_ok() { &[0, 1] } else { &[0] };
+            assert_eq!(
+                got, expected,
+                "put(9, 1) returned {put:?} and the taker got {got:?}: an item a put was told \
+                 went in must come out before get() says None — a put woken by close() must \
+                 look at `closed` again and hand its item back, not push it into a closed queue"
+            );
+            if let Err(refused) = put {
+                assert_eq!(
+                    refused,
+                    PutError::Closed(1),
+                    "a refused put hands its own item back"
+                );
+            }
+        },
+    );
+}

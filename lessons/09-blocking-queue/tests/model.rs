@@ -363,3 +363,127 @@ fn timeouts_of_zero_try_once_and_say_why() {
         },
     );
 }
+
+// ------------------------------------------------------------ races --
+
+#[test]
+fn a_close_racing_a_timed_put_loses_nothing() {
+    each_policy(|notify| {
+        check(
+            &format!(
+                "a taker get_timeout(1 h)s until Closed on an empty queue of capacity 1; a putter \
+                 put_timeout(7, 1 h)s; the main thread closes the queue at the same time \
+                 (Notify::{notify:?})"
+            ),
+            "the taker slept through the put or the close: put() must wake a waiting taker \
+             (counted in waiting_takers, timed or not), and close() must set `closed` under the \
+             lock, then notify_all on both condvars",
+            move || {
+                let queue = Arc::new(CondvarQueue::with_notify(1, notify));
+                let taker = spawn(&queue, |q| {
+                    std::iter::from_fn(|| q.get_timeout(AN_HOUR).ok()).collect::<Vec<u32>>()
+                });
+                let putter = spawn(&queue, |q| q.put_timeout(7, AN_HOUR));
+                queue.close();
+                let put = putter.join().unwrap();
+                let got = taker.join().unwrap();
+                let expected: &[u32] = if put.is_ok() { &[7] } else { &[] };
+                assert_eq!(
+                    got, expected,
+                    "put_timeout(7, 1 h) returned {put:?} and the taker got {got:?}: an item a \
+                     put was told went in comes out before the queue says Closed; a refused one \
+                     is handed back and never comes out"
+                );
+                if let Err(refused) = put {
+                    assert_eq!(
+                        refused,
+                        PutError::Closed(7),
+                        "a put refused because the queue closed is Closed (not Full), its item \
+                         handed back"
+                    );
+                }
+            },
+        );
+    });
+}
+
+#[test]
+fn a_close_racing_a_waiting_put_loses_nothing() {
+    each_policy(|notify| {
+        check(
+            &format!(
+                "a full queue of capacity 1 holding item 0; a putter waits to put item 1; a taker \
+                 gets until None; the main thread closes the queue at the same time \
+                 (Notify::{notify:?})"
+            ),
+            "a thread slept through the change it waited for: get() must wake a waiting putter, \
+             and close() must wake every waiter on both condvars, after setting `closed`",
+            move || {
+                let queue = Arc::new(CondvarQueue::with_notify(1, notify));
+                queue.put(0).unwrap();
+                let putter = spawn(&queue, |q| q.put(1));
+                let taker = spawn(&queue, |q| {
+                    std::iter::from_fn(|| q.get()).collect::<Vec<u32>>()
+                });
+                queue.close();
+                let put = putter.join().unwrap();
+                let got = taker.join().unwrap();
+                let expected: &[u32] = if put.is_ok() { &[0, 1] } else { &[0] };
+                assert_eq!(
+                    got, expected,
+                    "put(1) returned {put:?} and the taker got {got:?}: a put woken by close() \
+                     must look at `closed` again and hand its item back, not add it to a closed \
+                     queue after the taker has been told None"
+                );
+            },
+        );
+    });
+}
+
+#[test]
+fn a_try_racing_a_put_or_a_get_loses_nothing() {
+    each_policy(|notify| {
+        check(
+            &format!(
+                "get_timeout(0) races a put() on an empty queue of capacity 1; then put_timeout(…, \
+                 0) races a get() on a full one (Notify::{notify:?})"
+            ),
+            "a zero timeout must never wait for a wake-up: if there is no item (or no room) \
+             when it looks, it gives up",
+            move || {
+                let queue = Arc::new(CondvarQueue::with_notify(1, notify));
+                let putter = spawn(&queue, |q| q.put(1));
+                let tried = queue.get_timeout(Duration::ZERO);
+                putter.join().unwrap().unwrap();
+                let left = queue.get_timeout(Duration::ZERO);
+                assert!(
+                    matches!(
+                        (tried, left),
+                        (Ok(1), Err(GetError::Empty)) | (Err(GetError::Empty), Ok(1))
+                    ),
+                    "get_timeout(0) racing a put returned {tried:?}, then get_timeout(0) once the \
+                     put had returned {left:?}: one of them takes item 1, the other finds the \
+                     queue empty"
+                );
+
+                queue.put(2).unwrap();
+                let taker = spawn(&queue, |q| q.get());
+                let tried = queue.put_timeout(3, Duration::ZERO);
+                let first = taker.join().unwrap();
+                assert_eq!(first, Some(2), "the only taker gets the oldest item, 2");
+                let rest = queue.get_timeout(Duration::ZERO);
+                match tried {
+                    Ok(()) => assert_eq!(rest, Ok(3), "put_timeout(3, 0) went in, so 3 is there"),
+                    Err(refused) => {
+                        assert_eq!(
+                            refused,
+                            PutError::Full(3),
+                            "a zero-timeout put on a full queue is Full, its item handed back"
+                        );
+                        assert_eq!(rest, Err(GetError::Empty), "put_timeout(3, 0) was refused");
+                    }
+                }
+            },
+        );
+    });
+}

@@ -147,8 +147,9 @@ where
 
 // ANCHOR: map_chunked
 /// Applies `f` to every input on `pool`, `chunk` inputs to a task, and returns
-/// the outputs in input order, or the first error. Tiny jobs cost less as a
-/// few big tasks than as many small ones: each task pays for a channel send,
+/// the outputs in input order — or the error of the earliest chunk, in input
+/// order, that failed (whichever failed first in time). Tiny jobs cost less as
+/// a few big tasks than as many small ones: each task pays for a channel send,
 /// a wake-up and a result.
 ///
 /// # Panics

@@ -146,7 +146,7 @@ pub fn produce(
         }
         // As many as there is room for, in one round trip. Exact for one
         // producer; two could both see the same room (see the chapter).
-        let batch = next..(next + room).min(ids.end);
+        let batch = next..next.saturating_add(room).min(ids.end);
         let mut pipe = redis::pipe();
         for item in batch.clone() {
             pipe.xadd(&streams.items, "*", &[(ITEM_FIELD, item)])
