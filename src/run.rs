@@ -29,8 +29,9 @@ use crate::queue::{
     ChannelQueue, CondvarQueue, PriorityQueue, QueueReceiver, QueueSender, WorkQueue,
 };
 use crate::report::Report;
-use crate::stats::{Record, Recorder, RunTotals};
+use crate::stats::{Record, Recorder};
 use crate::stop::{StopReason, StopSignal};
+use crate::summary::RunTotals;
 
 /// Options of a run that are not part of its configuration.
 #[derive(Clone, Default)]

@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::SimConfig;
 use crate::item::{TaskId, TaskStatus, WorkItem, WorkResult, WorkerId};
-use crate::summary::{self, RunCounts};
 
 /// How much of a run the report keeps beyond its counts and its sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -373,76 +371,6 @@ impl SimulationStats {
     pub fn attempts_add_up(&self, workers: &[WorkerStats]) -> bool {
         let attempts: u64 = workers.iter().map(|w| w.processed).sum();
         attempts == self.consumed + self.failed + self.dead_lettered + self.retried
-    }
-}
-
-/// A run's recorders, merged as its threads are joined, and what only the
-/// producers know.
-#[derive(Debug)]
-pub(crate) struct RunTotals {
-    recorder: Recorder,
-    produced: u64,
-    max_queue_depth: usize,
-}
-
-impl RunTotals {
-    /// Totals starting from `leftovers`: the items the run itself found unprocessed.
-    pub(crate) fn new(leftovers: Recorder) -> Self {
-        RunTotals {
-            recorder: leftovers,
-            produced: 0,
-            max_queue_depth: 0,
-        }
-    }
-
-    /// Folds in one producer: what it made, the deepest queue it saw, and the
-    /// items it could not deliver.
-    pub(crate) fn add_producer(&mut self, produced: u64, max_depth: usize, recorder: Recorder) {
-        self.produced += produced;
-        self.max_queue_depth = self.max_queue_depth.max(max_depth);
-        self.recorder.merge(recorder);
-    }
-
-    /// Folds in one consumer's outcomes.
-    pub(crate) fn add_consumer(&mut self, recorder: Recorder) {
-        self.recorder.merge(recorder);
-    }
-
-    /// The statistics of a run of `config` that took `elapsed`, with the
-    /// sample and, if they were kept, every result.
-    pub(crate) fn summarize(
-        self,
-        config: &SimConfig,
-        elapsed: Duration,
-        workers: &[WorkerStats],
-    ) -> (SimulationStats, Vec<WorkResult>, Option<Vec<WorkResult>>) {
-        let tally = self.recorder.tally;
-        let counts = RunCounts {
-            produced: self.produced,
-            consumed: tally.completed,
-            failed: tally.failed,
-            retried: tally.retried,
-            dead_lettered: tally.dead_lettered,
-            unprocessed: tally.unprocessed,
-            consumed_time: tally.completed_time,
-            attempts: workers.iter().map(|w| w.processed).sum(),
-            busy: workers
-                .iter()
-                .map(|w| Duration::from_secs_f64(w.busy_ms / 1e3))
-                .sum(),
-            max_queue_depth: self.max_queue_depth,
-            consumers_timed_out: workers
-                .iter()
-                .filter(|w| w.exit == WorkerExit::IdleTimeout)
-                .count(),
-        };
-        let stats = summary::summarize(&counts, config, config.consumers, elapsed);
-        debug_assert!(
-            stats.accounting_holds() && stats.attempts_add_up(workers),
-            "accounting identity broken: {stats:?}"
-        );
-        let (sample, all) = self.recorder.into_results();
-        (stats, sample, all)
     }
 }
 
