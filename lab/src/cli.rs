@@ -14,7 +14,7 @@ pub const DEFAULT_LIMIT_SECS: u64 = 20;
 pub const MAX_LIMIT_SECS: u64 = 24 * 3600;
 
 /// The commands the xtask crate runs, for the help text.
-pub const MAINTAINER_COMMANDS: [(&str, &str); 7] = [
+pub const MAINTAINER_COMMANDS: [(&str, &str); 8] = [
     (
         "verify [NN …]",
         "prove the lesson contract (maintainers, CI)",
@@ -23,6 +23,10 @@ pub const MAINTAINER_COMMANDS: [(&str, &str); 7] = [
     (
         "grade DIR…",
         "grade learners' copies of the kit (instructors)",
+    ),
+    (
+        "signatures [NN …]",
+        "how often a known mistake is named right from its failures",
     ),
     (
         "bench",

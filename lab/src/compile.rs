@@ -134,14 +134,19 @@ struct Diagnostic {
 pub fn build(mut command: Command, limit: Duration) -> Result<Built> {
     command.arg("--message-format=json");
     let finished = process::run_limited(command, limit, Duration::MAX, || ())?;
+    if finished.status.is_none() {
+        bail!("the build was still running after {limit:?} and was stopped");
+    }
+    Ok(read_build(&finished))
+}
+
+/// What a cargo build run with `--message-format=json` made, from its output.
+pub fn read_build(finished: &process::Finished) -> Built {
     let mut built = Built {
         succeeded: finished.status.is_some_and(|s| s.success()),
         cargo_said: finished.stderr.text().trim().to_string(),
         ..Built::default()
     };
-    if finished.status.is_none() {
-        bail!("the build was still running after {limit:?} and was stopped");
-    }
     for line in finished.stdout.text().lines() {
         let Ok(message) = serde_json::from_str::<CargoMessage>(line) else {
             continue;
@@ -176,7 +181,7 @@ pub fn build(mut command: Command, limit: Duration) -> Result<Built> {
     for binaries in built.binaries.values_mut() {
         binaries.sort_by(|a, b| a.target.cmp(&b.target));
     }
-    Ok(built)
+    built
 }
 
 /// `03-backpressure` for `…/lessons/03-backpressure/Cargo.toml`.

@@ -1,9 +1,11 @@
 //! `cargo xtask hint NN [K]`: a hint for lesson NN, read from its chapter's
 //! `## Hints` section (the book is the one source), with the code it includes.
 //!
-//! `hint NN K` is hint K, gentlest first. `hint NN` runs the lesson's tests in
-//! the chapter's order until one fails, and starts at the hint for that
-//! test's section (see [`Chapter::first_hint_for`]).
+//! `hint NN K` is hint K, gentlest first. `hint NN` runs the lesson's tests
+//! and starts at the hint for the section of the first failing one in the
+//! chapter's order (see [`Chapter::first_hint_for`]); when the failures match
+//! a known mistake ([`crate::known`]), the chapter's "Break it" bullet for it
+//! comes first.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -13,7 +15,8 @@ use anyhow::{Result, bail};
 
 use crate::chapter::Chapter;
 use crate::kit::{self, Lesson};
-use crate::progress::{self, FirstFailure};
+use crate::known::KnownMistakes;
+use crate::progress::{self, Standing};
 use crate::term::Waiting;
 
 /// The text to show for hint `k` (1-based) of lesson `number`; with no `k`,
@@ -68,8 +71,11 @@ pub fn hint(root: &Path, number: &str, k: Option<usize>, limit: Duration) -> Res
     Ok(out)
 }
 
-/// Which hint to start with, and a line saying why: the one for the section
-/// of the lesson's first failing test.
+/// Which hint to start with, and what to say before it: the known mistake
+/// the lesson's failures look like, if the match is unambiguous (its "Break
+/// it" bullet), and a line saying the hint is the one for the section of the
+/// first failing test in the chapter's order. Runs every test: the match
+/// needs all the failures, not only the first.
 fn for_the_first_failure(
     root: &Path,
     lesson: &Lesson,
@@ -78,38 +84,52 @@ fn for_the_first_failure(
 ) -> Result<(usize, String)> {
     let target_dir = progress::target_dir(root)?;
     let waiting = Waiting::start(&format!(
-        "building lesson {} to find its first failing test",
+        "building lesson {} to find its failing tests",
         lesson.number
     ));
     let built = progress::build(root, &target_dir, std::slice::from_ref(lesson))?;
-    waiting.step(&format!(
-        "running lesson {}'s tests until one fails",
-        lesson.number
-    ));
-    let first = progress::first_failure(lesson, &built, &target_dir, limit, Some(chapter), || {
-        waiting.step(&progress::building_models(lesson))
-    })?;
+    waiting.step(&format!("running lesson {}'s tests", lesson.number));
+    let standing = progress::test_lesson(
+        lesson,
+        &built,
+        &target_dir,
+        limit,
+        || waiting.step(&progress::building_models(lesson)),
+        |_| (),
+    )?;
     drop(waiting);
-    Ok(match first {
-        FirstFailure::DoesNotCompile(_) => (
+    if let Standing::DoesNotCompile(_) = standing {
+        return Ok((
             1,
             "(Your code does not compile yet — `cargo test` shows why; here is the first hint.)\n"
                 .to_string(),
-        ),
-        FirstFailure::Green => (
+        ));
+    }
+    let failures = progress::in_chapter_order(standing.failures(), Some(chapter));
+    let Some(first) = failures.first() else {
+        return Ok((
             1,
             "(Every test passes: nothing to be stuck on. Here is the first hint anyway.)\n"
                 .to_string(),
-        ),
-        FirstFailure::Failing(run) => match chapter.section_of(&run.name) {
-            Some(section) => (
-                chapter.first_hint_for(section),
-                format!(
-                    "(For your first failing test, {}, of section \"{}\".)\n",
-                    run.name, chapter.lesson_sections[section]
-                ),
-            ),
-            None => (1, format!("(Your first failing test is {}.)\n", run.name)),
-        },
-    })
+        ));
+    };
+    let mut why = KnownMistakes::load(lesson)
+        .ok()
+        .flatten()
+        .and_then(|known| Some(known.hint_text(&known.identify_runs(&failures)?) + "\n"))
+        .unwrap_or_default();
+    let k = match chapter.section_of(&first.name) {
+        Some(section) => {
+            why += &format!(
+                "(For your first failing test, {}, of section \"{}\".)\n",
+                first.name, chapter.lesson_sections[section]
+            );
+            chapter.first_hint_for(section)
+        }
+        None => {
+            why += &format!("(Your first failing test is {}.)\n", first.name);
+            1
+        }
+    };
+    Ok((k, why))
 }

@@ -22,6 +22,7 @@ use lesson_support::models::COLD_BUILD_TAKES;
 use crate::chapter::Chapter;
 use crate::compile::{self, Built, TestBinary};
 use crate::kit::{self, Lesson};
+use crate::known::KnownMistakes;
 use crate::models;
 use crate::place::Place;
 use crate::runner::{self, Job, Status, TestRun};
@@ -185,51 +186,6 @@ fn listed(lesson: &Lesson, built: &Built, place: &Place) -> Result<Vec<(TestBina
     Ok(names)
 }
 
-/// How far a lesson's tests got, run in the chapter's order until one fails.
-#[derive(Debug)]
-pub enum FirstFailure {
-    /// The code does not compile: the compiler's first error.
-    DoesNotCompile(String),
-    /// The earliest test in the chapter's order that does not pass.
-    Failing(TestRun),
-    /// Every test passes.
-    Green,
-}
-
-/// Runs `lesson`'s tests one at a time in the chapter's order (see
-/// [`in_chapter_order`]), each in its own process killed at `limit`, and
-/// stops at the first that does not pass: all a hint needs, at the cost of
-/// the tests before it.
-pub fn first_failure(
-    lesson: &Lesson,
-    built: &Built,
-    target_dir: &Path,
-    limit: Duration,
-    chapter: Option<&Chapter>,
-    warming: impl FnOnce(),
-) -> Result<FirstFailure> {
-    if let Some(errors) = built.errors.get(&lesson.slug) {
-        return Ok(FirstFailure::DoesNotCompile(compile::first_error(errors)));
-    }
-    let place = Place::in_dir(&lesson.dir);
-    warm_models(lesson, target_dir, warming);
-    let mut names = listed(lesson, built, &place)?;
-    if let Some(chapter) = chapter {
-        names.sort_by_key(|(binary, name)| {
-            chapter
-                .section_of(&format!("{}::{name}", binary.target))
-                .unwrap_or(usize::MAX)
-        });
-    }
-    for (binary, name) in &names {
-        let run = runner::run_test(&place, binary, name, limit)?;
-        if run.status != Status::Passed {
-            return Ok(FirstFailure::Failing(run));
-        }
-    }
-    Ok(FirstFailure::Green)
-}
-
 /// Builds and tests the kit at `root` (only lesson `only`, if given); returns
 /// the text to show.
 pub fn progress(root: &Path, only: Option<&str>, limit: Duration) -> Result<String> {
@@ -350,13 +306,21 @@ fn write_failures(out: &mut String, lesson: &Lesson, standing: &Standing) {
         }
         Standing::Tested(_) => {
             let chapter = Chapter::read(&lesson.chapter).ok();
-            for run in in_chapter_order(standing.failures(), chapter.as_ref()) {
+            let failures = in_chapter_order(standing.failures(), chapter.as_ref());
+            for run in &failures {
                 let mark = if run.status == Status::TimedOut {
                     "timed out"
                 } else {
                     "failed"
                 };
                 let _ = writeln!(out, "      {mark:<9} {}: {}", run.name, runner::why(run));
+            }
+            let known = KnownMistakes::load(lesson).ok().flatten();
+            if let Some((known, found)) = known
+                .as_ref()
+                .and_then(|k| Some((k, k.identify_runs(&failures)?)))
+            {
+                let _ = writeln!(out, "      {}", known.learner_line(&found));
             }
         }
     }

@@ -42,10 +42,6 @@ pub struct TestRun {
     /// Wall-clock time until it exited or was killed.
     #[serde(serialize_with = "seconds")]
     pub duration: Duration,
-    /// Whether it ran a second time, alone, after failing beside other tests
-    /// (see `grade`); this is the second run.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub retried_alone: bool,
     /// Why it did not pass, when the runner knows better than the output
     /// (killed at the limit, no verdict from the harness).
     #[serde(skip)]
@@ -168,7 +164,6 @@ pub fn run_test(
         name: format!("{}::{name}", binary.target),
         status,
         duration: finished.duration,
-        retried_alone: false,
         reason,
         output,
     })

@@ -24,6 +24,7 @@ use anyhow::{Context as _, Result, bail};
 
 use crate::chapter::Chapter;
 use crate::kit::{self, Lesson};
+use crate::known::KnownMistakes;
 use crate::models::{self, Ahead};
 use crate::progress::{self, Standing};
 use crate::runner::{self, Status, TestRun};
@@ -319,6 +320,9 @@ fn screen(
             let chapter = Chapter::read(&lesson.chapter).ok();
             let failures = progress::in_chapter_order(standing.failures(), chapter.as_ref());
             write_first_failure(&mut out, failures.first().copied());
+            if let Some(line) = known_mistake_line(lesson, &failures) {
+                let _ = writeln!(out, "\n  {line}");
+            }
             let _ = writeln!(
                 out,
                 "\n  Read: {}",
@@ -352,6 +356,14 @@ fn screen(
         lesson.slug
     );
     out
+}
+
+/// The line naming the known mistake `failures` look like, if the match is
+/// unambiguous; nothing when the lesson has no signatures or they cannot be read.
+fn known_mistake_line(lesson: &Lesson, failures: &[&TestRun]) -> Option<String> {
+    let known = KnownMistakes::load(lesson).ok()??;
+    let found = known.identify_runs(failures)?;
+    Some(known.learner_line(&found))
 }
 
 fn write_first_failure(out: &mut String, first: Option<&TestRun>) {

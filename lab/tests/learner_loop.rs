@@ -314,6 +314,76 @@ fn hint_starts_at_the_hint_for_the_first_failing_test_s_section() {
     );
 }
 
+#[test]
+fn failures_that_match_a_known_mistake_are_named_and_hint_gives_its_bullet() {
+    let kit = kit_copy("known-mistake", false);
+    let lesson = kit.join("lessons/01-good");
+    fs::write(
+        lesson.join("tests/answer.rs"),
+        "use lesson_01::answer;\n\n\
+         mod s1_first {\n    #[test]\n    fn already_passes() {}\n}\n\n\
+         mod s2_second {\n    #[test]\n    fn the_answer_is_42() {\n        \
+         assert_eq!(super::answer(), 42, \"one more than 41\");\n    }\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        lesson.join("src/lib.rs"),
+        "/// The answer.\npub fn answer() -> u32 {\n    43\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        kit.join("solutions/01-good/signatures.json"),
+        r#"{"answer-one-too-many": {"fails": ["s2_second::the_answer_is_42"],
+            "messages": {"s2_second::the_answer_is_42": "assertion `left == right` failed: one more than #"}},
+           "answer-is-zero": {"fails": ["s1_first::already_passes"]}}"#,
+    )
+    .unwrap();
+    fs::create_dir_all(kit.join("book/src/lessons")).unwrap();
+    fs::write(
+        kit.join("book/src/lessons/01-good.md"),
+        "# 01\n\n## Run\n\n## First\n\n## Second\n\n## Alter it\n\n## Break it\n\n\
+         - Count one too many: `mistakes/answer-one-too-many.patch`.\n\n## Hints\n\n\
+         <details>\n<summary>Hint 1 — first</summary>\n\nGently.\n\n</details>\n",
+    )
+    .unwrap();
+    let target = scratch("known-mistake-target");
+    let progress = xtask_in(&kit, &target, &["progress", "01"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&progress.stdout);
+    assert!(
+        stdout.contains(
+            "this looks like a known mistake: answer one too many (chapter 01, \"Second\"; \
+             `cargo xtask hint 01` for a nudge)"
+        ),
+        "{}",
+        said(&progress)
+    );
+    let hint = xtask_in(&kit, &target, &["hint", "01"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&hint.stdout);
+    let bullet = stdout.find("Count one too many");
+    let the_hint = stdout.find("Gently.");
+    assert!(
+        bullet.is_some() && bullet < the_hint,
+        "the bullet comes first: {}",
+        said(&hint)
+    );
+    // Another reason for the same failing test is another mistake: nothing named.
+    fs::write(
+        lesson.join("src/lib.rs"),
+        "/// The answer.\npub fn answer() -> u32 {\n    panic!(\"not yet\")\n}\n",
+    )
+    .unwrap();
+    let progress = xtask_in(&kit, &target, &["progress", "01"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&progress.stdout).contains("known mistake"),
+        "{}",
+        said(&progress)
+    );
+}
+
 /// The first screen `cargo xtask watch` (no lesson named) shows on `kit`,
 /// with what it said on stderr meanwhile; stops it.
 fn first_watch_screen(kit: &Path, tag: &str) -> (String, String) {

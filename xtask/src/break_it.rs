@@ -7,76 +7,7 @@
 //! caught by some test, so a break the chapter claims is a break the tests
 //! catch. Bullets inside `<details>` (the answers) and code blocks are not claims.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-
-/// The heading whose bullets are claims.
-pub const HEADING: &str = "## Break it";
-
-/// One top-level bullet of the section.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bullet {
-    /// Its first line's number in the chapter (1-based).
-    pub line: usize,
-    /// Its text, continuation lines joined with spaces.
-    pub text: String,
-    /// The patch names it mentions (`if-instead-of-while` for
-    /// `` `mistakes/if-instead-of-while.patch` ``), in order.
-    pub patches: Vec<String>,
-}
-
-static PATCH: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"`mistakes/([A-Za-z0-9_.-]+)\.patch`").expect("regex"));
-
-/// The bullets of the chapter's "Break it" section; `None` when it has none.
-pub fn bullets(chapter: &str) -> Option<Vec<Bullet>> {
-    let mut lines = chapter.lines().enumerate().peekable();
-    lines.find(|(_, line)| line.trim_end() == HEADING)?;
-    let mut bullets: Vec<Bullet> = Vec::new();
-    let (mut in_code, mut in_details, mut in_bullet) = (false, 0usize, false);
-    for (number, line) in lines {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            in_code = !in_code;
-            in_bullet = false;
-            continue;
-        }
-        if in_code {
-            continue;
-        }
-        if line.starts_with("# ") || line.starts_with("## ") {
-            break; // the next section
-        }
-        in_details += trimmed.matches("<details").count();
-        in_details = in_details.saturating_sub(trimmed.matches("</details>").count());
-        if in_details > 0 {
-            in_bullet = false;
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")) {
-            bullets.push(Bullet {
-                line: number + 1,
-                text: rest.trim().to_string(),
-                patches: Vec::new(),
-            });
-            in_bullet = true;
-        } else if in_bullet && line.starts_with(char::is_whitespace) && !trimmed.is_empty() {
-            let bullet = bullets.last_mut().expect("in a bullet");
-            bullet.text.push(' ');
-            bullet.text.push_str(trimmed);
-        } else {
-            in_bullet = false;
-        }
-    }
-    for bullet in &mut bullets {
-        bullet.patches = PATCH
-            .captures_iter(&bullet.text)
-            .map(|found| found[1].to_string())
-            .collect();
-    }
-    Some(bullets)
-}
+pub use lab::break_it::{HEADING, bullets};
 
 /// What is wrong with a chapter's "Break it" claims, one sentence each:
 /// `chapter` is its text, shown as `shown`; `mistakes` the names of the
@@ -145,21 +76,6 @@ The tests catch each of these:
 
 - not in the section
 ";
-
-    #[test]
-    fn top_level_bullets_with_their_continuation_lines_are_the_claims() {
-        let found = bullets(CHAPTER).expect("a Break it section");
-        let names: Vec<&Vec<String>> = found.iter().map(|b| &b.patches).collect();
-        assert_eq!(
-            names,
-            [
-                &vec!["unbounded".to_string()],
-                &vec!["off-by-one".to_string(), "one-short".to_string()],
-                &vec![],
-            ]
-        );
-        assert_eq!(found[2].line, 11);
-    }
 
     #[test]
     fn a_bullet_naming_no_patch_or_a_missing_one_is_a_problem() {

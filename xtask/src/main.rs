@@ -6,6 +6,7 @@
 //! - `verify [NN …]` — prove the lesson contract (maintainers, CI);
 //! - `mutants [NN …]` — mutation testing of the lesson tests (cargo-mutants);
 //! - `grade DIR… [--json | --csv]` — an instructor's view of learners' copies;
+//! - `signatures [NN …]` — how often a known mistake is named right from its failures;
 //! - `bench` — the queues and the simulator against their speed targets;
 //! - `figures` — the book's pictures, drawn from traced simulator runs;
 //! - `book` — the book agrees with the code, builds, and its links resolve;
@@ -22,16 +23,16 @@ mod figures;
 mod grade;
 mod measure;
 mod mutants;
+mod naming;
 mod sandbox;
 mod scratch;
 mod skeleton;
 mod submission;
 mod tree;
 mod verify;
-mod workspace;
 
 // What the learner's tools share with these, written once in `lab`.
-use lab::{chapter, compile, kit, models, place, runner};
+use lab::{chapter, compile, kit, libtest, models, place, runner};
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -88,6 +89,17 @@ enum Command {
         #[arg(long)]
         check_allowed: bool,
     },
+    /// How often the learner's tools name a known mistake right, say nothing,
+    /// or name a wrong one: each mistake's recorded signature matched with and
+    /// without it in the catalogue (leave-one-out); nothing is run
+    Signatures {
+        /// Lesson numbers (e.g. 02 03); all when none given
+        lessons: Vec<String>,
+        /// A folder of NN-slug/*.patch: its patches that are in the catalogue
+        /// are also counted apart, left out (a hidden set's figure)
+        #[arg(long, value_name = "DIR")]
+        hidden: Option<PathBuf>,
+    },
     /// Measure the queues and the simulator against their targets (about a minute)
     Bench,
     /// Draw the book's figures from traced simulator runs into book/src/figures
@@ -102,7 +114,8 @@ enum Command {
     /// target/xtask/browser (skipped, saying so, without Chromium)
     Browser,
     /// Grade learners' copies of the kit: one row per learner and lesson, each
-    /// kit test run alone in a sandbox (bubblewrap) under a hard limit
+    /// kit test run alone in a sandbox (bubblewrap) under hard limits, its
+    /// verdict from the kit's own channel
     Grade {
         /// The learners' copies of the kit (one folder each)
         #[arg(required = true, value_name = "DIR")]
@@ -116,14 +129,47 @@ enum Command {
         /// Print CSV for a spreadsheet: one row per learner and lesson
         #[arg(long)]
         csv: bool,
-        /// Tests run at once [default: the number of cores]
+        /// Test processes run at once [default: the number of cores]
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
         jobs: Option<u64>,
         /// Hard limit for the whole grading, in seconds: what is not graded by
-        /// then is reported as not_graded
+        /// then is reported as not_graded, and the reports are still written
         #[arg(long, value_name = "SECS",
               value_parser = clap::value_parser!(u64).range(1..=MAX_LIMIT_SECS))]
         total_limit: Option<u64>,
+        /// Runs of each test of a lesson whose files differ from the
+        /// solution; a test passes only if every run passes
+        #[arg(long, value_name = "N", default_value_t = 3,
+              value_parser = clap::value_parser!(u32).range(1..=100))]
+        runs: u32,
+        /// CPU seconds each compiler process may use; a copy's whole build is
+        /// stopped at twice this plus 30 s
+        #[arg(long, value_name = "SECS", default_value_t = 300,
+              value_parser = clap::value_parser!(u64).range(1..=MAX_LIMIT_SECS))]
+        build_limit: u64,
+        /// Memory, in MiB, of one build or one test with everything it starts
+        /// (what it writes to its tmpfs included)
+        #[arg(long, value_name = "MIB", default_value_t = 2048,
+              value_parser = clap::value_parser!(u64).range(64..=1 << 20))]
+        memory: u64,
+        /// Processes and threads of one build or one test at once
+        #[arg(long, value_name = "N", default_value_t = 512,
+              value_parser = clap::value_parser!(u64).range(16..=1 << 20))]
+        processes: u64,
+        /// Size, in MiB, of each writable area of a test (its /tmp, its
+        /// target dir's scratch folder)
+        #[arg(long, value_name = "MIB", default_value_t = 512,
+              value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+        disk: u64,
+        /// Where the table, CSV and JSON are written after each copy
+        /// [default: target/xtask/grade/report]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Keep the grades of copies finished by an earlier grading into the
+        /// same --out (same files, same kit, same options) instead of grading
+        /// them again
+        #[arg(long)]
+        resume: bool,
         /// Run the learners' code without bubblewrap even where it is
         /// available: the code then runs with your permissions
         #[arg(long)]
@@ -181,6 +227,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             limit,
             check_allowed,
         })?,
+        Command::Signatures { lessons, hidden } => {
+            let (report, sound) = naming::measure(&root, &lessons, hidden.as_deref())?;
+            print!("{report}");
+            if sound {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Command::Bench => printed(bench::bench(&root)?),
         Command::Figures { only } => printed(figures::figures(&root, &only)?),
         Command::Book => printed(book::check(&root, &work_dir("book"))?),
@@ -192,18 +247,35 @@ fn run(cli: Cli) -> Result<ExitCode> {
             csv,
             jobs,
             total_limit,
+            runs,
+            build_limit,
+            memory,
+            processes,
+            disk,
+            out,
+            resume,
             no_sandbox,
         } => {
             let cores = std::thread::available_parallelism().map_or(2, usize::from);
+            let out = out.unwrap_or_else(|| work_dir("grade").join("report"));
             let options = grade::Options {
                 kit_root: &root,
                 copies: &copies,
                 only: &lessons,
                 work_dir: &work_dir("grade"),
+                out: &out,
                 limit,
                 total_limit: total_limit.map(Duration::from_secs),
                 jobs: jobs.map_or(cores, |j| j as usize),
                 sandbox: !no_sandbox,
+                limits: grade::limits::Limits {
+                    memory: memory << 20,
+                    processes,
+                    disk: disk << 20,
+                    build_cpu: Duration::from_secs(build_limit),
+                },
+                runs,
+                resume,
             };
             let class = grade::grade(&options)?;
             if json {

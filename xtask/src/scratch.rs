@@ -113,7 +113,6 @@ impl Scratch {
             name: format!("example {name}"),
             status,
             duration: finished.duration,
-            retried_alone: false,
             reason: None,
             output: finished.stdout.text() + &finished.stderr.text(),
         })

@@ -147,41 +147,6 @@ impl Reader<'_> {
     }
 }
 
-/// What in a learner's file an instructor should look at before trusting a
-/// pass: code that ends the process, runs before `main`, writes past the test
-/// harness or reads files at compile time. The grader does not count any of it
-/// as a pass, but a determined learner could use it to forge the harness's output.
-const WORTH_A_LOOK: [&str; 14] = [
-    "process::exit",
-    "process::abort",
-    "link_section",
-    "init_array",
-    "export_name",
-    "no_mangle",
-    "global_asm",
-    "asm!",
-    "extern \"C\"",
-    "#[test]",
-    "include_str!",
-    "include_bytes!",
-    "env::args",
-    "unsafe",
-];
-
-/// Each line of `files` that holds something [`WORTH_A_LOOK`]: `src/lib.rs:12: process::exit`.
-pub fn worth_a_look(files: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<String> {
-    let mut found = Vec::new();
-    for (file, bytes) in files {
-        let text = String::from_utf8_lossy(bytes);
-        for (number, line) in text.lines().enumerate() {
-            for pattern in WORTH_A_LOOK.iter().filter(|p| line.contains(**p)) {
-                found.push(format!("{}:{}: {pattern}", file.display(), number + 1));
-            }
-        }
-    }
-    found
-}
-
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

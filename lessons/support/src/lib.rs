@@ -32,6 +32,7 @@ pub mod oracle;
 mod overlap;
 mod sleeps;
 pub mod sync;
+pub mod verdict;
 mod watchdog;
 
 pub use accounting::{
