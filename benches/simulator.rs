@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use queue_sim::config::Choice;
+use queue_sim::Choice;
 use queue_sim::{QueueKind, SimConfig};
 
 const ITEMS: u64 = 200_000;

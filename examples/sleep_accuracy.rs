@@ -28,7 +28,7 @@ fn spin_sleep_1ms(duration: Duration) {
 
 /// The calling thread's CPU time so far (the kit's one clock for it).
 fn cpu_time() -> Duration {
-    lesson_support::thread_cpu_time().expect("this platform has a per-thread CPU clock")
+    host::thread_cpu_time().expect("this platform has a per-thread CPU clock")
 }
 
 fn measure(sleep: Sleep, threads: usize, asked: Duration, sleeps: usize) -> (f64, f64, Duration) {

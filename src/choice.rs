@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A setting chosen from a few named values. Each value's name — in flags,
 /// reports and messages — and its one-line description are written here once.
@@ -103,12 +103,22 @@ impl Choice for WorkKind {
     }
 }
 
-/// Serialized and displayed by [`Choice::name`], so reports and flags agree.
+/// Serialized, read back and displayed by [`Choice::name`], so reports and
+/// flags agree.
 macro_rules! named_by_choice {
     ($($kind:ty),*) => {$(
         impl Serialize for $kind {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.name())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $kind {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let name = String::deserialize(deserializer)?;
+                <$kind>::named(&name).ok_or_else(|| {
+                    serde::de::Error::custom(format!("no {} is named {name:?}", stringify!($kind)))
+                })
             }
         }
 

@@ -8,9 +8,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-pub use crate::choice::{Choice, QueueKind, WorkKind};
+use crate::choice::{QueueKind, WorkKind};
 
 /// Most producer or consumer threads a run may start.
 pub const MAX_THREADS: usize = 1024;
@@ -38,7 +38,7 @@ pub const MAX_SAMPLE: usize = 100_000;
 /// --consumers 3 --capacity 10 --processing-time 0.01 --failure-rate 0.1`), and
 /// the command line's defaults are read from it. Serialized as the `config`
 /// object of the JSON report, keeping the seed's key names.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimConfig {
     /// Work items the producers create together.
     #[serde(rename = "num_items")]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One unit of work, as it travels through the queue.
 ///
@@ -58,6 +58,12 @@ impl Serialize for TaskId {
     }
 }
 
+impl<'de> Deserialize<'de> for TaskId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        numbered(deserializer, "task-").map(TaskId)
+    }
+}
+
 /// A consumer's id, displayed and serialized as `worker-2`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct WorkerId(pub usize);
@@ -74,8 +80,25 @@ impl Serialize for WorkerId {
     }
 }
 
+impl<'de> Deserialize<'de> for WorkerId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        numbered(deserializer, "worker-").map(WorkerId)
+    }
+}
+
+/// The number in an id written as `PREFIX` and a number (`task-0007`).
+fn numbered<'de, D: Deserializer<'de>, N: std::str::FromStr>(
+    deserializer: D,
+    prefix: &str,
+) -> Result<N, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.strip_prefix(prefix)
+        .and_then(|number| number.parse().ok())
+        .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not {prefix}NUMBER")))
+}
+
 /// How an item's life ended. Every produced item ends in exactly one of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     /// Processed successfully.
@@ -90,7 +113,7 @@ pub enum TaskStatus {
 }
 
 /// The final result of one item.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkResult {
     /// Which item.
     pub task_id: TaskId,
@@ -107,7 +130,7 @@ pub struct WorkResult {
     /// Duration of its last attempt, in milliseconds.
     pub duration_ms: f64,
     /// Why its last attempt failed, if it did (a panic's message for a panicking job).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 

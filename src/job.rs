@@ -3,8 +3,11 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
+use host::panic_message;
+
 use crate::chance;
-use crate::config::{SimConfig, WorkKind};
+use crate::choice::WorkKind;
+use crate::config::SimConfig;
 use crate::item::WorkItem;
 
 /// The work a consumer performs on one attempt of an item.
@@ -96,11 +99,6 @@ pub fn attempt<J: Job + ?Sized>(job: &J, item: &WorkItem) -> Result<(), AttemptE
 }
 // ANCHOR_END: attempt
 
-/// A panic's payload as text: the message of a `panic!` with a `&str` or a
-/// `String`; any other payload reads "a panic with a non-text payload". One
-/// helper for the whole kit, kept in lesson-support.
-pub use lesson_support::panic_message;
-
 /// Burns this thread's own CPU time for `duration`.
 ///
 /// Counting CPU time rather than wall-clock time matters: with more spinning
@@ -115,10 +113,10 @@ fn spin_for(duration: Duration) {
     }
 }
 
-/// This thread's CPU time so far (lesson-support's clock, which the lessons'
+/// This thread's CPU time so far (the host crate's clock, which the lessons'
 /// tests use too).
 fn thread_cpu_time() -> Duration {
-    lesson_support::thread_cpu_time().unwrap_or_else(wall_clock_fallback)
+    host::thread_cpu_time().unwrap_or_else(wall_clock_fallback)
 }
 
 /// Where no per-thread CPU clock exists, wall-clock time stands in.

@@ -7,7 +7,7 @@
 //! | idea | where |
 //! |---|---|
 //! | work items, results, statistics | [`item`], [`stats`], [`report`] |
-//! | settings, validated before any thread starts | [`config`], [`choice`] |
+//! | settings, validated before any thread starts | [`config`], [`Choice`] ([`QueueKind`], [`WorkKind`]) |
 //! | bounded queues and backpressure; three backends behind one trait | [`queue`] |
 //! | shutdown by dropping senders, not sentinels | [`run`](mod@run), `producer` |
 //! | failures, panics caught per item, retries, dead letters | [`job`], `consumer` |
@@ -30,19 +30,19 @@
 #[cfg(feature = "broker")]
 pub mod broker;
 pub mod chance;
-pub mod choice;
+mod choice;
 pub mod config;
 mod consumer;
 pub mod item;
 pub mod job;
 pub mod observe;
-pub mod output;
 mod producer;
 pub mod queue;
 pub mod report;
 pub mod run;
 pub mod stats;
 pub mod stop;
+mod summary;
 mod sync;
 pub mod theory;
 #[cfg(feature = "throughput")]

@@ -94,21 +94,8 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
             }
             None => {}
         }
-        if let Some(rate) = plan.rate_per_s {
-            match plan.due(id, rate) {
-                Some(due) => {
-                    let now = Instant::now();
-                    if due > now && !stop.sleep(due - now) {
-                        continue; // woken by the stop signal: the top of the loop decides
-                    }
-                }
-                // Due later than the clock can count (`--rate 1e-20`): in
-                // practice never. Only the stop signal ends the wait.
-                None => {
-                    stop.wait();
-                    continue;
-                }
-            }
+        if !wait_until_due(plan, id, stop) {
+            continue; // woken by the stop signal: the top of the loop decides
         }
         let item = WorkItem::new(id, chance::priority_of(plan.seed, id, plan.priorities));
         produced += 1;
@@ -137,6 +124,26 @@ pub(crate) fn produce<S: QueueSender<WorkItem>>(
         max_depth,
         recorder,
         depth_trace,
+    }
+}
+
+/// Waits until item `id` is due at `--rate` (at once without one); `false`
+/// if the stop signal ended the wait first.
+fn wait_until_due(plan: &ProducerPlan, id: u64, stop: &StopSignal) -> bool {
+    let Some(rate) = plan.rate_per_s else {
+        return true;
+    };
+    match plan.due(id, rate) {
+        Some(due) => {
+            let now = Instant::now();
+            due <= now || stop.sleep(due - now)
+        }
+        // Due later than the clock can count (`--rate 1e-20`): in practice
+        // never. Only the stop signal ends the wait.
+        None => {
+            stop.wait();
+            false
+        }
     }
 }
 

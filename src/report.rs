@@ -1,6 +1,6 @@
 //! What a run reports: the simulator's JSON output.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::SimConfig;
 use crate::item::WorkResult;
@@ -8,8 +8,9 @@ use crate::item::WorkResult;
 use crate::stats::Record;
 use crate::stats::{SimulationStats, WorkerStats};
 
-/// Everything a run reports; serialized as the simulator's JSON output.
-#[derive(Debug, Clone, Serialize)]
+/// Everything a run reports; serialized as the simulator's JSON output, and
+/// read back from it by every reader in the workspace.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// Every effective setting.
     pub config: SimConfig,
@@ -40,7 +41,7 @@ impl Report {
 }
 
 /// The queue's depth just after one put.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DepthSample {
     /// When, in milliseconds since the run started.
     pub at_ms: f64,

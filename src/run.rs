@@ -18,7 +18,8 @@ use std::panic;
 use std::thread::{self, Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::config::{ConfigError, QueueKind, SimConfig};
+use crate::choice::QueueKind;
+use crate::config::{ConfigError, SimConfig};
 use crate::consumer::{self, ConsumerReport, ConsumerSetup};
 use crate::item::{WorkItem, WorkerId};
 use crate::job::{Job, SimulatedJob};
@@ -28,8 +29,9 @@ use crate::queue::{
     ChannelQueue, CondvarQueue, PriorityQueue, QueueReceiver, QueueSender, WorkQueue,
 };
 use crate::report::Report;
-use crate::stats::{Record, Recorder, RunTotals};
+use crate::stats::{Record, Recorder};
 use crate::stop::{StopReason, StopSignal};
+use crate::summary::RunTotals;
 
 /// Options of a run that are not part of its configuration.
 #[derive(Clone, Default)]

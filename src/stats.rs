@@ -8,11 +8,9 @@
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::config::{SimConfig, WorkKind};
 use crate::item::{TaskId, TaskStatus, WorkItem, WorkResult, WorkerId};
-use crate::theory;
 
 /// How much of a run the report keeps beyond its counts and its sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -229,7 +227,7 @@ pub enum WorkerExit {
 }
 
 /// One consumer's statistics, an entry of the report's `workers`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerStats {
     /// The worker.
     pub id: WorkerId,
@@ -286,7 +284,7 @@ impl WorkerClock {
 /// `produced == consumed + failed + dead_lettered + unprocessed`.
 /// And every attempt is counted once: the workers' `processed` add up to
 /// `consumed + failed + dead_lettered + retried`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimulationStats {
     /// Items the producers made: all of `num_items` unless the run was interrupted.
     pub produced: u64,
@@ -347,6 +345,20 @@ impl Serialize for WorkerExit {
     }
 }
 
+impl<'de> Deserialize<'de> for WorkerExit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        [
+            WorkerExit::Finished,
+            WorkerExit::IdleTimeout,
+            WorkerExit::Interrupted,
+        ]
+        .into_iter()
+        .find(|exit| exit.name() == name)
+        .ok_or_else(|| serde::de::Error::custom(format!("no worker exit is named {name:?}")))
+    }
+}
+
 impl SimulationStats {
     /// The first accounting identity: every produced item is accounted for
     /// exactly once — `produced == consumed + failed + dead_lettered + unprocessed`.
@@ -360,113 +372,6 @@ impl SimulationStats {
         let attempts: u64 = workers.iter().map(|w| w.processed).sum();
         attempts == self.consumed + self.failed + self.dead_lettered + self.retried
     }
-}
-
-/// A run's recorders, merged as its threads are joined, and what only the
-/// producers know.
-#[derive(Debug)]
-pub(crate) struct RunTotals {
-    recorder: Recorder,
-    produced: u64,
-    max_queue_depth: usize,
-}
-
-impl RunTotals {
-    /// Totals starting from `leftovers`: the items the run itself found unprocessed.
-    pub(crate) fn new(leftovers: Recorder) -> Self {
-        RunTotals {
-            recorder: leftovers,
-            produced: 0,
-            max_queue_depth: 0,
-        }
-    }
-
-    /// Folds in one producer: what it made, the deepest queue it saw, and the
-    /// items it could not deliver.
-    pub(crate) fn add_producer(&mut self, produced: u64, max_depth: usize, recorder: Recorder) {
-        self.produced += produced;
-        self.max_queue_depth = self.max_queue_depth.max(max_depth);
-        self.recorder.merge(recorder);
-    }
-
-    /// Folds in one consumer's outcomes.
-    pub(crate) fn add_consumer(&mut self, recorder: Recorder) {
-        self.recorder.merge(recorder);
-    }
-
-    /// The statistics of a run of `config` that took `elapsed`, with the
-    /// sample and, if they were kept, every result.
-    pub(crate) fn summarize(
-        self,
-        config: &SimConfig,
-        elapsed: Duration,
-        workers: &[WorkerStats],
-    ) -> (SimulationStats, Vec<WorkResult>, Option<Vec<WorkResult>>) {
-        let tally = self.recorder.tally;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let ended = tally.completed + tally.failed + tally.dead_lettered;
-        let elapsed_s = elapsed.as_secs_f64();
-        let throughput_per_s = if elapsed_s > 0.0 {
-            ended as f64 / elapsed_s
-        } else {
-            0.0
-        };
-        let ideal_throughput_per_s = theory::ideal_throughput_per_s(config, cores);
-        let oversleep_s = oversleep_s(config, workers);
-        // Measured against the attempts as the host really timed them, so the
-        // timer's oversleep does not pass for a queueing loss.
-        let ideal_as_timed = match oversleep_s {
-            Some(oversleep_s) => theory::ideal_with_attempts_of(
-                config,
-                cores,
-                config.processing_time_s + oversleep_s,
-            ),
-            None => ideal_throughput_per_s,
-        };
-        let stats = SimulationStats {
-            produced: self.produced,
-            consumed: tally.completed,
-            failed: tally.failed,
-            retried: tally.retried,
-            dead_lettered: tally.dead_lettered,
-            unprocessed: tally.unprocessed,
-            avg_processing_ms: mean_ms(tally.completed_time, tally.completed),
-            oversleep_ms: oversleep_s.map(|s| round_to(s * 1e3, 3)),
-            max_queue_depth: self.max_queue_depth,
-            elapsed_ms: ms(elapsed),
-            throughput_per_s: round_rate(throughput_per_s),
-            ideal_throughput_per_s: ideal_throughput_per_s.map(round_rate),
-            // With no item made there is nothing to compare with the ideal; an
-            // ideal next to nothing (`--rate 5e-324`) makes no finite ratio.
-            efficiency: ideal_as_timed
-                .filter(|_| self.produced > 0)
-                .map(|ideal| round_to(throughput_per_s / ideal, 4))
-                .filter(|efficiency| efficiency.is_finite()),
-            available_cores: cores,
-            consumers_timed_out: workers
-                .iter()
-                .filter(|w| w.exit == WorkerExit::IdleTimeout)
-                .count(),
-        };
-        debug_assert!(
-            stats.accounting_holds() && stats.attempts_add_up(workers),
-            "accounting identity broken: {stats:?}"
-        );
-        let (sample, all) = self.recorder.into_results();
-        (stats, sample, all)
-    }
-}
-
-/// The mean time a sleeping attempt lasted beyond the processing time, in
-/// seconds; `None` where that means nothing (see `oversleep_ms`).
-fn oversleep_s(config: &SimConfig, workers: &[WorkerStats]) -> Option<f64> {
-    let attempts: u64 = workers.iter().map(|w| w.processed).sum();
-    if config.work != WorkKind::Sleep || config.processing_time_s == 0.0 || attempts == 0 {
-        return None;
-    }
-    let busy_s: f64 = workers.iter().map(|w| w.busy_ms).sum::<f64>() / 1e3;
-    // Sleep never wakes early; the max guards against rounding.
-    Some((busy_s / attempts as f64 - config.processing_time_s).max(0.0))
 }
 
 /// Milliseconds, for reports, to the microsecond.

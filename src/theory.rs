@@ -1,7 +1,8 @@
 //! What queueing theory predicts for a configuration, so a learner can make a
 //! prediction and check it against the measured throughput.
 
-use crate::config::{SimConfig, WorkKind};
+use crate::choice::WorkKind;
+use crate::config::SimConfig;
 
 // ANCHOR: ideal_throughput
 /// Items per second a perfect run of `config` would finish, or `None` when

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 use lesson_support::broker::{BrokerError, BrokerProcess};
+use queue_sim::broker::Keys;
 use redis::Commands;
 use serde_json::Value;
 
@@ -123,10 +124,7 @@ fn connection(broker: &BrokerProcess) -> redis::Connection {
 /// Waits until run `run`'s consumer `prefix…` holds at least one
 /// unacknowledged entry; returns how many it holds.
 fn wait_until_holding(con: &mut redis::Connection, run: &str, prefix: &str) -> u64 {
-    let (items, group) = (
-        format!("queue-sim:{run}:items"),
-        format!("queue-sim:{run}:workers-group"),
-    );
+    let Keys { items, group, .. } = Keys::for_run(run);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let pending: redis::RedisResult<redis::streams::StreamPendingReply> =
@@ -163,7 +161,7 @@ fn start_run(broker: &BrokerProcess, run: &str, args: &[&str]) -> Child {
     let mut con = connection(broker);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !con
-        .exists::<_, bool>(format!("queue-sim:{run}:settings"))
+        .exists::<_, bool>(Keys::for_run(run).settings)
         .unwrap_or(false)
     {
         assert!(Instant::now() < deadline, "run {run} never started");
@@ -200,19 +198,84 @@ fn every_item_ends_once_and_the_run_cleans_up_its_keys() {
         stat(&report, "consumed") + stat(&report, "dead_lettered") + stat(&report, "retried"),
         "every attempt is an item's end or a retry"
     );
-    assert_eq!(report["broker"]["streams"]["items"], "queue-sim:tidy:items");
-    let keys: Vec<String> = connection(&broker).keys("queue-sim:tidy:*").unwrap();
+    assert_eq!(
+        report["broker"]["streams"]["items"],
+        Keys::for_run("tidy").items
+    );
+    let keys: Vec<String> = connection(&broker)
+        .keys(Keys::for_run("tidy").pattern())
+        .unwrap();
     assert!(keys.is_empty(), "the run left keys behind: {keys:?}");
 }
 
+/// `stats.NAME` as a number (`null` is `None`).
+fn figure(report: &Value, name: &str) -> Option<f64> {
+    let value = &report["stats"][name];
+    assert!(
+        !value.is_null() || name.ends_with("ms") || name == "efficiency",
+        "stats.{name} missing in {report:#}"
+    );
+    value.as_f64()
+}
+
+/// Whether `value` shows at most `decimals` decimal places.
+fn rounded_to(value: f64, decimals: i32) -> bool {
+    let scaled = value * 10f64.powi(decimals);
+    (scaled - scaled.round()).abs() < 1e-6 * scaled.abs().max(1.0)
+}
+
+/// Checks what every derived figure of a report of sleeping work (no
+/// `--rate`) means, from the report's own counts and config.
+fn assert_derived_figures_mean_what_they_say(report: &Value, mode: &str) {
+    let elapsed_ms = figure(report, "elapsed_ms").unwrap();
+    let throughput = figure(report, "throughput_per_s").unwrap();
+    let ideal = figure(report, "ideal_throughput_per_s").expect("sleeping work has an ideal");
+    let efficiency = figure(report, "efficiency").expect("a run with items has an efficiency");
+    let oversleep_ms = figure(report, "oversleep_ms").expect("sleeping work has an oversleep");
+    let avg_ms = figure(report, "avg_processing_ms").unwrap();
+    let processing_ms = report["config"]["processing_time_s"].as_f64().unwrap() * 1e3;
+    for (name, value, decimals) in [
+        ("elapsed_ms", elapsed_ms, 3),
+        ("avg_processing_ms", avg_ms, 3),
+        ("oversleep_ms", oversleep_ms, 3),
+        ("throughput_per_s", throughput, 2),
+        ("ideal_throughput_per_s", ideal, 2),
+        ("efficiency", efficiency, 4),
+    ] {
+        assert!(
+            rounded_to(value, decimals),
+            "{mode}: {name} {value} is not rounded to {decimals} places"
+        );
+    }
+    let ended = stat(report, "consumed") + stat(report, "failed") + stat(report, "dead_lettered");
+    let measured = ended as f64 / (elapsed_ms / 1e3);
+    assert!(
+        (throughput - measured).abs() <= 0.01 + measured * 1e-6,
+        "{mode}: throughput_per_s {throughput} is not items ended ({ended}) per second of elapsed_ms ({elapsed_ms})"
+    );
+    // Per attempt, as the host timed it: the ideal for attempts of the
+    // processing time plus the oversleep is the one efficiency is against.
+    let ideal_as_timed = ideal * processing_ms / (processing_ms + oversleep_ms);
+    assert!(
+        (efficiency - throughput / ideal_as_timed).abs() < 2e-3,
+        "{mode}: efficiency {efficiency} is not throughput {throughput} over the ideal for attempts as timed ({ideal_as_timed:.2})"
+    );
+    assert!(oversleep_ms >= 0.0, "{mode}: sleep never wakes early");
+    assert!(
+        avg_ms >= processing_ms,
+        "{mode}: avg_processing_ms {avg_ms} is a mean of successful attempts, each at least {processing_ms} ms"
+    );
+}
+
 #[test]
-fn the_same_seed_gives_the_same_outcomes_as_the_in_process_queue() {
+fn the_same_seed_gives_the_same_outcomes_and_figures_that_mean_the_same_with_and_without_the_broker()
+ {
     let Some(broker) = broker() else { return };
-    let line =
-        "--items 200 --consumers 4 --processing-time 0 --failure-rate 0.25 --retries 2 --seed 7";
+    let line = "--items 150 --consumers 3 --capacity 20 --processing-time 0.002 --failure-rate 0.2 --retries 1 --seed 11";
     let local = run(&flags(line));
     let on_broker = run(&with_broker(&broker, line));
     for field in [
+        "produced",
         "consumed",
         "failed",
         "dead_lettered",
@@ -221,10 +284,17 @@ fn the_same_seed_gives_the_same_outcomes_as_the_in_process_queue() {
     ] {
         assert_eq!(
             stat(&on_broker, field),
-            local["stats"][field].as_u64().unwrap(),
+            stat(&local, field),
             "{field}: failures are decided by seed, item and attempt, wherever the queue is"
         );
     }
+    assert_eq!(
+        figure(&on_broker, "ideal_throughput_per_s"),
+        figure(&local, "ideal_throughput_per_s"),
+        "the same consumers, processing time and failures: the same ideal"
+    );
+    assert_derived_figures_mean_what_they_say(&local, "in process");
+    assert_derived_figures_mean_what_they_say(&on_broker, "--broker");
 }
 
 #[test]
@@ -439,7 +509,9 @@ fn ctrl_c_gives_partial_statistics_that_still_add_up() {
         stat(&report, "produced") < 1000,
         "the producer stops at Ctrl-C; the workers finish the items in hand: {report:#}"
     );
-    let keys: Vec<String> = connection(&broker).keys("queue-sim:interrupted:*").unwrap();
+    let keys: Vec<String> = connection(&broker)
+        .keys(Keys::for_run("interrupted").pattern())
+        .unwrap();
     assert!(
         keys.is_empty(),
         "an interrupted run left keys behind: {keys:?}"
@@ -473,9 +545,10 @@ fn the_text_summary_names_the_stream_and_the_broker_counts() {
         .unwrap();
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
+    let stream = Keys::for_run("texty").items;
     for expected in [
         "30 items through",
-        "queue-sim:texty:items",
+        &stream,
         "consumed 30, failed 0, dead-lettered 0, unprocessed 0",
         "reclaimed 0",
     ] {

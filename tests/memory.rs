@@ -5,7 +5,7 @@
 #[test]
 fn peak_memory_is_flat_in_the_number_of_items() {
     use assert_cmd::cargo::cargo_bin;
-    use lesson_support::peak_rss_kib;
+    use host::peak_rss_kib;
     use std::process::{Command, Stdio};
 
     let peak_kib = |items: &str| {

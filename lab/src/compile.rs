@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::kit;
 use crate::place::Place;
-use lesson_support::process;
+use host::process;
 
 /// A test executable and the name of its target (`shutdown` for `tests/shutdown.rs`).
 #[derive(Debug, Clone)]

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use host::process;
 use lab::cli::{self, Invocation, Learner, Options};
 use lab::{handoff, hint, progress, watch};
-use lesson_support::process;
 
 fn main() -> ExitCode {
     // The builds and tests run in process groups of their own, which Ctrl-C

@@ -23,8 +23,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
+use host::process;
 use lesson_support::models::{BUILD_LIMIT, BuildLock, ModelCrate, build_command};
-use lesson_support::process;
 
 use crate::kit::Lesson;
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::compile::TestBinary;
 use crate::libtest::{self, Verdict};
 use crate::place::Place;
-use lesson_support::process;
+use host::process;
 
 /// How a test ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -33,7 +33,7 @@ const FINGERPRINT_CHARS: usize = 100;
 
 /// A failure message's first line with its numbers (counts, times, ids, which
 /// differ from run to run and learner to learner) replaced by `#`, its spaces
-/// collapsed, cut to [`FINGERPRINT_CHARS`].
+/// collapsed, cut to `FINGERPRINT_CHARS` characters.
 pub fn fingerprint(message: &str) -> String {
     let first = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let mut out = String::new();

@@ -9,7 +9,7 @@ use redis::{Connection, RedisError};
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long any one command may wait for its reply. Blocking reads ask for far
-/// less (see [`work`](super::work)), so only a broker that stopped answering
+/// less (a worker's XREADGROUP blocks a fraction of a second), so only a broker that stopped answering
 /// reaches it.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -30,8 +30,9 @@ mod scripts;
 mod settings;
 mod work;
 
-pub use connection::{BrokerError, connect};
-pub use keys::Keys;
+pub use connection::{BrokerError, CONNECT_TIMEOUT, REPLY_TIMEOUT, connect};
+pub use keys::{Keys, fields, worker_name};
+pub use produce::BATCH;
 pub use report::{BrokerInfo, BrokerReport, BrokerStats, DeadLetter, MAX_DEAD_LETTERS};
 pub use run::BrokerRun;
 pub use settings::BrokerSettings;

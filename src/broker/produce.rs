@@ -11,7 +11,7 @@ use super::keys::Keys;
 use super::scripts::PRODUCE;
 
 /// Items offered to the stream in one round trip.
-pub(crate) const BATCH: usize = 100;
+pub const BATCH: usize = 100;
 
 /// The first and the longest pause of a producer that found the stream full.
 /// Polling, because the broker cannot wake a producer when room appears; the

@@ -2,7 +2,7 @@
 //! plus what only a broker has — deliveries after the first, reclaimed
 //! entries, the dead letters, and where the run lived.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::SimConfig;
 use crate::stats::SimulationStats;
@@ -10,7 +10,7 @@ use crate::stats::SimulationStats;
 use super::keys::Keys;
 
 /// The report of [`BrokerRun::drive`](super::BrokerRun::drive).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BrokerReport {
     /// The run's settings.
     pub config: SimConfig,
@@ -32,7 +32,7 @@ impl BrokerReport {
 }
 
 /// Where a run lived, and what crossing a process boundary added.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BrokerInfo {
     /// The broker's URL.
     pub url: String,
@@ -61,7 +61,7 @@ pub struct BrokerInfo {
 pub const MAX_DEAD_LETTERS: usize = 100;
 
 /// An item that ended in the dead-letter stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {
     /// The item's id.
     pub item: u64,
@@ -73,7 +73,7 @@ pub struct DeadLetter {
 
 /// One worker's settled items, as the broker counted them (a killed worker's
 /// counts survive it).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerStats {
     /// The worker's name in the consumer group (`PROCESS-THREAD`).
     pub name: String,

@@ -8,15 +8,18 @@ use std::time::{Duration, Instant};
 
 use redis::Commands;
 
-use crate::choice::WorkKind;
 use crate::config::SimConfig;
 use crate::job::SimulatedJob;
-use crate::stats::SimulationStats;
 use crate::stop::{StopReason, StopSignal};
-use crate::theory;
+use crate::summary::{self, RunCounts};
 
 use super::connection::{Broker, BrokerError, check_url};
 use super::keys::Keys;
+use super::keys::entry::{DELIVERIES, ERROR, ITEM};
+use super::keys::fields::{
+    ATTEMPTS, BUSY_US, CONSUMED, DEAD_LETTERED, FAILED, FAILED_ATTEMPTS, PROCESSING_MS, RECLAIMED,
+    REDELIVERED, RETRIED,
+};
 use super::produce::{self, Produced};
 use super::report::{BrokerInfo, BrokerReport, BrokerStats, DeadLetter, MAX_DEAD_LETTERS};
 use super::settings::{BrokerSettings, WorkerSettings};
@@ -55,7 +58,7 @@ impl BrokerRun {
             return Err(BrokerError::Refused(format!(
                 "--run {run_id}: a run with this id is already on the broker (keys {}*); \
                  choose another id, or leave --run out",
-                keys.items.trim_end_matches("items")
+                keys.prefix()
             )));
         }
         let created: redis::RedisResult<()> = redis::pipe()
@@ -137,8 +140,8 @@ impl BrokerRun {
         };
         thread::scope(|scope| {
             let watcher = scope.spawn(move || watch_processes(processes, stop));
-            let worker_threads = scope
-                .spawn(|| run_workers(url, keys, "queue-sim", in_process, workers, &job, stop));
+            let worker_threads =
+                scope.spawn(|| run_workers(url, keys, None, in_process, workers, &job, stop));
             let producers: Vec<_> = (0..config.producers)
                 .map(|index| {
                     scope.spawn(move || {
@@ -182,68 +185,53 @@ impl BrokerRun {
         produced: &[Produced],
         elapsed: Duration,
     ) -> Result<BrokerReport, BrokerError> {
+        let counts = self.read_counts()?;
+        let run_counts = run_counts(&counts, produced);
+        let stats = summary::summarize(&run_counts, &self.config, self.workers_in_all(), elapsed);
+        let attempts = counts.get(ATTEMPTS);
+        let broker = BrokerInfo {
+            url: self.settings.url.clone(),
+            streams: self.keys.clone(),
+            consumer_processes: self.settings.consumer_processes,
+            claim_idle_s: self.settings.claim_idle.as_secs_f64(),
+            attempts,
+            redelivered: counts.get(REDELIVERED),
+            reclaimed: counts.get(RECLAIMED),
+            processed_twice: attempts
+                .saturating_sub(counts.get(FAILED_ATTEMPTS))
+                .saturating_sub(run_counts.consumed),
+            dead_letters: self.read_dead_letters()?,
+        };
+        Ok(BrokerReport {
+            config: self.config.clone(),
+            interrupted: stop.reason() == Some(StopReason::Interrupted),
+            stats,
+            broker,
+            workers: self.read_worker_counts()?,
+        })
+    }
+
+    /// The run's counts, as the settle and count scripts kept them.
+    fn read_counts(&mut self) -> Result<Counts, BrokerError> {
         let counts: BTreeMap<String, f64> = self
             .broker
             .con
             .hgetall(&self.keys.stats)
             .map_err(self.broker.failed("reading the run's counts"))?;
-        let count = |field: &str| counts.get(field).copied().unwrap_or(0.0) as u64;
+        Ok(Counts(counts))
+    }
+
+    /// Each worker's settled items, from the `NAME:OUTCOME` fields of the
+    /// workers' counts.
+    fn read_worker_counts(&mut self) -> Result<Vec<BrokerStats>, BrokerError> {
         let per_worker: BTreeMap<String, u64> = self
             .broker
             .con
             .hgetall(&self.keys.workers)
             .map_err(self.broker.failed("reading the workers' counts"))?;
-        let dead: redis::streams::StreamRangeReply = self
-            .broker
-            .con
-            .xrange_count(&self.keys.dead, "-", "+", MAX_DEAD_LETTERS)
-            .map_err(self.broker.failed("reading the dead letters"))?;
-        let produced_items: u64 = produced.iter().map(|p| p.items).sum();
-        let (consumed, failed, dead_lettered) =
-            (count("consumed"), count("failed"), count("dead_lettered"));
-        let ended = consumed + failed + dead_lettered;
-        let avg_processing_ms = if consumed > 0 {
-            counts.get("processing_ms").copied().unwrap_or(0.0) / consumed as f64
-        } else {
-            0.0
-        };
-        let elapsed_ms = elapsed.as_secs_f64() * 1e3;
-        let cores = thread::available_parallelism().map_or(1, usize::from);
-        let mut ideal_config = self.config.clone();
-        ideal_config.consumers = self.workers_in_all();
-        let ideal = theory::ideal_throughput_per_s(&ideal_config, cores);
-        let throughput = if elapsed_ms > 0.0 {
-            ended as f64 / (elapsed_ms / 1e3)
-        } else {
-            0.0
-        };
-        let processing_ms = self.config.processing_time_s * 1e3;
-        let oversleep_ms =
-            (self.config.work == WorkKind::Sleep && processing_ms > 0.0 && consumed > 0)
-                .then(|| (avg_processing_ms - processing_ms).max(0.0));
-        let stats = SimulationStats {
-            produced: produced_items,
-            consumed,
-            failed,
-            retried: count("retried"),
-            dead_lettered,
-            unprocessed: produced_items.saturating_sub(ended),
-            avg_processing_ms,
-            oversleep_ms,
-            max_queue_depth: produced.iter().map(|p| p.max_depth).max().unwrap_or(0) as usize,
-            elapsed_ms,
-            throughput_per_s: throughput,
-            ideal_throughput_per_s: ideal,
-            efficiency: ideal
-                .filter(|_| produced_items > 0)
-                .map(|ideal| throughput / ideal)
-                .filter(|e| e.is_finite()),
-            available_cores: cores,
-            consumers_timed_out: 0,
-        };
         let mut workers: BTreeMap<String, BrokerStats> = BTreeMap::new();
         for (key, value) in per_worker {
-            let Some((name, what)) = key.rsplit_once(':') else {
+            let Some((name, outcome)) = key.rsplit_once(':') else {
                 continue;
             };
             let entry = workers
@@ -252,41 +240,31 @@ impl BrokerRun {
                     name: name.to_string(),
                     ..BrokerStats::default()
                 });
-            match what {
-                "consumed" => entry.consumed = value,
-                "failed" => entry.failed = value,
+            match outcome {
+                CONSUMED => entry.consumed = value,
+                FAILED => entry.failed = value,
                 _ => entry.dead_lettered = value,
             }
         }
-        let dead_letters = dead
+        Ok(workers.into_values().collect())
+    }
+
+    /// The first [`MAX_DEAD_LETTERS`] entries of the dead-letter stream.
+    fn read_dead_letters(&mut self) -> Result<Vec<DeadLetter>, BrokerError> {
+        let dead: redis::streams::StreamRangeReply = self
+            .broker
+            .con
+            .xrange_count(&self.keys.dead, "-", "+", MAX_DEAD_LETTERS)
+            .map_err(self.broker.failed("reading the dead letters"))?;
+        Ok(dead
             .ids
             .iter()
             .map(|entry| DeadLetter {
-                item: entry.get("item").unwrap_or(0),
-                deliveries: entry.get("deliveries").unwrap_or(0),
-                error: entry.get("error").unwrap_or_default(),
+                item: entry.get(ITEM).unwrap_or(0),
+                deliveries: entry.get(DELIVERIES).unwrap_or(0),
+                error: entry.get(ERROR).unwrap_or_default(),
             })
-            .collect();
-        let attempts = count("attempts");
-        Ok(BrokerReport {
-            config: self.config.clone(),
-            interrupted: stop.reason() == Some(StopReason::Interrupted),
-            stats,
-            broker: BrokerInfo {
-                url: self.settings.url.clone(),
-                streams: self.keys.clone(),
-                consumer_processes: self.settings.consumer_processes,
-                claim_idle_s: self.settings.claim_idle.as_secs_f64(),
-                attempts,
-                redelivered: count("redelivered"),
-                reclaimed: count("reclaimed"),
-                processed_twice: attempts
-                    .saturating_sub(count("failed_attempts"))
-                    .saturating_sub(consumed),
-                dead_letters,
-            },
-            workers: workers.into_values().collect(),
-        })
+            .collect())
     }
 
     /// Workers in all: threads here, or threads in each worker process.
@@ -399,4 +377,43 @@ fn clean_up(broker: &mut Broker, keys: &Keys) -> Result<(), BrokerError> {
         .con
         .del::<_, ()>(keys.all().to_vec())
         .map_err(broker.failed("deleting the run's keys"))
+}
+
+/// The run's counts hash: a missing field is a count of zero.
+struct Counts(BTreeMap<String, f64>);
+
+impl Counts {
+    fn get(&self, field: &str) -> u64 {
+        self.0.get(field).copied().unwrap_or(0.0) as u64
+    }
+
+    fn ms(&self, field: &str) -> Duration {
+        Duration::from_secs_f64(self.0.get(field).copied().unwrap_or(0.0).max(0.0) / 1e3)
+    }
+}
+
+/// What the broker counted, as the simulator's derived statistics take it.
+/// An item produced and never settled is unprocessed; the queue's depth is
+/// what the producers saw.
+fn run_counts(counts: &Counts, produced: &[Produced]) -> RunCounts {
+    let produced_items: u64 = produced.iter().map(|p| p.items).sum();
+    let (consumed, failed, dead_lettered) = (
+        counts.get(CONSUMED),
+        counts.get(FAILED),
+        counts.get(DEAD_LETTERED),
+    );
+    RunCounts {
+        produced: produced_items,
+        consumed,
+        failed,
+        retried: counts.get(RETRIED),
+        dead_lettered,
+        unprocessed: produced_items.saturating_sub(consumed + failed + dead_lettered),
+        consumed_time: counts.ms(PROCESSING_MS),
+        attempts: counts.get(ATTEMPTS),
+        busy: Duration::from_micros(counts.get(BUSY_US)),
+        max_queue_depth: produced.iter().map(|p| p.max_depth).max().unwrap_or(0) as usize,
+        // A broker's worker waits until the run is closed: it never times out.
+        consumers_timed_out: 0,
+    }
 }

@@ -78,3 +78,43 @@ pub(crate) const COUNT: Script = Script(
     return 1
     ",
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::keys::{entry, fields};
+
+    /// The words a script spells in quotes, Redis's commands left out.
+    fn quoted(script: &Script) -> Vec<&'static str> {
+        script
+            .0
+            .split('\'')
+            .skip(1)
+            .step_by(2)
+            .filter(|word| !word.chars().all(|c| c.is_ascii_uppercase()))
+            .collect()
+    }
+
+    #[test]
+    fn the_scripts_spell_every_field_as_the_rust_code_does() {
+        let known = [
+            fields::CONSUMED,
+            fields::PROCESSING_MS,
+            entry::ITEM,
+            entry::DELIVERIES,
+            entry::ERROR,
+            // XADD's "make an id", and the worker field's separator (fields::of_worker).
+            "*",
+            ":",
+        ];
+        for script in [&PRODUCE, &SETTLE, &COUNT] {
+            for word in quoted(script) {
+                assert!(
+                    known.contains(&word),
+                    "a script spells '{word}', which no constant of keys.rs names"
+                );
+            }
+        }
+        assert_eq!(fields::of_worker("w", fields::FAILED), "w:failed");
+    }
+}

@@ -7,20 +7,25 @@ use std::time::Instant;
 
 use redis::streams::{StreamAutoClaimReply, StreamClaimReply, StreamId, StreamReadReply};
 use redis::{Commands, cmd};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::item::WorkItem;
 use crate::job::{self, Job, SimulatedJob};
 use crate::stop::StopSignal;
 
 use super::connection::{Broker, BrokerError};
-use super::keys::Keys;
+use super::keys::entry::ITEM;
+use super::keys::fields::{
+    ATTEMPTS, BUSY_US, CONSUMED, DEAD_LETTERED, FAILED, FAILED_ATTEMPTS, RECLAIMED, REDELIVERED,
+    RETRIED,
+};
+use super::keys::{Keys, worker_name};
 use super::scripts::{COUNT, SETTLE};
 use super::settings::{WorkerSettings, stored_settings};
 
 /// What one worker did, as it saw it. The run's totals come from the broker's
 /// own counts, which a killed worker cannot take with it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkerTally {
     /// The worker's name in the consumer group.
     pub name: String,
@@ -176,9 +181,9 @@ fn process<J: Job + ?Sized>(
         tally.redelivered += 1;
     }
     let ending = if settings.retries {
-        "dead_lettered"
+        DEAD_LETTERED
     } else {
-        "failed"
+        FAILED
     };
     if delivery.deliveries > settings.max_deliveries {
         // Its workers died on it every time: stop handing it out.
@@ -208,7 +213,7 @@ fn process<J: Job + ?Sized>(
             if error.panicked {
                 // A bug, not a transient fault: retrying would panic again.
                 Outcome::Ended {
-                    outcome: "failed",
+                    outcome: FAILED,
                     error: error.message,
                 }
             } else if delivery.deliveries >= settings.max_deliveries {
@@ -235,6 +240,32 @@ fn settle_all(
     before: &WorkerTally,
     tally: &mut WorkerTally,
 ) -> Result<VecDeque<Delivery>, BrokerError> {
+    let mut pipe = settle_pipeline(keys, name, deliveries, outcomes);
+    pipe.add_command(worker_counts(keys, before, tally))
+        .ignore();
+    let replies: Vec<redis::Value> = pipe
+        .query(&mut broker.con)
+        .map_err(broker.failed("settling items"))?;
+    let again = read_settled(deliveries, outcomes, &replies, tally);
+    if tally.retried > before.retried {
+        let _: u64 = COUNT
+            .eval(&[&keys.settings, &keys.stats])
+            .arg(RETRIED)
+            .arg(tally.retried - before.retried)
+            .query(&mut broker.con)
+            .map_err(broker.failed("counting retries"))?;
+    }
+    Ok(again)
+}
+
+/// One command per processed delivery: the settle script for an item that
+/// ended, XCLAIM for one to retry.
+fn settle_pipeline(
+    keys: &Keys,
+    name: &str,
+    deliveries: &[Delivery],
+    outcomes: &[Outcome],
+) -> redis::Pipeline {
     let settle_keys = [
         keys.items.as_str(),
         keys.stats.as_str(),
@@ -244,7 +275,7 @@ fn settle_all(
     let mut pipe = redis::pipe();
     for (delivery, outcome) in deliveries.iter().zip(outcomes) {
         let (what, ms, error) = match outcome {
-            Outcome::Consumed { ms } => ("consumed", *ms, ""),
+            Outcome::Consumed { ms } => (CONSUMED, *ms, ""),
             Outcome::Ended { outcome, error } => (*outcome, 0.0, error.as_str()),
             Outcome::Retry => {
                 // Claimed again at once, by this worker: a claim counts a
@@ -273,27 +304,42 @@ fn settle_all(
                 .clone(),
         );
     }
-    // What only a worker sees (attempts, claims); the items' ends are counted
-    // by the settle script, and exactness does not rest on these.
+    pipe
+}
+
+/// What only a worker sees (attempts, their time, claims) since `before`, as
+/// one count script; the items' ends are counted by the settle script, and
+/// exactness does not rest on these.
+fn worker_counts(keys: &Keys, before: &WorkerTally, tally: &WorkerTally) -> redis::Cmd {
     let mut counts = COUNT.eval(&[&keys.settings, &keys.stats]);
     for (field, now, then) in [
-        ("attempts", tally.processed, before.processed),
+        (ATTEMPTS, tally.processed, before.processed),
         (
-            "failed_attempts",
+            FAILED_ATTEMPTS,
             tally.failed_attempts,
             before.failed_attempts,
         ),
-        ("redelivered", tally.redelivered, before.redelivered),
-        ("reclaimed", tally.reclaimed, before.reclaimed),
+        (REDELIVERED, tally.redelivered, before.redelivered),
+        (RECLAIMED, tally.reclaimed, before.reclaimed),
     ] {
         counts.arg(field).arg(now - then);
     }
-    pipe.add_command(counts).ignore();
-    let replies: Vec<redis::Value> = pipe
-        .query(&mut broker.con)
-        .map_err(broker.failed("settling items"))?;
+    // Whole microseconds: the count script adds integers.
+    let busy_us = ((tally.busy_ms - before.busy_ms) * 1e3).round().max(0.0) as u64;
+    counts.arg(BUSY_US).arg(busy_us);
+    counts
+}
+
+/// Counts what each settle reply says in `tally`; returns the deliveries
+/// claimed again for a retry.
+fn read_settled(
+    deliveries: &[Delivery],
+    outcomes: &[Outcome],
+    replies: &[redis::Value],
+    tally: &mut WorkerTally,
+) -> VecDeque<Delivery> {
     let mut again = VecDeque::new();
-    for ((delivery, outcome), reply) in deliveries.iter().zip(outcomes).zip(&replies) {
+    for ((delivery, outcome), reply) in deliveries.iter().zip(outcomes).zip(replies) {
         match outcome {
             Outcome::Retry => {
                 let claimed: StreamClaimReply =
@@ -312,26 +358,13 @@ fn settle_all(
                 match (settled, outcome) {
                     (0, _) => tally.already_settled += 1,
                     (_, Outcome::Consumed { .. }) => tally.consumed += 1,
-                    (
-                        _,
-                        Outcome::Ended {
-                            outcome: "failed", ..
-                        },
-                    ) => tally.failed += 1,
+                    (_, Outcome::Ended { outcome, .. }) if *outcome == FAILED => tally.failed += 1,
                     _ => tally.dead_lettered += 1,
                 }
             }
         }
     }
-    if tally.retried > before.retried {
-        let _: u64 = COUNT
-            .eval(&[&keys.settings, &keys.stats])
-            .arg("retried")
-            .arg(tally.retried - before.retried)
-            .query(&mut broker.con)
-            .map_err(broker.failed("counting retries"))?;
-    }
-    Ok(again)
+    again
 }
 
 /// Reads up to a batch of entries no worker of the group has had yet.
@@ -402,7 +435,7 @@ fn reclaim(
 }
 
 fn delivery(entry: &StreamId, deliveries: u64) -> Result<Delivery, BrokerError> {
-    let item = entry.get::<u64>("item").ok_or_else(|| {
+    let item = entry.get::<u64>(ITEM).ok_or_else(|| {
         BrokerError::Refused(format!(
             "stream entry {} has no item number: is another program writing to this run's stream?",
             entry.id
@@ -431,7 +464,7 @@ fn is_finished(broker: &mut Broker, keys: &Keys) -> Result<bool, BrokerError> {
 }
 
 /// A worker process that joined a run: what it did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JoinedWorker {
     /// The run it joined.
     pub run_id: String,
@@ -452,19 +485,20 @@ pub fn join_run(
     let mut broker = Broker::open(url)?;
     let (config, settings) = stored_settings(&mut broker, &keys)?;
     let job = SimulatedJob::new(&config);
-    let prefix = format!("pid{}", std::process::id());
-    let workers = run_workers(url, &keys, &prefix, threads, &settings, &job, stop)?;
+    let process = Some(std::process::id());
+    let workers = run_workers(url, &keys, process, threads, &settings, &job, stop)?;
     Ok(JoinedWorker {
         run_id: run_id.to_string(),
         workers,
     })
 }
 
-/// Runs `threads` workers named `PREFIX-N`, each on its own connection.
+/// Runs `threads` workers of `process` (`None`: the run's own; see
+/// [`worker_name`]), each on its own connection.
 pub(crate) fn run_workers<J: Job + ?Sized>(
     url: &str,
     keys: &Keys,
-    prefix: &str,
+    process: Option<u32>,
     threads: usize,
     settings: &WorkerSettings,
     job: &J,
@@ -475,7 +509,7 @@ pub(crate) fn run_workers<J: Job + ?Sized>(
             .map(|index| {
                 scope.spawn(move || {
                     let mut broker = Broker::open(url)?;
-                    let name = format!("{prefix}-{index}");
+                    let name = worker_name(process, index);
                     work(&mut broker, keys, &name, settings, job, stop)
                 })
             })

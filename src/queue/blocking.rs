@@ -109,39 +109,18 @@ impl<T, B: Buffer<T>> BlockingSender<T, B> {
         deadline: Option<Instant>,
     ) -> Result<usize, PutError<T>> {
         let shared = &*self.shared;
-        // Capacity 0 still needs one slot to hand the item over in.
-        let room = |state: &State<B>| state.buffer.len() < state.capacity.max(1);
-        let mut state = shared.state.lock();
-        let backoff = Backoff::new();
-        while !room(&state) && state.receivers > 0 {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(PutError::Full(item));
-            }
-            if backoff.is_completed() {
-                state.sleeping_producers += 1;
-                state = match deadline {
-                    Some(deadline) => shared.not_full.wait_until(state, deadline),
-                    None => shared.not_full.wait(state),
-                };
-                state.sleeping_producers -= 1;
-            } else {
-                drop(state);
-                backoff.snooze();
-                state = shared.state.lock();
-            }
+        let (mut state, timed_out) = shared.wait_for_room::<T>(shared.state.lock(), deadline);
+        if timed_out {
+            return Err(PutError::Full(item));
         }
         if state.receivers == 0 {
             return Err(PutError::Closed(item));
         }
         state.buffer.put(item);
         let ticket = state.taken + state.buffer.len() as u64;
-        let depth = if state.capacity == 0 {
-            0
-        } else {
-            state.buffer.len()
-        };
         let wake_consumer = state.sleeping_consumers > 0;
         if state.capacity > 0 {
+            let depth = state.buffer.len();
             drop(state);
             if wake_consumer {
                 shared.not_empty.notify_one();
@@ -152,14 +131,64 @@ impl<T, B: Buffer<T>> BlockingSender<T, B> {
         if wake_consumer {
             shared.not_empty.notify_one();
         }
+        shared.wait_for_taker(state, ticket, deadline).map(|()| 0)
+    }
+}
+
+impl<B> Shared<B> {
+    /// Waits until the queue has room or has no receiver left, spinning
+    /// briefly before sleeping; `true` with the guard if `deadline` passed first.
+    fn wait_for_room<'a, T>(
+        &'a self,
+        mut state: MutexGuard<'a, State<B>>,
+        deadline: Option<Instant>,
+    ) -> (MutexGuard<'a, State<B>>, bool)
+    where
+        B: Buffer<T>,
+    {
+        // Capacity 0 still needs one slot to hand the item over in.
+        let room = |state: &State<B>| state.buffer.len() < state.capacity.max(1);
+        let backoff = Backoff::new();
+        while !room(&state) && state.receivers > 0 {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return (state, true);
+            }
+            if backoff.is_completed() {
+                state.sleeping_producers += 1;
+                state = match deadline {
+                    Some(deadline) => self.not_full.wait_until(state, deadline),
+                    None => self.not_full.wait(state),
+                };
+                state.sleeping_producers -= 1;
+            } else {
+                drop(state);
+                backoff.snooze();
+                state = self.state.lock();
+            }
+        }
+        (state, false)
+    }
+
+    /// A rendezvous put's second half: waits until the item put as `ticket`
+    /// has been taken, or takes it back if the receivers are gone or
+    /// `deadline` passes.
+    fn wait_for_taker<T>(
+        &self,
+        mut state: MutexGuard<'_, State<B>>,
+        ticket: u64,
+        deadline: Option<Instant>,
+    ) -> Result<(), PutError<T>>
+    where
+        B: Buffer<T>,
+    {
+        // Ours is the only item a rendezvous queue holds while we wait.
+        let take_back = |state: &mut State<B>| {
+            state
+                .buffer
+                .get()
+                .expect("a rendezvous queue holds the waiting item")
+        };
         while state.taken < ticket {
-            // Ours is the only item a rendezvous queue holds while we wait.
-            let take_back = |state: &mut State<B>| {
-                state
-                    .buffer
-                    .get()
-                    .expect("a rendezvous queue holds the waiting item")
-            };
             if state.receivers == 0 {
                 return Err(PutError::Closed(take_back(&mut state)));
             }
@@ -167,17 +196,17 @@ impl<T, B: Buffer<T>> BlockingSender<T, B> {
                 let item = take_back(&mut state);
                 drop(state);
                 // Another putter may be waiting for the slot we just freed.
-                shared.not_full.notify_all();
+                self.not_full.notify_all();
                 return Err(PutError::Full(item));
             }
             state.sleeping_producers += 1;
             state = match deadline {
-                Some(deadline) => shared.not_full.wait_until(state, deadline),
-                None => shared.not_full.wait(state),
+                Some(deadline) => self.not_full.wait_until(state, deadline),
+                None => self.not_full.wait(state),
             };
             state.sleeping_producers -= 1;
         }
-        Ok(0)
+        Ok(())
     }
 }
 

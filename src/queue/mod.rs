@@ -23,7 +23,7 @@ mod priority;
 use std::fmt;
 use std::time::Duration;
 
-pub use crate::choice::QueueKind;
+use crate::choice::QueueKind;
 pub use channel::ChannelQueue;
 pub use condvar::CondvarQueue;
 pub use priority::{Prioritized, PriorityQueue};

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use lesson_support::broker::{BrokerError, BrokerProcess};
+use queue_sim::broker::BrokerReport;
 use redis::Commands as _;
 
 use crate::measure::{Simulator, human, median, verdict};
@@ -22,8 +23,8 @@ const ITEMS: u64 = 50_000;
 /// The goal: the simulator at this share of the bare pipeline, or better.
 const TARGET: f64 = 0.8;
 
-/// Entries per XADD pipeline and per XREADGROUP, as in the simulator.
-const BATCH: u64 = 100;
+/// Entries per XADD pipeline and per XREADGROUP: the simulator's.
+const BATCH: u64 = queue_sim::broker::BATCH as u64;
 
 /// Measures both, interleaved, three times each; writes the row to `out`.
 pub fn broker_row(simulator: &Simulator, out: &mut String, misses: &mut Vec<String>) -> Result<()> {
@@ -57,7 +58,8 @@ pub fn broker_row(simulator: &Simulator, out: &mut String, misses: &mut Vec<Stri
     let (mut bare, mut simulated) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         bare.push(bare_pipeline(broker.url(), ITEMS)?);
-        simulated.push(simulator.run(&args)?.stats.throughput_per_s);
+        let report: BrokerReport = simulator.run_as(&args)?;
+        simulated.push(report.stats.throughput_per_s);
     }
     let (bare, simulated) = (median(bare), median(simulated));
     let ratio = simulated / bare;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, anyhow, bail};
 use lesson_support::broker::BrokerProcess;
 use plotters::prelude::*;
+use queue_sim::broker::{BrokerReport, Keys, worker_name};
 use redis::Commands as _;
 
 use crate::chart::{HEIGHT, WIDTH, axes, drawing, finish};
@@ -45,9 +46,9 @@ pub fn broker_reclaim(queue_sim: &Path, path: &Path) -> Result<String> {
         .spawn()
         .context("could not start queue-sim --broker")?;
     let mut con = redis::Client::open(url)?.get_connection()?;
-    let settings = format!("queue-sim:{RUN}:settings");
+    let keys = Keys::for_run(RUN);
     let started = Instant::now();
-    while !con.exists::<_, bool>(&settings)? {
+    while !con.exists::<_, bool>(&keys.settings)? {
         if started.elapsed() > Duration::from_secs(10) {
             bail!("the run never started");
         }
@@ -62,19 +63,16 @@ pub fn broker_reclaim(queue_sim: &Path, path: &Path) -> Result<String> {
                 .context("could not start queue-sim worker")
         })
         .collect::<Result<_>>()?;
-    let victim = format!("pid{}-0", workers[0].id());
+    let victim = worker_name(Some(workers[0].id()), 0);
     let mut workers = workers;
-    let (items, group) = (
-        format!("queue-sim:{RUN}:items"),
-        format!("queue-sim:{RUN}:workers-group"),
-    );
+    let (items, group) = (&keys.items, &keys.group);
     let mut samples = Vec::new();
     let mut killed_ms = None;
     while run.try_wait()?.is_none() {
         let at_ms = started.elapsed().as_secs_f64() * 1e3;
-        let length = con.xlen::<_, u64>(&items).unwrap_or(0) as f64;
+        let length = con.xlen::<_, u64>(items).unwrap_or(0) as f64;
         let mut pending = BTreeMap::new();
-        if let Ok(redis::streams::StreamPendingReply::Data(data)) = con.xpending(&items, &group) {
+        if let Ok(redis::streams::StreamPendingReply::Data(data)) = con.xpending(items, group) {
             for consumer in data.consumers {
                 pending.insert(consumer.name, consumer.pending as f64);
             }
@@ -109,7 +107,8 @@ pub fn broker_reclaim(queue_sim: &Path, path: &Path) -> Result<String> {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let report: BrokerReport = serde_json::from_slice(&output.stdout)
+        .context("the broker run's report is not the JSON expected")?;
     let killed_ms = killed_ms.context("the worker to kill never held an item")?;
     let held_at_kill = samples
         .iter()
@@ -125,9 +124,7 @@ pub fn broker_reclaim(queue_sim: &Path, path: &Path) -> Result<String> {
     Ok(format!(
         "killed at {killed_ms:.0} ms holding {held_at_kill} entries, reclaimed by {reclaimed_ms:.0} ms; \
          {} consumed, {} reclaimed, {} processed twice",
-        report["stats"]["consumed"],
-        report["broker"]["reclaimed"],
-        report["broker"]["processed_twice"]
+        report.stats.consumed, report.broker.reclaimed, report.broker.processed_twice
     ))
 }
 

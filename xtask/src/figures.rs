@@ -10,8 +10,8 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
 use plotters::prelude::*;
-use queue_sim::{Choice as _, WorkKind};
-use serde::Deserialize;
+use queue_sim::trace::Trace;
+use queue_sim::{Choice as _, Report, TaskStatus, WorkKind};
 
 use crate::broker_figure;
 use crate::chart::{FONT, HEIGHT, TEXT_FONT, TITLE_FONT, WIDTH, axes, drawing, finish};
@@ -58,49 +58,10 @@ struct Simulator {
     scratch: PathBuf,
 }
 
-/// The part of the simulator's JSON report the figures read. A renamed field
-/// is an error here, never a silent zero.
-#[derive(Debug, Deserialize)]
-struct Report {
-    stats: Stats,
-}
-
-#[derive(Debug, Deserialize)]
-struct Stats {
-    elapsed_ms: f64,
-    throughput_per_s: f64,
-    ideal_throughput_per_s: Option<f64>,
-    available_cores: usize,
-}
-
-/// The part of a `--trace` file the figures read.
-#[derive(Debug, Deserialize)]
-struct Trace {
-    depth: Vec<DepthSample>,
-    results: Vec<TracedResult>,
-}
-
-/// Items waiting right after a put.
-#[derive(Debug, Deserialize)]
-struct DepthSample {
-    at_ms: f64,
-    depth: f64,
-}
-
-/// One item's end, with who worked on it and when.
-#[derive(Debug, Deserialize)]
-struct TracedResult {
-    /// `worker-2`; none for an item no worker started.
-    worker: Option<String>,
-    started_ms: f64,
-    duration_ms: f64,
-    status: String,
-}
-
 /// One traced run: the printed report and the trace file.
 struct Run {
     report: Report,
-    trace: Trace,
+    trace: Trace<'static>,
 }
 
 impl Simulator {
@@ -135,7 +96,7 @@ fn depth_over_time(trace: &Trace) -> Vec<(f64, f64)> {
     let mut events: Vec<(f64, Option<f64>)> = trace
         .depth
         .iter()
-        .map(|sample| (sample.at_ms, Some(sample.depth)))
+        .map(|sample| (sample.at_ms, Some(sample.depth as f64)))
         .chain(
             trace
                 .results
@@ -303,17 +264,12 @@ fn worker_timeline(sim: &Simulator, path: &Path) -> Result<String> {
         .results
         .iter()
         .map(|result| {
-            let worker = result
-                .worker
-                .as_deref()
-                .and_then(|w| w.strip_prefix("worker-"))
-                .and_then(|n| n.parse().ok())
-                .context("a result without a worker-N")?;
+            let worker = result.worker.context("a result without a worker")?;
             Ok(Span {
-                worker,
+                worker: worker.0,
                 start: result.started_ms,
                 end: result.started_ms + result.duration_ms,
-                failed: result.status != "completed",
+                failed: result.status != TaskStatus::Completed,
             })
         })
         .collect::<Result<Vec<Span>>>()?;

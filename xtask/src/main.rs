@@ -185,7 +185,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The tests and builds run in process groups of their own, which Ctrl-C
     // does not reach: end them with us.
-    lesson_support::process::end_children_on_interrupt();
+    host::process::end_children_on_interrupt();
     match run(cli) {
         Ok(code) => code,
         Err(error) => {

@@ -1,37 +1,30 @@
 //! The reference simulator as the tooling runs it: built in release mode,
-//! run as a user runs it, its JSON report read through typed structs (a
-//! renamed field is an error, never a silent zero); and how `bench` prints
-//! what it measured.
+//! run as a user runs it, its JSON report read through the simulator's own
+//! report types (a renamed field is an error, never a silent zero); and how
+//! `bench` prints what it measured.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result, bail};
-use serde::Deserialize;
+use queue_sim::Report;
+use serde::de::DeserializeOwned;
 
 use crate::kit;
-
-/// The part of the simulator's JSON report the tooling reads; a renamed field is
-/// an error here, never a silent zero.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Report {
-    pub(crate) stats: Stats,
-}
-
-/// The report's `stats`, as far as the tooling reads them.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Stats {
-    pub(crate) throughput_per_s: f64,
-    pub(crate) ideal_throughput_per_s: Option<f64>,
-    pub(crate) efficiency: Option<f64>,
-    pub(crate) available_cores: usize,
-}
 
 /// The release build of `queue-sim`.
 pub(crate) struct Simulator(pub(crate) PathBuf);
 
 impl Simulator {
+    /// Runs the simulator with `args`; its report read as the library's
+    /// [`Report`].
     pub(crate) fn run(&self, args: &[&str]) -> Result<Report> {
+        self.run_as(args)
+    }
+
+    /// Runs the simulator with `args`; its report read as `R` (with
+    /// `--broker`, a [`BrokerReport`](queue_sim::broker::BrokerReport)).
+    pub(crate) fn run_as<R: DeserializeOwned>(&self, args: &[&str]) -> Result<R> {
         let output = Command::new(&self.0)
             .args(args)
             .arg("--no-progress")
@@ -54,7 +47,7 @@ impl Simulator {
 
     /// The peak resident memory of one run with `args`.
     pub(crate) fn peak_rss_kib(&self, args: &[&str]) -> Result<u64> {
-        let (_, kib) = lesson_support::peak_rss_kib(
+        let (_, kib) = host::peak_rss_kib(
             Command::new(&self.0)
                 .args(args)
                 .arg("--no-progress")

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use lesson_support::process;
+use host::process;
 
 use crate::compile::{self, TestBinary};
 use crate::kit::{self, Lesson};

@@ -209,7 +209,7 @@ pub fn concurrently(jobs: Vec<Scenario<'_>>) {
         if let Err(payload) = thread.join() {
             failures.push(format!(
                 "{name}: {}",
-                watchdog::panic_message(payload.as_ref())
+                crate::panic_message(payload.as_ref())
             ));
         }
     }
@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(script.act(1), &Act::Go);
         assert_eq!(script.panics(), [2]);
         let outcome = panic::catch_unwind(|| script.perform(2, "process(item 2)"));
-        let message = watchdog::panic_message(outcome.expect_err("act 2 panics").as_ref());
+        let message = crate::panic_message(outcome.expect_err("act 2 panics").as_ref());
         assert!(is_injected(&message), "{message}");
         assert!(message.contains("process(item 2)"), "{message}");
     }

@@ -25,6 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// Starts a child that cannot outlive this process (the host crate's, here
+/// too for the tests and examples that start a broker's workers).
+pub use host::process::spawn_tied;
+
 /// The server program, looked up on `PATH`.
 pub const SERVER: &str = "redis-server";
 
@@ -428,74 +432,6 @@ pub fn ping(endpoint: &Endpoint, timeout: Duration) -> io::Result<bool> {
             exchange(&mut stream)
         }
     }
-}
-
-/// Starts `command` as a child process that cannot outlive this one: on Linux
-/// the kernel kills it (SIGKILL) when this process ends, however it ends —
-/// a test binary killed at its time limit runs no `Drop`. Elsewhere, kill it
-/// yourself (as [`BrokerProcess`] does on drop).
-///
-/// For a server, or for worker processes a test or an example starts to show
-/// work crossing a process boundary.
-pub fn spawn_tied(mut command: Command) -> io::Result<Child> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::process::CommandExt;
-        let parent = std::process::id();
-        // SAFETY: the closure runs in the forked child before exec and calls
-        // only async-signal-safe functions (prctl, getppid, _exit).
-        unsafe {
-            command.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // The parent may have died between fork and prctl.
-                if libc::getppid() as u32 != parent {
-                    libc::_exit(1);
-                }
-                Ok(())
-            });
-        }
-        // The kernel sends the signal when the *thread* that forked the child
-        // ends, not the process. Test threads end with their test, so every
-        // child is forked by one thread that lives as long as the process.
-        spawn_from_lasting_thread(command)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        command.spawn()
-    }
-}
-
-#[cfg(target_os = "linux")]
-fn spawn_from_lasting_thread(command: Command) -> io::Result<Child> {
-    use std::sync::mpsc::{self, Sender};
-    use std::sync::{Mutex, OnceLock, PoisonError};
-
-    type Request = (Command, Sender<io::Result<Child>>);
-    static SPAWNER: OnceLock<Mutex<Sender<Request>>> = OnceLock::new();
-    let spawner = SPAWNER.get_or_init(|| {
-        let (requests, incoming) = mpsc::channel::<Request>();
-        thread::Builder::new()
-            .name("lesson-support: child spawner".into())
-            .spawn(move || {
-                // Never returns: the sender lives in a static.
-                for (mut command, reply) in incoming {
-                    let _ = reply.send(command.spawn());
-                }
-            })
-            .expect("could not start the child-spawner thread");
-        Mutex::new(requests)
-    });
-    let (reply, answer) = mpsc::channel();
-    spawner
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .send((command, reply))
-        .map_err(|_| io::Error::other("the child-spawner thread is gone"))?;
-    answer
-        .recv()
-        .map_err(|_| io::Error::other("the child-spawner thread is gone"))?
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! interleaving within a bound, so such a bug fails *every* time.
 //!
 //! A lesson keeps its models in `tests/model.rs`, compiled only under
-//! `--cfg loom`, each one a [`check`]. Its main test file has one ordinary test
+//! `--cfg loom`, each one a `check` (defined under `--cfg loom` only). Its main test file has one ordinary test
 //! that calls [`run_models!`](crate::run_models): that builds the models in a
 //! target dir of their own (`<target>/tmp/loom`: loom needs other compiler
 //! flags, so they cannot share the normal build) and runs them, both under hard

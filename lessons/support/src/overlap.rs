@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 /// How long the first callers wait for the others to join them.
 const PATIENCE: Duration = Duration::from_secs(3);
 
-/// Stands in for the work of one item (see the [module docs](self)): the first
+/// Stands in for the work of one item, so that the workers inside it at once
+/// can be counted — and given the chance to meet: the first
 /// `want` calls of [`Overlap::work`] each wait, up to a few seconds in all, until
 /// `want` calls are in progress at once; [`Overlap::most`] says how many ever were.
 #[derive(Debug)]

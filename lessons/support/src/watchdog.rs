@@ -6,7 +6,6 @@
 //! any panic of the same test's threads while it waited (whose panic is whose:
 //! see [`crate::attribution`]).
 
-use std::any::Any;
 use std::panic;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -170,17 +169,6 @@ pub fn join_finished<T>(thread: JoinHandle<T>) -> T {
         .unwrap_or_else(|payload| panic::resume_unwind(payload))
 }
 
-/// The text of a panic's payload: what `panic!` or `todo!` was given.
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_string()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a panic with a non-text payload".to_string()
-    }
-}
-
 /// While held, the kit's own background work in this test process — the nested
 /// build and run of a lesson's loom models — waits, and vice versa. A test that
 /// asserts how long something took holds one, so a build on both cores does
@@ -255,7 +243,7 @@ mod tests {
     /// The message of the panic `hang` fails with.
     fn verdict(hang: impl FnOnce() + panic::UnwindSafe) -> String {
         let outcome = panic::catch_unwind(hang);
-        panic_message(outcome.expect_err("the waiter hangs").as_ref())
+        crate::panic_message(outcome.expect_err("the waiter hangs").as_ref())
     }
 
     #[test]

@@ -10,10 +10,7 @@ use queue_sim::broker::{self, BrokerError, BrokerReport, BrokerRun, BrokerSettin
 use queue_sim::{SimConfig, StopSignal};
 
 use crate::cli::Cli;
-use crate::exit::Exit;
-
-/// Why a broker run gave no report: one line, and the exit status it means.
-pub type Failure = (String, Exit);
+use crate::exit::{Exit, Failure};
 
 /// Runs `config` on the broker `url` named by the flags.
 pub fn run(
@@ -111,7 +108,7 @@ fn start_worker(url: &str, keys: &Keys, threads: usize) -> std::io::Result<Child
         // Its own report is the broker's counts already; its errors show.
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
-    lesson_support::broker::spawn_tied(command)
+    host::process::spawn_tied(command)
 }
 
 fn failure(error: BrokerError) -> Failure {

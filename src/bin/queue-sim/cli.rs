@@ -8,7 +8,8 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use queue_sim::broker::BrokerSettings;
-use queue_sim::config::{Choice, QueueKind, Setting, SimConfig, WorkKind};
+use queue_sim::config::{Setting, SimConfig};
+use queue_sim::{Choice, QueueKind, WorkKind};
 
 use crate::exit::Exit;
 

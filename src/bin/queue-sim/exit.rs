@@ -3,6 +3,9 @@
 
 use std::process::ExitCode;
 
+/// Why a command gave no report: one line for stderr, and the exit status it means.
+pub type Failure = (String, Exit);
+
 /// How a run of `queue-sim` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {

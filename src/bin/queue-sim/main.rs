@@ -7,6 +7,7 @@
 mod broker;
 mod cli;
 mod exit;
+mod output;
 mod progress;
 
 use std::fmt::Display;
@@ -22,11 +23,11 @@ use clap::error::ErrorKind;
 use queue_sim::observe::Observer;
 use queue_sim::trace::{self, Trace};
 use queue_sim::{
-    Record, Report, RunError, RunOptions, SimulatedJob, StopReason, StopSignal, output, run_with,
+    Record, Report, RunError, RunOptions, SimConfig, SimulatedJob, StopReason, StopSignal, run_with,
 };
 
 use crate::cli::{Cli, Command, Format};
-use crate::exit::Exit;
+use crate::exit::{Exit, Failure};
 use crate::progress::ProgressBar;
 
 fn main() -> ExitCode {
@@ -38,63 +39,68 @@ fn main() -> ExitCode {
         }
         Err(e) => return fail(cli::one_line(&e), Exit::BadInput),
     };
-    if let Some(Command::Worker {
-        broker: url,
-        run_id,
-        consumers,
-    }) = &cli.command
-    {
-        let stop = StopSignal::new();
-        stop_on_signals(&stop);
-        return match broker::work(url, run_id, *consumers, &stop) {
-            Ok(json) => finish(&json, stop.reason() == Some(StopReason::Interrupted)),
-            Err((message, exit)) => fail(message, exit),
-        };
-    }
-    let config = cli.to_config();
-    if let Err(e) = config.validate() {
-        return fail(format_args!("error: {e}"), Exit::BadInput);
-    }
-    if let Some(url) = &cli.broker {
-        let stop = StopSignal::new();
-        stop_on_signals(&stop);
-        return match broker::run(&cli, url, &config, &stop) {
-            Ok(report) => {
-                if report.stats.unprocessed > 0 && !report.interrupted {
-                    say(format_args!(
-                        "warning: every worker left before the run ended; {} item(s) were never settled and are reported unprocessed",
-                        report.stats.unprocessed
-                    ));
-                }
-                let text = match cli.format {
-                    Format::Json => serde_json::to_string_pretty(&report)
-                        .expect("a broker report always serializes"),
-                    Format::Text => broker::to_text(&report),
-                };
-                finish(&text, report.interrupted)
-            }
-            Err((message, exit)) => fail(message, exit),
-        };
-    }
-    if cli.trace.is_some() && config.items > trace::MAX_ITEMS {
-        return fail(
-            format_args!(
-                "error: --trace keeps every item's result: --items must be at most {} with it (got {})",
-                trace::MAX_ITEMS,
-                config.items
-            ),
-            Exit::BadInput,
-        );
-    }
-    // Opened before the run, so a path that cannot be written is bad input
-    // refused at once, not a failure found after a long run.
-    let trace_file = match cli.trace.as_deref().map(create_trace).transpose() {
-        Ok(file) => file,
-        Err(message) => return fail(message, Exit::BadInput),
-    };
-
     let stop = StopSignal::new();
     stop_on_signals(&stop);
+    let outcome = match (&cli.command, &cli.broker) {
+        (
+            Some(Command::Worker {
+                broker: url,
+                run_id,
+                consumers,
+            }),
+            _,
+        ) => work(url, run_id, *consumers, &stop),
+        (None, Some(url)) => {
+            config(&cli).and_then(|config| run_on_broker(&cli, url, &config, &stop))
+        }
+        (None, None) => config(&cli).and_then(|config| run_here(&cli, &config, stop)),
+    };
+    match outcome {
+        Ok(exit) => exit.into(),
+        Err((message, exit)) => fail(message, exit),
+    }
+}
+
+/// What a command ends with: its exit status once its output is written, or
+/// one line for stderr and the status it means.
+type Outcome = Result<Exit, Failure>;
+
+/// The run's settings from the flags, validated before anything runs.
+fn config(cli: &Cli) -> Result<SimConfig, Failure> {
+    let config = cli.to_config();
+    match config.validate() {
+        Ok(()) => Ok(config),
+        Err(e) => Err((format!("error: {e}"), Exit::BadInput)),
+    }
+}
+
+/// `queue-sim worker`: joins a broker run and prints what this process did.
+fn work(url: &str, run_id: &str, consumers: usize, stop: &StopSignal) -> Outcome {
+    let json = broker::work(url, run_id, consumers, stop)?;
+    finish(&json, stop.reason() == Some(StopReason::Interrupted))
+}
+
+/// `--broker`: the run with its queue in a Redis stream.
+fn run_on_broker(cli: &Cli, url: &str, config: &SimConfig, stop: &StopSignal) -> Outcome {
+    let report = broker::run(cli, url, config, stop)?;
+    if report.stats.unprocessed > 0 && !report.interrupted {
+        say(format_args!(
+            "warning: every worker left before the run ended; {} item(s) were never settled and are reported unprocessed",
+            report.stats.unprocessed
+        ));
+    }
+    let text = match cli.format {
+        Format::Json => {
+            serde_json::to_string_pretty(&report).expect("a broker report always serializes")
+        }
+        Format::Text => broker::to_text(&report),
+    };
+    finish(&text, report.interrupted)
+}
+
+/// The run in this process, with its progress bar and, with `--trace`, its trace.
+fn run_here(cli: &Cli, config: &SimConfig, stop: StopSignal) -> Outcome {
+    let trace_file = open_trace(cli, config)?;
     let bar = ProgressBar;
     let options = RunOptions {
         stop,
@@ -106,42 +112,47 @@ fn main() -> ExitCode {
         observer: (!cli.no_progress && progress::stderr_is_terminal())
             .then_some(&bar as &dyn Observer),
     };
-    let report = match run_with(&config, &SimulatedJob::new(&config), options) {
+    let report = match run_with(config, &SimulatedJob::new(config), options) {
         Ok(report) => report,
-        Err(e @ RunError::Config(_)) => return fail(format_args!("error: {e}"), Exit::BadInput),
-        Err(e) => return fail(format_args!("error: {e}"), Exit::Failed),
+        Err(e @ RunError::Config(_)) => return Err((format!("error: {e}"), Exit::BadInput)),
+        Err(e) => return Err((format!("error: {e}"), Exit::Failed)),
     };
-
     let text = match cli.format {
         Format::Json => output::to_json(&report),
         Format::Text => output::to_text(&report),
     };
-    match print(&text) {
-        // A reader that stopped reading (`queue-sim | head -1`) is not an error.
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            return fail(
-                format_args!("error: could not write the report to stdout: {e}"),
-                Exit::Failed,
-            );
-        }
-        _ => {}
-    }
-    if let (Some(file), Some(path)) = (trace_file, &cli.trace)
-        && let Err(e) = write_trace(&report, file)
-    {
-        return fail(
-            format_args!(
+    let exit = finish(&text, report.interrupted)?;
+    if let (Some(file), Some(path)) = (trace_file, &cli.trace) {
+        write_trace(&report, file).map_err(|e| {
+            let message = format!(
                 "error: could not write the trace to {}: {e}",
                 path.display()
+            );
+            (message, Exit::Failed)
+        })?;
+    }
+    Ok(exit)
+}
+
+/// The `--trace` file, opened before the run, so a path that cannot be
+/// written is bad input refused at once, not a failure found after a long run.
+fn open_trace(cli: &Cli, config: &SimConfig) -> Result<Option<File>, Failure> {
+    let Some(path) = cli.trace.as_deref() else {
+        return Ok(None);
+    };
+    if config.items > trace::MAX_ITEMS {
+        return Err((
+            format!(
+                "error: --trace keeps every item's result: --items must be at most {} with it (got {})",
+                trace::MAX_ITEMS,
+                config.items
             ),
-            Exit::Failed,
-        );
+            Exit::BadInput,
+        ));
     }
-    if report.interrupted {
-        Exit::Interrupted.into()
-    } else {
-        Exit::Done.into()
-    }
+    create_trace(path)
+        .map(Some)
+        .map_err(|message| (message, Exit::BadInput))
 }
 
 /// First SIGINT, SIGTERM or SIGHUP: stop producing, finish the items in hand,
@@ -185,15 +196,17 @@ fn write_trace(report: &Report, file: File) -> io::Result<()> {
     out.into_inner().map_err(|e| e.into_error())?.sync_all()
 }
 
-/// Prints a report and ends: 130 for an interrupted run, 0 otherwise.
-fn finish(text: &str, interrupted: bool) -> ExitCode {
+/// Prints a report: [`Exit::Interrupted`] for an interrupted run,
+/// [`Exit::Done`] otherwise.
+fn finish(text: &str, interrupted: bool) -> Outcome {
     match print(text) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => fail(
-            format_args!("error: could not write the report to stdout: {e}"),
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err((
+            format!("error: could not write the report to stdout: {e}"),
             Exit::Failed,
-        ),
-        _ if interrupted => Exit::Interrupted.into(),
-        _ => Exit::Done.into(),
+        )),
+        // A reader that stopped reading (`queue-sim | head -1`) is not an error.
+        _ if interrupted => Ok(Exit::Interrupted),
+        _ => Ok(Exit::Done),
     }
 }
 

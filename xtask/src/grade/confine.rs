@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result};
 
 use super::limits::{self, Cgroups, Limits, Usage};
 use crate::sandbox::Sandbox;
-use lesson_support::process;
+use host::process;
 
 /// Settings for every grading build and the builds nested in tests (the loom
 /// models): no debug info and no incremental data, which grading never uses

@@ -35,7 +35,7 @@ use crate::kit::{self, Lesson};
 use crate::sandbox::{self, Mount};
 use crate::submission::LessonFiles;
 use crate::tree;
-use lesson_support::process;
+use host::process;
 
 /// The longest the template's build may take (cold: every dependency, loom).
 const TEMPLATE_BUILD_LIMIT: Duration = Duration::from_secs(1800);

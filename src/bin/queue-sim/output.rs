@@ -1,9 +1,10 @@
-//! Writing a [`Report`] for scripts (JSON) or for people (text).
+//! Writing a [`Report`] for scripts (JSON) or for people (text): the
+//! binary's output; the library hands out the report itself.
 
 use std::fmt::Write as _;
 
-use crate::config::WorkKind;
-use crate::report::Report;
+use queue_sim::stats::{SimulationStats, WorkerStats};
+use queue_sim::{Report, WorkKind};
 
 /// The report as pretty-printed JSON.
 pub fn to_json(report: &Report) -> String {
@@ -13,9 +14,17 @@ pub fn to_json(report: &Report) -> String {
 
 /// The report as a short summary for people.
 pub fn to_text(report: &Report) -> String {
-    let config = &report.config;
-    let stats = &report.stats;
     let mut out = String::new();
+    setting(&mut out, report);
+    counts(&mut out, report);
+    timing(&mut out, &report.stats);
+    workers(&mut out, &report.workers);
+    out
+}
+
+/// The run's settings, in one line, and whether it was interrupted.
+fn setting(out: &mut String, report: &Report) {
+    let config = &report.config;
     let work = match config.work {
         WorkKind::Sleep => "sleeping",
         WorkKind::Spin => "spinning",
@@ -36,6 +45,11 @@ pub fn to_text(report: &Report) -> String {
         let _ = writeln!(out, "INTERRUPTED: partial statistics");
     }
     let _ = writeln!(out);
+}
+
+/// How the items ended, and whether the accounting identity holds.
+fn counts(out: &mut String, report: &Report) {
+    let stats = &report.stats;
     let rows = [
         ("produced", stats.produced),
         ("consumed", stats.consumed),
@@ -57,6 +71,10 @@ pub fn to_text(report: &Report) -> String {
         "  accounting    produced = consumed + failed + dead-lettered + unprocessed: {verdict}"
     );
     let _ = writeln!(out);
+}
+
+/// Time, throughput against the ideal, and consumers that timed out.
+fn timing(out: &mut String, stats: &SimulationStats) {
     let _ = write!(
         out,
         "  elapsed {:.1} ms, avg processing {:.2} ms",
@@ -86,8 +104,12 @@ pub fn to_text(report: &Report) -> String {
             stats.consumers_timed_out
         );
     }
+}
+
+/// One line per consumer.
+fn workers(out: &mut String, workers: &[WorkerStats]) {
     let _ = writeln!(out, "\nworkers:");
-    for worker in &report.workers {
+    for worker in workers {
         let _ = writeln!(
             out,
             "  {:<10} processed {:>6}  failed {:>5}  avg {:>8.2} ms  busy {:>9.1} ms  {}",
@@ -99,13 +121,12 @@ pub fn to_text(report: &Report) -> String {
             worker.exit.name(),
         );
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SimConfig;
+    use queue_sim::SimConfig;
 
     fn report(interrupted: bool) -> Report {
         let config = SimConfig {
@@ -114,7 +135,7 @@ mod tests {
             seed: 1,
             ..SimConfig::default()
         };
-        let mut report = crate::run(&config).unwrap();
+        let mut report = queue_sim::run(&config).unwrap();
         report.interrupted = interrupted;
         report
     }
@@ -126,6 +147,16 @@ mod tests {
             assert!(json.get(key).is_some(), "{key}");
         }
         assert_eq!(json["stats"]["produced"], 12);
+    }
+
+    #[test]
+    fn the_report_types_read_back_what_they_wrote() {
+        let report = report(false);
+        let read: Report = serde_json::from_str(&to_json(&report)).unwrap();
+        assert_eq!(read.config, report.config);
+        assert_eq!(read.stats, report.stats);
+        assert_eq!(read.workers, report.workers);
+        assert_eq!(read.results_sample, report.results_sample);
     }
 
     #[test]
