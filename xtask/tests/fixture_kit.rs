@@ -190,9 +190,10 @@ fn grading_a_class_gives_a_row_per_learner_and_lesson_as_csv() {
     for learner in ["alice", "bob"] {
         assert!(
             lines.contains(
-                &format!("{learner},01-good,graded,1,0,0,0,1,,,src/lib.rs 0 lines,,,true").as_str()
+                &format!("{learner},01-good,graded,1,0,0,0,1,,,src/lib.rs 0 lines,,,true,,")
+                    .as_str()
             ) || lines.contains(
-                &format!("{learner},01-good,graded,1,0,0,0,1,,,src/lib.rs 0 lines,,,false")
+                &format!("{learner},01-good,graded,1,0,0,0,1,,,src/lib.rs 0 lines,,,false,,")
                     .as_str()
             ),
             "{csv}"
