@@ -12,8 +12,8 @@
 use std::fmt::Write as _;
 
 use super::charts::{self, Bar};
-use super::named::{self, LessonMistakes};
-use super::report::{Class, Row, State};
+use super::named;
+use super::report::{Class, LessonMistakes, Row, State};
 use super::trial::Status;
 
 /// `text` safe inside an element or a quoted attribute.

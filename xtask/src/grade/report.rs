@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::named::{LessonMistakes, Named};
 use super::trial::{Status, TestResult};
 
 /// Every learner's grades.
@@ -514,4 +513,50 @@ pub fn render_mistakes_csv(class: &Class) -> Result<String> {
         }
     }
     Ok(String::from_utf8(csv.into_inner()?)?)
+}
+
+// ------------------------------------------- the known mistakes named --
+// (worked out by `named`; kept here, with the rest of the report's schema)
+
+/// The known mistake a lesson's failures look like, as the chapter tells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named {
+    /// The matching mistakes' names (patch names without `.patch`): one, or
+    /// several of one group.
+    pub mistakes: Vec<String>,
+    /// One line: what the mistake is.
+    pub description: String,
+    /// The chapter section to read again, if known.
+    pub section: Option<String>,
+    /// The chapter's "Break it" bullet naming it, if one does.
+    pub bullet: Option<String>,
+}
+
+/// One known mistake and the learners whose copies look like it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MistakeCount {
+    /// The mistake.
+    #[serde(flatten)]
+    pub named: Named,
+    /// How many learners: `learners.len()`.
+    pub count: usize,
+    /// The learners, in the report's order.
+    pub learners: Vec<String>,
+}
+
+/// What one lesson's failing copies look like, over the class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LessonMistakes {
+    /// `03-backpressure`.
+    pub lesson: String,
+    /// Whether the kit records known mistakes for it (without them nothing
+    /// can be named).
+    pub signatures: bool,
+    /// Learners whose lesson was graded and failed a test (or timed out).
+    pub failing: usize,
+    /// The known mistakes those copies look like, most learners first.
+    pub named: Vec<MistakeCount>,
+    /// Failing copies that look like no known mistake, or like none
+    /// unambiguously (and those not every test of which ran).
+    pub not_named: usize,
 }
