@@ -2,8 +2,8 @@
 //! [`lab::signature`]) as `verify` uses it: a mistake's runs try first the
 //! tests that caught it before, so a mistake usually costs one test run
 //! instead of every test up to the first that fails; and `verify` checks the
-//! record is current — every mistake has one, and its first catcher still
-//! catches it. `cargo xtask verify NN --catches` rewrites it.
+//! record is current — every mistake has one, and some test it names still
+//! catches it (not always the first: a racy mistake's set varies a little). `cargo xtask verify NN --catches` rewrites it.
 
 pub use lab::signature::{FILE, Signature, Signatures, fingerprint, read, write};
 
