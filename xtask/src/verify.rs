@@ -695,23 +695,9 @@ fn check_mistake(
         && caught_runs > 0
         && let Some(signature) = signature.filter(|s| !s.fails.is_empty())
     {
-        let stale = if let Some(gone) = signature
-            .fails
-            .iter()
-            .find(|name| !tests.iter().any(|t| t.name == **name))
-        {
-            Some(format!("names {gone}, a test that no longer exists"))
-        } else if !catchers
-            .keys()
-            .any(|&index| signature.fails.contains(&tests[index].name))
-        {
-            Some(format!(
-                "names {}, none of which fails on it any more",
-                signature.fails.join(", ")
-            ))
-        } else {
-            None
-        };
+        let names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
+        let caught_by: Vec<&str> = catchers.keys().map(|&i| tests[i].name.as_str()).collect();
+        let stale = signatures::stale(signature, &names, &caught_by);
         if let Some(why) = stale {
             report.breaches.push(format!(
                 "{what}: its recorded signature {why}: run `cargo xtask verify {} --catches` \
