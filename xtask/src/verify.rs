@@ -685,12 +685,7 @@ fn check_mistake(
             .flaky
             .push(format!("{what}: caught in {caught_runs} of {repeat} runs"));
     }
-    // The record is current when some test it names still catches the
-    // mistake. Not necessarily the first: a racy mistake (a lost wake-up, a
-    // generator shared between threads) fails a slightly different set of
-    // tests from run to run, and the recorded catchers run first, in order,
-    // so a catch by a test the record does not name means none of its tests
-    // failed any more.
+    // Is the record still current? (`signatures::stale` says when not, and why.)
     if !options.all_catches
         && caught_runs > 0
         && let Some(signature) = signature.filter(|s| !s.fails.is_empty())
