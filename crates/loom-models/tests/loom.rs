@@ -2,7 +2,7 @@
 //! put / get / close, with up to four threads, within a preemption bound.
 //!
 //! ```sh
-//! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom
+//! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p loom-models
 //! ```
 //!
 //! A lost wake-up leaves a thread waiting forever, which loom reports as a
