@@ -25,6 +25,7 @@ use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 
 use self::allowed::{Allowed, MutantName};
+use crate::compile;
 use crate::kit::{self, Lesson};
 use crate::models;
 use crate::scratch::Scratch;
@@ -197,7 +198,7 @@ fn list_mutants(scratch: &Scratch, lesson: &Lesson) -> Result<Vec<MutantName>> {
 /// limit pays for a cold build.
 fn warm(scratch: &Scratch, lesson: &Lesson) -> Result<()> {
     scratch
-        .build(&lesson.package)
+        .build(&lesson.package, compile::Targets::Every)
         .map_err(anyhow::Error::msg)
         .context("the solution does not build")?;
     models::warm(

@@ -89,8 +89,13 @@ impl Scratch {
     }
 
     /// Builds `package`'s tests in the scratch copy.
-    pub fn build(&self, package: &str) -> Result<Vec<TestBinary>> {
-        compile::build_tests(&self.root.join("Cargo.toml"), package, &self.target_dir)
+    pub fn build(&self, package: &str, targets: compile::Targets) -> Result<Vec<TestBinary>> {
+        compile::build_tests(
+            &self.root.join("Cargo.toml"),
+            package,
+            &self.target_dir,
+            targets,
+        )
     }
 
     /// Builds and runs `package`'s example `name` in the scratch copy (debug

@@ -39,7 +39,7 @@ use anyhow::{Context as _, Result, bail};
 
 pub use self::report::{LessonReport, render, render_catches};
 use crate::compile;
-use crate::compile::TestBinary;
+use crate::compile::{Targets, TestBinary};
 use crate::kit::{self, Lesson, Mistake};
 use crate::models;
 use crate::place::Place;
@@ -175,6 +175,8 @@ struct Variant<'a> {
     what: &'a str,
     overlays: &'a [&'a Path],
     patch: Option<&'a Path>,
+    /// What to build: all a learner's `cargo test` builds, or only the tests.
+    targets: Targets,
 }
 
 /// One test of a built variant.
@@ -200,7 +202,10 @@ fn build_variant(
             .push(format!("cannot lay out {what}: {e:#}"));
         return None;
     }
-    let binaries = match scratch.build(&lesson.package) {
+    let started = Instant::now();
+    let built = scratch.build(&lesson.package, variant.targets);
+    report.spent.building += started.elapsed();
+    let binaries = match built {
         Ok(binaries) => binaries,
         Err(e) => {
             let first_error = match e.downcast_ref::<compile::CompileError>() {
@@ -251,7 +256,10 @@ fn run(test: &Test, limit: Duration, shrink: Shrink, report: &mut LessonReport) 
         // proptest's own setting, which lesson-support's oracles honour.
         Shrink::No => Place::here().with_env("PROPTEST_MAX_SHRINK_ITERS", "0"),
     };
-    match runner::run_test(&place, &test.binary, &test.name, limit) {
+    let started = Instant::now();
+    let ran = runner::run_test(&place, &test.binary, &test.name, limit);
+    report.spent.testing += started.elapsed();
+    match ran {
         Ok(run) => Some(run),
         Err(e) => {
             report
@@ -286,12 +294,15 @@ impl<'a> Models<'a> {
             return;
         }
         self.warm = true;
-        match models::warm(
+        let started = Instant::now();
+        let warmed = models::warm(
             self.lesson,
             &self.scratch.lesson_dir(self.lesson),
             self.scratch.target_dir(),
             || (),
-        ) {
+        );
+        report.spent.models += started.elapsed();
+        match warmed {
             Ok(Some(took)) => {
                 report.models_built.get_or_insert(took);
             }
@@ -322,6 +333,7 @@ fn check_starter(
         what: "the starter",
         overlays: &[],
         patch: None,
+        targets: Targets::Every,
     };
     let tests = build_variant(scratch, lesson, &variant, report)?;
     report.tests = tests.len();
@@ -380,6 +392,7 @@ fn check_solution(
         what: "the solution",
         overlays: &overlay,
         patch: None,
+        targets: Targets::Every,
     };
     let Some(tests) = build_variant(scratch, lesson, &variant, report) else {
         return false;
@@ -570,11 +583,15 @@ fn check_mistakes(
     let mut found = signatures::Signatures::new();
     let overlay = [lesson.solution.as_path()];
     for mistake in &mistakes {
+        let started = Instant::now();
         let what = format!("mistake {}", mistake.name);
         let variant = Variant {
             what: &what,
             overlays: &overlay,
             patch: Some(&mistake.patch),
+            // Only the tests catch a mistake; the solution's build has
+            // already shown that the examples compile.
+            targets: Targets::IntegrationTests,
         };
         let Some(tests) = build_variant(scratch, lesson, &variant, report) else {
             continue;
@@ -590,6 +607,10 @@ fn check_mistakes(
         }
         let mut models = Models::new(scratch, lesson);
         let caught = check_mistake(mistake, &tests, signature, &mut models, options, report);
+        report
+            .spent
+            .mistakes
+            .push((mistake.name.clone(), started.elapsed()));
         found.insert(
             mistake.name.clone(),
             signatures::Signature {

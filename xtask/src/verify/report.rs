@@ -39,6 +39,44 @@ pub struct LessonReport {
     pub caught_by: Vec<(String, String)>,
     /// Wall-clock time for the lesson.
     pub took: Duration,
+    /// Where that time went.
+    pub spent: Spent,
+}
+
+/// Where a lesson's time went: what to shorten when `verify` is too slow.
+#[derive(Debug, Default)]
+pub struct Spent {
+    /// Building every variant's tests (starter, solution, each mistake).
+    pub building: Duration,
+    /// Building the loom models (every variant that ran its models test).
+    pub models: Duration,
+    /// Running tests.
+    pub testing: Duration,
+    /// Each mistake's whole time (its build, models and tests), by name.
+    pub mistakes: Vec<(String, Duration)>,
+}
+
+impl Spent {
+    /// "build 41s, models 9s, tests 60s; slowest mistakes: a 9.1s, b 7.0s, c 6.2s".
+    pub fn describe(&self) -> String {
+        let mut slowest: Vec<&(String, Duration)> = self.mistakes.iter().collect();
+        slowest.sort_by_key(|(_, took)| std::cmp::Reverse(*took));
+        let slowest: Vec<String> = slowest
+            .iter()
+            .take(3)
+            .map(|(name, took)| format!("{name} {:.1}s", took.as_secs_f64()))
+            .collect();
+        let mut text = format!(
+            "build {:.0}s, models {:.0}s, tests {:.0}s",
+            self.building.as_secs_f64(),
+            self.models.as_secs_f64(),
+            self.testing.as_secs_f64()
+        );
+        if !slowest.is_empty() {
+            let _ = write!(text, "; slowest mistakes: {}", slowest.join(", "));
+        }
+        text
+    }
 }
 
 impl LessonReport {
@@ -131,6 +169,10 @@ pub fn render(reports: &[LessonReport]) -> String {
         "all",
         total.as_secs_f64()
     );
+    let _ = writeln!(out, "\nwhere the time went:");
+    for r in reports {
+        let _ = writeln!(out, "  {:<22} {}", r.slug, r.spent.describe());
+    }
     let flaky: Vec<String> = reports
         .iter()
         .flat_map(|r| r.flaky.iter().map(move |f| format!("  {}: {f}", r.slug)))
