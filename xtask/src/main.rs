@@ -79,6 +79,10 @@ enum Command {
         /// Lessons verified at once, each in a scratch copy with its own build
         #[arg(long, value_name = "N", default_value_t = 2)]
         jobs: usize,
+        /// Leave the known mistakes out (most of verify's time): the starter
+        /// and the solution only, e.g. to look for flaky tests with --repeat
+        #[arg(long, conflicts_with = "catches")]
+        no_mistakes: bool,
     },
     /// Mutation testing: cargo-mutants over each solution; every missed mutant
     /// must be listed, with its reason, in solutions/NN-slug/mutants-allowed.txt
@@ -212,6 +216,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             catches,
             repeat,
             jobs,
+            no_mistakes,
         } => run_verify(&verify::Options {
             root: &root,
             only: &lessons,
@@ -220,6 +225,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             all_catches: catches,
             repeat,
             jobs,
+            mistakes: !no_mistakes,
         })?,
         Command::Mutants {
             lessons,

@@ -67,6 +67,9 @@ pub struct Options<'a> {
     pub repeat: u32,
     /// How many lessons to verify at once, each in a scratch copy of its own.
     pub jobs: usize,
+    /// Whether to build and check each known mistake (`false` leaves the
+    /// contract's starter and solution only).
+    pub mistakes: bool,
 }
 
 /// Verifies the lessons; returns a report per lesson, in lesson order.
@@ -144,6 +147,7 @@ fn run_lane(
 /// the report and the steps that need it are skipped.
 fn verify_lesson(scratch: &Scratch, lesson: &Lesson, options: &Options<'_>) -> LessonReport {
     let mut report = LessonReport::new(&lesson.slug, options.repeat);
+    report.mistakes_checked = options.mistakes;
     layout::check(options.root, lesson, &mut report.breaches);
     let Some(tests) = check_starter(scratch, lesson, options.limit, &mut report) else {
         return report;
@@ -164,7 +168,9 @@ fn verify_lesson(scratch: &Scratch, lesson: &Lesson, options: &Options<'_>) -> L
         );
         run_clippy(scratch, lesson, &mut report);
     }
-    check_mistakes(scratch, lesson, options, &mut report);
+    if options.mistakes {
+        check_mistakes(scratch, lesson, options, &mut report);
+    }
     report
 }
 

@@ -16,6 +16,8 @@ pub struct LessonReport {
     pub starter_failing: usize,
     /// Tests that passed with the solution on every run, as they must.
     pub solution_passing: usize,
+    /// Whether the known mistakes were checked (`verify --no-mistakes` leaves them out).
+    pub mistakes_checked: bool,
     /// Known mistakes kept as patches.
     pub mistakes: usize,
     /// Mistakes some test caught on every run.
@@ -149,12 +151,16 @@ pub fn render(reports: &[LessonReport]) -> String {
                 r.tests,
                 r.solution_passing == r.tests && r.tests > 0
             ),
-            format!(
-                "{}/{} caught {}",
-                r.caught,
-                r.mistakes,
-                mark(r.caught == r.mistakes && r.mistakes > 0)
-            ),
+            if r.mistakes_checked {
+                format!(
+                    "{}/{} caught {}",
+                    r.caught,
+                    r.mistakes,
+                    mark(r.caught == r.mistakes && r.mistakes > 0)
+                )
+            } else {
+                "not checked".to_string()
+            },
             examples,
             clippy,
             seconds(r.models_built),
