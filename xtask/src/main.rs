@@ -81,8 +81,12 @@ enum Command {
         jobs: usize,
         /// Leave the known mistakes out (most of verify's time): the starter
         /// and the solution only, e.g. to look for flaky tests with --repeat
-        #[arg(long, conflicts_with = "catches")]
+        #[arg(long, conflicts_with_all = ["catches", "record_new"])]
         no_mistakes: bool,
+        /// Record the signatures of the mistakes that have none yet (just
+        /// added), keeping the others' as they are: --catches for new ones only
+        #[arg(long, conflicts_with = "catches")]
+        record_new: bool,
     },
     /// Mutation testing: cargo-mutants over each solution; every missed mutant
     /// must be listed, with its reason, in solutions/NN-slug/mutants-allowed.txt
@@ -217,12 +221,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             repeat,
             jobs,
             no_mistakes,
+            record_new,
         } => run_verify(&verify::Options {
             root: &root,
             only: &lessons,
             work_dir: &work_dir("verify"),
             limit,
-            all_catches: catches,
+            record: if catches {
+                verify::Record::Everything
+            } else if record_new {
+                verify::Record::New
+            } else {
+                verify::Record::Nothing
+            },
             repeat,
             jobs,
             mistakes: !no_mistakes,
@@ -304,7 +315,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn run_verify(options: &verify::Options<'_>) -> Result<ExitCode> {
     let reports = verify::verify(options)?;
     print!("{}", verify::render(&reports));
-    if options.all_catches {
+    if options.record != verify::Record::Nothing {
         print!(
             "\nwhich test caught each mistake:\n{}",
             verify::render_catches(&reports)

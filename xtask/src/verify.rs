@@ -60,9 +60,9 @@ pub struct Options<'a> {
     pub work_dir: &'a Path,
     /// Hard limit for one test (and, times [`EXAMPLE_LIMIT_FACTOR`], for one example).
     pub limit: Duration,
-    /// Run every test against each mistake (to list all that catch it), not
-    /// just until the first failure.
-    pub all_catches: bool,
+    /// Which mistakes run every test (to list all that catch it and record
+    /// their signatures), rather than stopping at the first failure.
+    pub record: Record,
     /// How many times to run the solution's tests and each mistake's.
     pub repeat: u32,
     /// How many lessons to verify at once, each in a scratch copy of its own.
@@ -70,6 +70,20 @@ pub struct Options<'a> {
     /// Whether to build and check each known mistake (`false` leaves the
     /// contract's starter and solution only).
     pub mistakes: bool,
+}
+
+/// Which mistakes' signatures a run records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// None: each mistake runs until a test fails, and its record must be current.
+    Nothing,
+    /// Every mistake's (`--catches`): every test runs against each one and
+    /// the lesson's record is rewritten.
+    Everything,
+    /// Only those of mistakes with no record yet (`--record-new`): a mistake
+    /// just added costs every test, the others one; the rest of the record
+    /// is kept as it was.
+    New,
 }
 
 /// Verifies the lessons; returns a report per lesson, in lesson order.
@@ -603,7 +617,12 @@ fn check_mistakes(
             continue;
         };
         let signature = recorded.as_ref().and_then(|r| r.get(&mistake.name));
-        if recorded.is_some() && signature.is_none() {
+        let every_test = match options.record {
+            Record::Nothing => false,
+            Record::Everything => true,
+            Record::New => signature.is_none(),
+        };
+        if recorded.is_some() && signature.is_none() && options.record == Record::Nothing {
             report.breaches.push(format!(
                 "mistake {} has no recorded signature in {}: run `cargo xtask verify {} --catches`",
                 mistake.name,
@@ -612,11 +631,26 @@ fn check_mistakes(
             ));
         }
         let mut models = Models::new(scratch, lesson);
-        let caught = check_mistake(mistake, &tests, signature, &mut models, options, report);
+        let caught = check_mistake(
+            mistake,
+            &tests,
+            signature,
+            every_test,
+            &mut models,
+            options,
+            report,
+        );
         report
             .spent
             .mistakes
             .push((mistake.name.clone(), started.elapsed()));
+        if !every_test {
+            // Only the first catcher ran: the record keeps what it had.
+            if let Some(signature) = signature {
+                found.insert(mistake.name.clone(), signature.clone());
+            }
+            continue;
+        }
         found.insert(
             mistake.name.clone(),
             signatures::Signature {
@@ -628,7 +662,7 @@ fn check_mistakes(
             },
         );
     }
-    if options.all_catches
+    if options.record != Record::Nothing
         && let Err(e) = signatures::write(&lesson.solution, &found)
     {
         report.breaches.push(format!("{e:#}"));
@@ -644,6 +678,7 @@ fn check_mistake(
     mistake: &Mistake,
     tests: &[Test],
     signature: Option<&signatures::Signature>,
+    every_test: bool,
     models: &mut Models<'_>,
     options: &Options<'_>,
     report: &mut LessonReport,
@@ -651,11 +686,7 @@ fn check_mistake(
     let what = format!("mistake {}", mistake.name);
     let (repeat, limit) = (options.repeat, options.limit);
     // Shrinking only makes a message smaller; --catches keeps the messages.
-    let shrink = if options.all_catches {
-        Shrink::Yes
-    } else {
-        Shrink::No
-    };
+    let shrink = if every_test { Shrink::Yes } else { Shrink::No };
     // test index -> (times it caught the mistake, how it is shown, its first message)
     let mut catchers: BTreeMap<usize, (u32, String, String)> = BTreeMap::new();
     let mut hung: Vec<String> = Vec::new();
@@ -687,7 +718,7 @@ fn check_mistake(
                         (0, format!("{} — {why}", run.name), why)
                     });
                     entry.0 += 1;
-                    if !options.all_catches {
+                    if !every_test {
                         break;
                     }
                 }
@@ -713,7 +744,7 @@ fn check_mistake(
             .push(format!("{what}: caught in {caught_runs} of {repeat} runs"));
     }
     // Is the record still current? (`signatures::stale` says when not, and why.)
-    if !options.all_catches
+    if !every_test
         && caught_runs > 0
         && let Some(signature) = signature.filter(|s| !s.fails.is_empty())
     {
