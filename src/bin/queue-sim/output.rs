@@ -3,8 +3,7 @@
 
 use std::fmt::Write as _;
 
-use queue_sim::stats::{SimulationStats, WorkerStats};
-use queue_sim::{Report, WorkKind};
+use queue_sim::{Report, SimulationStats, WorkKind, WorkerStats};
 
 /// The report as pretty-printed JSON.
 pub fn to_json(report: &Report) -> String {
