@@ -141,6 +141,7 @@ mod tests {
 
     #[test]
     fn json_has_the_four_sections_and_round_trips() {
+        // The sections' key names are the point here, so the raw JSON is read.
         let json: serde_json::Value = serde_json::from_str(&to_json(&report(false))).unwrap();
         for key in ["config", "stats", "workers", "results_sample"] {
             assert!(json.get(key).is_some(), "{key}");
