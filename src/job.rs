@@ -73,7 +73,7 @@ impl Job for SimulatedJob {
 
 /// Why an attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttemptError {
+pub(crate) struct AttemptError {
     /// The error, or the panic's message.
     pub message: String,
     /// The job panicked: a bug, not a transient fault, so it is not retried.
@@ -82,7 +82,7 @@ pub struct AttemptError {
 
 // ANCHOR: attempt
 /// Runs one attempt, turning a panic into an [`AttemptError`] instead of a dead worker.
-pub fn attempt<J: Job + ?Sized>(job: &J, item: &WorkItem) -> Result<(), AttemptError> {
+pub(crate) fn attempt<J: Job + ?Sized>(job: &J, item: &WorkItem) -> Result<(), AttemptError> {
     // AssertUnwindSafe: after a panic the consumer only reads the item (a Copy
     // value) and the job's message; no state half-updated by the job is reused.
     match panic::catch_unwind(AssertUnwindSafe(|| job.run(item))) {

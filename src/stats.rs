@@ -19,7 +19,7 @@ pub enum Record {
     /// items run.
     #[default]
     Sample,
-    /// Also every item's final result, in [`Report::all_results`](crate::report::Report::all_results) — for tests;
+    /// Also every item's final result, in [`Report::all_results`](crate::Report::all_results) — for tests;
     /// memory grows with the number of items.
     AllResults,
     /// Every result and the queue's depth after every put: what a

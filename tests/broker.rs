@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 use lesson_support::broker::{BrokerError, BrokerProcess};
-use queue_sim::broker::Keys;
+use queue_sim::broker::{BrokerReport, Keys};
+use queue_sim::{Report, SimConfig, SimulationStats};
 use redis::Commands;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 
 /// A broker of the test's own, or `None` (said on stderr) when redis-server
 /// is not installed and this is not CI.
@@ -64,54 +65,52 @@ fn finish(mut child: Child, what: &str) -> Output {
     child.wait_with_output().expect("its output can be read")
 }
 
-/// Runs `queue-sim` with `args` to its end; parses its JSON report.
-fn run(args: &[&str]) -> Value {
+/// Runs `queue-sim --broker` with `args` to its end; reads its report.
+fn run(args: &[&str]) -> BrokerReport {
+    run_as(args)
+}
+
+/// Runs `queue-sim` with `args` to its end; reads its report as an `R`: a
+/// [`BrokerReport`] with `--broker`, a [`Report`] without.
+fn run_as<R: DeserializeOwned>(args: &[&str]) -> R {
     let child = queue_sim()
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("queue-sim starts");
-    report_of(finish(child, "queue-sim --broker"))
+    report_of(finish(child, "queue-sim"))
 }
 
-fn report_of(output: Output) -> Value {
+/// The report of a run that succeeded.
+fn report_of<R: DeserializeOwned>(output: Output) -> R {
     assert!(
         output.status.success(),
         "queue-sim failed ({}): {}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+    parse(&output.stdout)
+}
+
+/// `stdout` read as a report; a failure says why and shows what was printed.
+fn parse<R: DeserializeOwned>(stdout: &[u8]) -> R {
+    serde_json::from_slice(stdout).unwrap_or_else(|e| {
         panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
+            "stdout is not a {} ({e}): {}",
+            std::any::type_name::<R>(),
+            String::from_utf8_lossy(stdout)
         )
     })
 }
 
-fn stat(report: &Value, name: &str) -> u64 {
-    report["stats"][name]
-        .as_u64()
-        .unwrap_or_else(|| panic!("stats.{name} missing in {report:#}"))
-}
-
-fn info(report: &Value, name: &str) -> u64 {
-    report["broker"][name]
-        .as_u64()
-        .unwrap_or_else(|| panic!("broker.{name} missing in {report:#}"))
-}
-
 /// Every produced item ended exactly once.
-fn assert_accounted(report: &Value) {
-    let ended = stat(report, "consumed")
-        + stat(report, "failed")
-        + stat(report, "dead_lettered")
-        + stat(report, "unprocessed");
+fn assert_accounted(report: &BrokerReport) {
+    let stats = &report.stats;
     assert_eq!(
-        stat(report, "produced"),
-        ended,
-        "produced = consumed + failed + dead_lettered + unprocessed broke in {report:#}"
+        stats.produced,
+        stats.consumed + stats.failed + stats.dead_lettered + stats.unprocessed,
+        "produced = consumed + failed + dead_lettered + unprocessed broke in {stats:#?}"
     );
 }
 
@@ -187,35 +186,23 @@ fn every_item_ends_once_and_the_run_cleans_up_its_keys() {
         "--run tidy --items 300 --consumers 3 --processing-time 0 --failure-rate 0.3 --retries 1 --seed 0",
     ));
     assert_accounted(&report);
-    assert_eq!(stat(&report, "produced"), 300);
-    assert_eq!(stat(&report, "unprocessed"), 0);
+    let stats = &report.stats;
+    assert_eq!(stats.produced, 300);
+    assert_eq!(stats.unprocessed, 0);
     assert!(
-        stat(&report, "dead_lettered") > 0 && stat(&report, "retried") > 0,
-        "{report:#}"
+        stats.dead_lettered > 0 && stats.retried > 0,
+        "failure rate 0.3 with one retry: some items retried, some dead-lettered: {stats:#?}"
     );
     assert_eq!(
-        info(&report, "attempts"),
-        stat(&report, "consumed") + stat(&report, "dead_lettered") + stat(&report, "retried"),
+        report.broker.attempts,
+        stats.consumed + stats.dead_lettered + stats.retried,
         "every attempt is an item's end or a retry"
     );
-    assert_eq!(
-        report["broker"]["streams"]["items"],
-        Keys::for_run("tidy").items
-    );
+    assert_eq!(report.broker.streams.items, Keys::for_run("tidy").items);
     let keys: Vec<String> = connection(&broker)
         .keys(Keys::for_run("tidy").pattern())
         .unwrap();
     assert!(keys.is_empty(), "the run left keys behind: {keys:?}");
-}
-
-/// `stats.NAME` as a number (`null` is `None`).
-fn figure(report: &Value, name: &str) -> Option<f64> {
-    let value = &report["stats"][name];
-    assert!(
-        !value.is_null() || name.ends_with("ms") || name == "efficiency",
-        "stats.{name} missing in {report:#}"
-    );
-    value.as_f64()
 }
 
 /// Whether `value` shows at most `decimals` decimal places.
@@ -225,15 +212,25 @@ fn rounded_to(value: f64, decimals: i32) -> bool {
 }
 
 /// Checks what every derived figure of a report of sleeping work (no
-/// `--rate`) means, from the report's own counts and config.
-fn assert_derived_figures_mean_what_they_say(report: &Value, mode: &str) {
-    let elapsed_ms = figure(report, "elapsed_ms").unwrap();
-    let throughput = figure(report, "throughput_per_s").unwrap();
-    let ideal = figure(report, "ideal_throughput_per_s").expect("sleeping work has an ideal");
-    let efficiency = figure(report, "efficiency").expect("a run with items has an efficiency");
-    let oversleep_ms = figure(report, "oversleep_ms").expect("sleeping work has an oversleep");
-    let avg_ms = figure(report, "avg_processing_ms").unwrap();
-    let processing_ms = report["config"]["processing_time_s"].as_f64().unwrap() * 1e3;
+/// `--rate`) means, from the report's own counts (`stats`) and `config`.
+fn assert_derived_figures_mean_what_they_say(
+    config: &SimConfig,
+    stats: &SimulationStats,
+    mode: &str,
+) {
+    let elapsed_ms = stats.elapsed_ms;
+    let throughput = stats.throughput_per_s;
+    let ideal = stats
+        .ideal_throughput_per_s
+        .unwrap_or_else(|| panic!("{mode}: sleeping work has an ideal"));
+    let efficiency = stats
+        .efficiency
+        .unwrap_or_else(|| panic!("{mode}: a run with items has an efficiency"));
+    let oversleep_ms = stats
+        .oversleep_ms
+        .unwrap_or_else(|| panic!("{mode}: sleeping work has an oversleep"));
+    let avg_ms = stats.avg_processing_ms;
+    let processing_ms = config.processing_time_s * 1e3;
     for (name, value, decimals) in [
         ("elapsed_ms", elapsed_ms, 3),
         ("avg_processing_ms", avg_ms, 3),
@@ -247,7 +244,7 @@ fn assert_derived_figures_mean_what_they_say(report: &Value, mode: &str) {
             "{mode}: {name} {value} is not rounded to {decimals} places"
         );
     }
-    let ended = stat(report, "consumed") + stat(report, "failed") + stat(report, "dead_lettered");
+    let ended = stats.consumed + stats.failed + stats.dead_lettered;
     let measured = ended as f64 / (elapsed_ms / 1e3);
     assert!(
         (throughput - measured).abs() <= 0.01 + measured * 1e-6,
@@ -272,29 +269,28 @@ fn the_same_seed_gives_the_same_outcomes_and_figures_that_mean_the_same_with_and
  {
     let Some(broker) = broker() else { return };
     let line = "--items 150 --consumers 3 --capacity 20 --processing-time 0.002 --failure-rate 0.2 --retries 1 --seed 11";
-    let local = run(&flags(line));
+    let local: Report = run_as(&flags(line));
     let on_broker = run(&with_broker(&broker, line));
-    for field in [
-        "produced",
-        "consumed",
-        "failed",
-        "dead_lettered",
-        "retried",
-        "unprocessed",
+    let (here, there) = (&local.stats, &on_broker.stats);
+    for (field, here, there) in [
+        ("produced", here.produced, there.produced),
+        ("consumed", here.consumed, there.consumed),
+        ("failed", here.failed, there.failed),
+        ("dead_lettered", here.dead_lettered, there.dead_lettered),
+        ("retried", here.retried, there.retried),
+        ("unprocessed", here.unprocessed, there.unprocessed),
     ] {
         assert_eq!(
-            stat(&on_broker, field),
-            stat(&local, field),
+            there, here,
             "{field}: failures are decided by seed, item and attempt, wherever the queue is"
         );
     }
     assert_eq!(
-        figure(&on_broker, "ideal_throughput_per_s"),
-        figure(&local, "ideal_throughput_per_s"),
+        there.ideal_throughput_per_s, here.ideal_throughput_per_s,
         "the same consumers, processing time and failures: the same ideal"
     );
-    assert_derived_figures_mean_what_they_say(&local, "in process");
-    assert_derived_figures_mean_what_they_say(&on_broker, "--broker");
+    assert_derived_figures_mean_what_they_say(&local.config, here, "in process");
+    assert_derived_figures_mean_what_they_say(&on_broker.config, there, "--broker");
 }
 
 #[test]
@@ -305,7 +301,7 @@ fn the_backlog_never_passes_the_capacity() {
         "--items 400 --producers 3 --consumers 2 --capacity 7 --processing-time 0.0005 --failure-rate 0",
     ));
     assert_accounted(&report);
-    let depth = stat(&report, "max_queue_depth");
+    let depth = report.stats.max_queue_depth;
     assert!(
         (1..=7).contains(&depth),
         "three producers, capacity 7: the stream held {depth} at most (MAXLEN is not backpressure; the check and the add are one script)"
@@ -320,20 +316,14 @@ fn a_poison_item_is_dead_lettered_after_one_plus_retries_deliveries() {
         "--items 5 --consumers 2 --processing-time 0 --failure-rate 1 --retries 2",
     ));
     assert_accounted(&report);
-    assert_eq!(stat(&report, "dead_lettered"), 5, "{report:#}");
-    assert_eq!(stat(&report, "retried"), 10, "two retries per item");
-    assert_eq!(info(&report, "attempts"), 15, "1 + retries deliveries each");
-    let dead = report["broker"]["dead_letters"].as_array().unwrap();
+    assert_eq!(report.stats.dead_lettered, 5, "{:#?}", report.stats);
+    assert_eq!(report.stats.retried, 10, "two retries per item");
+    assert_eq!(report.broker.attempts, 15, "1 + retries deliveries each");
+    let dead = &report.broker.dead_letters;
     assert_eq!(dead.len(), 5);
     for letter in dead {
-        assert_eq!(letter["deliveries"], 3, "{letter}");
-        assert!(
-            letter["error"]
-                .as_str()
-                .unwrap()
-                .contains("simulated failure"),
-            "{letter}"
-        );
+        assert_eq!(letter.deliveries, 3, "{letter:?}");
+        assert!(letter.error.contains("simulated failure"), "{letter:?}");
     }
 }
 
@@ -357,14 +347,14 @@ fn a_killed_workers_items_are_reclaimed_and_counted_once() {
     let mut victim = victim;
     victim.kill().expect("the worker can be killed");
     let _ = victim.wait();
-    let report = report_of(finish(run_child, "the run after a worker was killed"));
+    let report: BrokerReport = report_of(finish(run_child, "the run after a worker was killed"));
     assert_accounted(&report);
-    assert_eq!(stat(&report, "consumed"), 60, "{report:#}");
+    assert_eq!(report.stats.consumed, 60, "{report:#?}");
     assert!(
-        info(&report, "reclaimed") >= 1,
-        "the killed worker held {held} item(s); none was reclaimed: {report:#}"
+        report.broker.reclaimed >= 1,
+        "the killed worker held {held} item(s); none was reclaimed: {report:#?}"
     );
-    assert!(info(&report, "redelivered") >= 1, "{report:#}");
+    assert!(report.broker.redelivered >= 1, "{report:#?}");
 }
 
 #[cfg(unix)]
@@ -396,14 +386,14 @@ fn a_paused_workers_item_processed_twice_is_counted_once() {
     signal("STOP");
     thread::sleep(Duration::from_millis(900));
     signal("CONT");
-    let report = report_of(finish(run_child, "the run after a worker was paused"));
+    let report: BrokerReport = report_of(finish(run_child, "the run after a worker was paused"));
     let _ = finish(slow, "the paused worker");
     assert_accounted(&report);
-    assert_eq!(stat(&report, "consumed"), 100, "{report:#}");
-    assert!(info(&report, "reclaimed") >= 1, "{report:#}");
+    assert_eq!(report.stats.consumed, 100, "{report:#?}");
+    assert!(report.broker.reclaimed >= 1, "{report:#?}");
     assert!(
-        info(&report, "processed_twice") >= 1 && info(&report, "attempts") > 100,
-        "the woken worker finished an item already reclaimed and settled: processed twice, counted once: {report:#}"
+        report.broker.processed_twice >= 1 && report.broker.attempts > 100,
+        "the woken worker finished an item already reclaimed and settled: processed twice, counted once: {report:#?}"
     );
 }
 
@@ -464,13 +454,8 @@ fn worker_processes_started_by_the_run_share_its_items() {
         "--items 200 --consumers 2 --consumer-processes 2 --processing-time 0.001 --failure-rate 0.1 --seed 3",
     ));
     assert_accounted(&report);
-    assert_eq!(info(&report, "consumer_processes"), 2);
-    let names: Vec<&str> = report["workers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["name"].as_str().unwrap())
-        .collect();
+    assert_eq!(report.broker.consumer_processes, 2);
+    let names: Vec<&str> = report.workers.iter().map(|w| w.name.as_str()).collect();
     let processes: std::collections::BTreeSet<&str> =
         names.iter().map(|n| n.split('-').next().unwrap()).collect();
     assert!(
@@ -502,12 +487,13 @@ fn ctrl_c_gives_partial_statistics_that_still_add_up() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let report: Value = serde_json::from_slice(&output.stdout).expect("partial statistics as JSON");
-    assert_eq!(report["interrupted"], true);
+    let report: BrokerReport = parse(&output.stdout);
+    assert!(report.interrupted, "the report says it was interrupted");
     assert_accounted(&report);
     assert!(
-        stat(&report, "produced") < 1000,
-        "the producer stops at Ctrl-C; the workers finish the items in hand: {report:#}"
+        report.stats.produced < 1000,
+        "the producer stops at Ctrl-C; the workers finish the items in hand: {:#?}",
+        report.stats
     );
     let keys: Vec<String> = connection(&broker)
         .keys(Keys::for_run("interrupted").pattern())
@@ -582,11 +568,12 @@ fn a_run_whose_every_worker_process_dies_ends_with_the_rest_unprocessed() {
     assert!(killed.success(), "no worker process matched {pattern:?}");
     let output = finish(child, "a run whose workers all died");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let report = report_of(output);
+    let report: BrokerReport = report_of(output);
     assert_accounted(&report);
     assert!(
-        stat(&report, "unprocessed") > 0 && stat(&report, "produced") < 200,
-        "the producer must stop once no worker is left, not wait for room for ever: {report:#}"
+        report.stats.unprocessed > 0 && report.stats.produced < 200,
+        "the producer must stop once no worker is left, not wait for room for ever: {:#?}",
+        report.stats
     );
     assert!(stderr.contains("every worker left"), "{stderr}");
 }

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 use predicates::prelude::*;
+use queue_sim::trace::Trace;
+use queue_sim::{QueueKind, Report, SimConfig, TaskId, TaskStatus, WorkKind, WorkerExit};
 use serde_json::Value;
 
 fn queue_sim() -> assert_cmd::Command {
@@ -15,23 +17,30 @@ fn queue_sim() -> assert_cmd::Command {
     cmd
 }
 
-/// Runs with `args`, expects success, and parses the JSON report.
-fn report(args: &[&str]) -> Value {
-    let output = queue_sim()
+/// Runs with `args`, expects success, and returns what it printed.
+fn stdout(args: &[&str]) -> Vec<u8> {
+    queue_sim()
         .args(args)
         .assert()
         .success()
         .get_output()
         .stdout
-        .clone();
-    serde_json::from_slice(&output)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}) for {args:?}"))
+        .clone()
 }
 
-fn stat(report: &Value, name: &str) -> u64 {
-    report["stats"][name]
-        .as_u64()
-        .unwrap_or_else(|| panic!("stats.{name} missing in {report:#}"))
+/// Runs with `args`, expects success, and reads the JSON report.
+fn report(args: &[&str]) -> Report {
+    parse(&stdout(args), &format!("{args:?}"))
+}
+
+/// `json` read as a [`Report`]; a failure names `what` and shows the output.
+fn parse(json: &[u8], what: &str) -> Report {
+    serde_json::from_slice(json).unwrap_or_else(|e| {
+        panic!(
+            "{what}: stdout is not a report ({e}):\n{}",
+            String::from_utf8_lossy(json)
+        )
+    })
 }
 
 /// Fails naming the first of `keys` that `value` lacks (`where_` says which object).
@@ -41,22 +50,18 @@ fn assert_keys(value: &Value, where_: &str, keys: &[&str]) {
     }
 }
 
-fn assert_accounting(report: &Value) {
-    let produced = stat(report, "produced");
-    let ended = stat(report, "consumed")
-        + stat(report, "failed")
-        + stat(report, "dead_lettered")
-        + stat(report, "unprocessed");
+fn assert_accounting(report: &Report) {
+    let stats = &report.stats;
     assert_eq!(
-        produced, ended,
-        "produced = consumed + failed + dead_lettered + unprocessed broke:\n{:#}",
-        report["stats"]
+        stats.produced,
+        stats.consumed + stats.failed + stats.dead_lettered + stats.unprocessed,
+        "produced = consumed + failed + dead_lettered + unprocessed broke:\n{stats:#?}"
     );
 }
 
 #[test]
 fn the_readme_command_prints_the_documented_json() {
-    let report = report(&[
+    let args = [
         "--items",
         "20",
         "--consumers",
@@ -65,7 +70,10 @@ fn the_readme_command_prints_the_documented_json() {
         "10",
         "--failure-rate",
         "0.1",
-    ]);
+    ];
+    let printed = stdout(&args);
+    // The key names are this test's point, so they are read from the raw JSON.
+    let json: Value = serde_json::from_slice(&printed).expect("stdout is JSON");
     for key in [
         "config",
         "interrupted",
@@ -73,10 +81,10 @@ fn the_readme_command_prints_the_documented_json() {
         "workers",
         "results_sample",
     ] {
-        assert!(report.get(key).is_some(), "top-level `{key}` missing");
+        assert!(json.get(key).is_some(), "top-level `{key}` missing");
     }
     assert_keys(
-        &report["config"],
+        &json["config"],
         "config.",
         &[
             "num_items",
@@ -96,7 +104,7 @@ fn the_readme_command_prints_the_documented_json() {
         ],
     );
     assert_keys(
-        &report["stats"],
+        &json["stats"],
         "stats.",
         &[
             "produced",
@@ -116,10 +124,8 @@ fn the_readme_command_prints_the_documented_json() {
             "consumers_timed_out",
         ],
     );
-    let workers = report["workers"].as_array().unwrap();
-    assert_eq!(workers.len(), 3);
     assert_keys(
-        &workers[0],
+        &json["workers"][0],
         "workers[].",
         &[
             "id",
@@ -130,10 +136,8 @@ fn the_readme_command_prints_the_documented_json() {
             "exit",
         ],
     );
-    let sample = report["results_sample"].as_array().unwrap();
-    assert_eq!(sample.len(), 10);
     assert_keys(
-        &sample[0],
+        &json["results_sample"][0],
         "results_sample[].",
         &[
             "task_id",
@@ -145,8 +149,12 @@ fn the_readme_command_prints_the_documented_json() {
             "duration_ms",
         ],
     );
-    assert_eq!(sample[0]["task_id"], "task-0000");
-    assert_eq!(stat(&report, "produced"), 20);
+    assert_eq!(json["results_sample"][0]["task_id"], "task-0000");
+
+    let report = parse(&printed, &format!("{args:?}"));
+    assert_eq!(report.workers.len(), 3, "one entry per consumer");
+    assert_eq!(report.results_sample.len(), 10, "the default sample");
+    assert_eq!(report.stats.produced, 20);
     assert_accounting(&report);
 }
 
@@ -180,14 +188,25 @@ fn every_flag_shows_up_in_the_config() {
         "--sample",
         "4",
     ]);
-    let config = &report["config"];
-    let expected = serde_json::json!({
-        "num_items": 30, "num_producers": 2, "num_consumers": 4, "queue_capacity": 7,
-        "processing_time_s": 0.001, "failure_rate": 0.2, "rate_per_s": 5000.0, "priorities": 3,
-        "timeout_s": 5.0, "retries": 1, "queue": "priority", "work": "spin", "seed": 99, "sample_size": 4,
-    });
-    assert_eq!(config, &expected);
-    assert_eq!(report["results_sample"].as_array().unwrap().len(), 4);
+    // Every field written out: a flag that stops reaching the config fails here.
+    let expected = SimConfig {
+        items: 30,
+        producers: 2,
+        consumers: 4,
+        capacity: 7,
+        processing_time_s: 0.001,
+        failure_rate: 0.2,
+        rate_per_s: Some(5000.0),
+        priorities: 3,
+        timeout_s: Some(5.0),
+        retries: 1,
+        queue: QueueKind::Priority,
+        work: WorkKind::Spin,
+        seed: 99,
+        sample: 4,
+    };
+    assert_eq!(report.config, expected);
+    assert_eq!(report.results_sample.len(), 4);
     assert_accounting(&report);
 }
 
@@ -207,26 +226,19 @@ fn the_same_seed_gives_the_same_outcomes() {
         "--sample",
         "200",
     ];
-    let outcomes = |report: &Value| -> Vec<(String, u64, String)> {
-        let mut v: Vec<_> = report["results_sample"]
-            .as_array()
-            .unwrap()
+    let outcomes = |report: &Report| -> Vec<(TaskId, u32, TaskStatus)> {
+        let mut v: Vec<_> = report
+            .results_sample
             .iter()
-            .map(|r| {
-                (
-                    r["task_id"].as_str().unwrap().to_owned(),
-                    r["priority"].as_u64().unwrap(),
-                    r["status"].as_str().unwrap().to_owned(),
-                )
-            })
+            .map(|r| (r.task_id, r.priority, r.status))
             .collect();
-        v.sort();
+        v.sort_by_key(|&(id, ..)| id);
         v
     };
     let first = report(&args);
     let second = report(&args);
     assert_eq!(outcomes(&first), outcomes(&second));
-    assert_eq!(stat(&first, "failed"), stat(&second, "failed"));
+    assert_eq!(first.stats.failed, second.stats.failed);
     let mut other_seed = args;
     other_seed[9] = "6";
     assert_ne!(outcomes(&first), outcomes(&report(&other_seed)));
@@ -242,10 +254,7 @@ fn without_a_seed_the_random_one_is_reported_and_replays_the_run() {
         "--failure-rate",
         "0.5",
     ]);
-    let seed = first["config"]["seed"]
-        .as_u64()
-        .expect("the effective seed is reported")
-        .to_string();
+    let seed = first.config.seed.to_string();
     let replay = report(&[
         "--items",
         "100",
@@ -256,7 +265,10 @@ fn without_a_seed_the_random_one_is_reported_and_replays_the_run() {
         "--seed",
         &seed,
     ]);
-    assert_eq!(stat(&first, "failed"), stat(&replay, "failed"));
+    assert_eq!(
+        first.stats.failed, replay.stats.failed,
+        "--seed {seed} replays the run"
+    );
 }
 
 #[test]
@@ -286,8 +298,8 @@ fn accounting_holds_and_depth_stays_within_capacity_on_a_grid() {
                         "3",
                     ]);
                     assert_accounting(&report);
-                    assert_eq!(stat(&report, "produced"), 150);
-                    let depth = stat(&report, "max_queue_depth");
+                    assert_eq!(report.stats.produced, 150);
+                    let depth = report.stats.max_queue_depth;
                     assert!(
                         depth <= capacity.parse().unwrap(),
                         "{queue} capacity {capacity}: max_queue_depth {depth}"
@@ -315,11 +327,12 @@ fn both_fifo_backends_give_the_same_outcomes() {
         ])
     };
     let (channel, condvar) = (run("channel"), run("condvar"));
-    assert_eq!(channel["config"]["queue"], "channel");
-    assert_eq!(condvar["config"]["queue"], "condvar");
-    for name in ["produced", "consumed", "failed"] {
-        assert_eq!(stat(&channel, name), stat(&condvar, name), "{name}");
-    }
+    assert_eq!(channel.config.queue, QueueKind::Channel);
+    assert_eq!(condvar.config.queue, QueueKind::Condvar);
+    let (a, b) = (&channel.stats, &condvar.stats);
+    assert_eq!(a.produced, b.produced, "produced");
+    assert_eq!(a.consumed, b.consumed, "consumed");
+    assert_eq!(a.failed, b.failed, "failed");
 }
 
 #[test]
@@ -345,23 +358,10 @@ fn one_consumer_serves_items_in_priority_order() {
         "--seed",
         "2",
     ]);
-    let mut served: Vec<(f64, u64, u64)> = report["results_sample"]
-        .as_array()
-        .unwrap()
+    let mut served: Vec<(f64, u32, u64)> = report
+        .results_sample
         .iter()
-        .map(|r| {
-            let id = r["task_id"]
-                .as_str()
-                .unwrap()
-                .trim_start_matches("task-")
-                .parse()
-                .unwrap();
-            (
-                r["started_ms"].as_f64().unwrap(),
-                r["priority"].as_u64().unwrap(),
-                id,
-            )
-        })
+        .map(|r| (r.started_ms, r.priority, r.task_id.0))
         .collect();
     served.sort_by(|a, b| a.0.total_cmp(&b.0));
     for pair in served[2..].windows(2) {
@@ -393,9 +393,13 @@ fn consumers_that_idle_past_the_timeout_end_the_run() {
         "took {:?}",
         started.elapsed()
     );
-    assert_eq!(stat(&report, "consumers_timed_out"), 2);
-    assert!(stat(&report, "unprocessed") >= 490);
-    assert_eq!(report["workers"][0]["exit"], "idle_timeout");
+    assert_eq!(report.stats.consumers_timed_out, 2);
+    assert!(
+        report.stats.unprocessed >= 490,
+        "at most a few items were due before the timeout: {:#?}",
+        report.stats
+    );
+    assert_eq!(report.workers[0].exit, WorkerExit::IdleTimeout);
     assert_accounting(&report);
 }
 
@@ -411,15 +415,17 @@ fn retries_then_dead_letters() {
         "--processing-time",
         "0",
     ]);
-    assert_eq!(stat(&report, "dead_lettered"), 40);
-    assert_eq!(stat(&report, "retried"), 80);
-    assert_eq!(report["results_sample"][0]["status"], "dead_lettered");
-    assert_eq!(report["results_sample"][0]["attempts"], 3);
+    assert_eq!(report.stats.dead_lettered, 40);
+    assert_eq!(report.stats.retried, 80);
+    let first = &report.results_sample[0];
+    assert_eq!(first.status, TaskStatus::DeadLettered);
+    assert_eq!(first.attempts, 3);
     assert!(
-        report["results_sample"][0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("simulated failure")
+        first
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("simulated failure")),
+        "{first:?}"
     );
 }
 
@@ -436,12 +442,8 @@ fn a_rate_paces_the_producers() {
         "--producers",
         "2",
     ]);
-    assert!(
-        report["stats"]["elapsed_ms"].as_f64().unwrap() >= 90.0,
-        "{:#}",
-        report["stats"]
-    );
-    assert_eq!(report["stats"]["ideal_throughput_per_s"], 200.0);
+    assert!(report.stats.elapsed_ms >= 90.0, "{:#?}", report.stats);
+    assert_eq!(report.stats.ideal_throughput_per_s, Some(200.0));
 }
 
 #[test]
@@ -458,12 +460,12 @@ fn spinning_work_cannot_beat_the_cores() {
         "--failure-rate",
         "0",
     ]);
-    let cores = stat(&report, "available_cores").min(4) as f64;
-    assert_eq!(
-        report["stats"]["ideal_throughput_per_s"].as_f64().unwrap(),
-        cores / 0.002
-    );
-    let efficiency = report["stats"]["efficiency"].as_f64().unwrap();
+    let cores = report.stats.available_cores.min(4) as f64;
+    assert_eq!(report.stats.ideal_throughput_per_s, Some(cores / 0.002));
+    let efficiency = report
+        .stats
+        .efficiency
+        .expect("spinning work has an efficiency");
     assert!(
         efficiency <= 1.1,
         "spinning consumers beat their cores: efficiency {efficiency}"
@@ -473,8 +475,8 @@ fn spinning_work_cannot_beat_the_cores() {
 #[test]
 fn zero_time_work_has_no_ideal_throughput() {
     let report = report(&["--items", "10", "--processing-time", "0"]);
-    assert!(report["stats"]["ideal_throughput_per_s"].is_null());
-    assert!(report["stats"]["efficiency"].is_null());
+    assert_eq!(report.stats.ideal_throughput_per_s, None);
+    assert_eq!(report.stats.efficiency, None);
 }
 
 #[test]
@@ -644,10 +646,9 @@ fn assert_interrupted_with_partial_statistics(output: &std::process::Output) {
         "stderr: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let report: Value =
-        serde_json::from_slice(&output.stdout).expect("partial statistics are printed as JSON");
-    assert_eq!(report["interrupted"], true);
-    assert!(stat(&report, "produced") < 1_000_000);
+    let report = parse(&output.stdout, "partial statistics");
+    assert!(report.interrupted, "the report says it was interrupted");
+    assert!(report.stats.produced < 1_000_000);
     assert_accounting(&report);
 }
 
@@ -681,11 +682,10 @@ fn a_producer_waiting_for_an_item_never_due_stops_on_ctrl_c() {
     let args = ["--items", "5", "--rate", "1e-20", "--processing-time", "0"];
     let (output, _) = signalled(&args, &["INT"], Duration::from_millis(300));
     assert_eq!(output.status.code(), Some(130));
-    let report: Value = serde_json::from_slice(&output.stdout).expect("partial statistics");
-    assert_eq!(report["interrupted"], true);
+    let report = parse(&output.stdout, "partial statistics");
+    assert!(report.interrupted, "the report says it was interrupted");
     assert_eq!(
-        stat(&report, "produced"),
-        1,
+        report.stats.produced, 1,
         "item 0 was due at once, item 1 never"
     );
     assert_accounting(&report);
@@ -707,15 +707,14 @@ fn rates_too_slow_for_the_clock_end_by_the_timeout_without_a_panic() {
             "--failure-rate",
             "0",
         ]);
-        assert_eq!(stat(&report, "produced"), 3, "--rate {rate}");
+        assert_eq!(report.stats.produced, 3, "--rate {rate}");
         assert_eq!(
-            stat(&report, "consumed"),
-            1,
+            report.stats.consumed, 1,
             "--rate {rate}: item 0 is due at once"
         );
-        assert_eq!(stat(&report, "unprocessed"), 2, "--rate {rate}");
+        assert_eq!(report.stats.unprocessed, 2, "--rate {rate}");
         assert_accounting(&report);
-        let ideal = report["stats"]["ideal_throughput_per_s"].as_f64();
+        let ideal = report.stats.ideal_throughput_per_s;
         assert!(
             ideal.is_some_and(|ideal| ideal > 0.0),
             "--rate {rate}: {ideal:?}"
@@ -743,8 +742,8 @@ fn the_rest_of_a_huge_run_is_accounted_for_at_once() {
         "took {:?}",
         started.elapsed()
     );
-    assert_eq!(stat(&report, "produced"), u64::MAX);
-    assert_eq!(stat(&report, "consumers_timed_out"), 3);
+    assert_eq!(report.stats.produced, u64::MAX);
+    assert_eq!(report.stats.consumers_timed_out, 3);
     assert_accounting(&report);
 }
 
@@ -835,9 +834,9 @@ fn help_lists_every_exit_status() {
 #[test]
 fn a_processing_time_below_a_nanosecond_is_zero_with_no_ideal() {
     let report = report(&["--items", "10", "--processing-time", "5e-324"]);
-    assert_eq!(report["config"]["processing_time_s"], 0.0);
-    assert!(report["stats"]["ideal_throughput_per_s"].is_null());
-    assert!(report["stats"]["efficiency"].is_null());
+    assert_eq!(report.config.processing_time_s, 0.0);
+    assert_eq!(report.stats.ideal_throughput_per_s, None);
+    assert_eq!(report.stats.efficiency, None);
 }
 
 #[test]
@@ -858,17 +857,17 @@ fn negative_zero_is_echoed_as_zero() {
         .clone();
     let text = String::from_utf8(output).unwrap();
     assert!(!text.contains("-0.0"), "{text}");
-    let report: Value = serde_json::from_str(&text).unwrap();
-    assert!(report["stats"]["ideal_throughput_per_s"].is_null());
+    let report = parse(text.as_bytes(), "--processing-time -0");
+    assert_eq!(report.stats.ideal_throughput_per_s, None);
 }
 
 #[test]
 fn zero_items_have_an_ideal_but_no_efficiency() {
     let report = report(&["--items", "0"]);
-    assert_eq!(stat(&report, "produced"), 0);
-    assert_eq!(report["stats"]["throughput_per_s"], 0.0);
-    assert_eq!(report["stats"]["ideal_throughput_per_s"], 300.0);
-    assert!(report["stats"]["efficiency"].is_null());
+    assert_eq!(report.stats.produced, 0);
+    assert_eq!(report.stats.throughput_per_s, 0.0);
+    assert_eq!(report.stats.ideal_throughput_per_s, Some(300.0));
+    assert_eq!(report.stats.efficiency, None);
 }
 
 /// A run long enough for the progress bar (over half a second).
@@ -915,10 +914,9 @@ fn a_progress_bar_on_a_terminal_and_never_in_the_json() {
         terminal.contains("/120 items"),
         "no progress bar on the terminal: {terminal:?}"
     );
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap())
-        .expect("stdout holds only the JSON");
+    let report = parse(&std::fs::read(&json).unwrap(), "stdout holds only the JSON");
     std::fs::remove_file(&json).ok();
-    assert_eq!(stat(&report, "consumed"), 120);
+    assert_eq!(report.stats.consumed, 120);
 
     let quiet = format!(
         "{} {} --no-progress > /dev/null",
@@ -1019,47 +1017,40 @@ fn a_trace_records_every_put_and_every_item() {
         "--trace",
         path_arg,
     ]);
-    let trace: Value = serde_json::from_slice(&std::fs::read(&path).expect("the trace file"))
-        .expect("the trace is JSON");
+    // Reading it as a `Trace` checks its sections and every result's fields.
+    let trace: Trace<'static> =
+        serde_json::from_slice(&std::fs::read(&path).expect("the trace file"))
+            .unwrap_or_else(|e| panic!("the trace is not a Trace: {e}"));
     std::fs::remove_dir_all(&dir).ok();
-    assert_keys(&trace, "trace.", &["config", "stats", "depth", "results"]);
     assert_eq!(
-        trace["stats"]["produced"], printed["stats"]["produced"],
+        trace.stats.produced, printed.stats.produced,
         "one run, one set of totals"
     );
 
-    let depth = trace["depth"].as_array().expect("depth is a list");
-    assert_eq!(depth.len(), 60, "one depth sample per put");
-    let times: Vec<f64> = depth
-        .iter()
-        .map(|s| s["at_ms"].as_f64().expect("at_ms"))
-        .collect();
+    assert_eq!(trace.depth.len(), 60, "one depth sample per put");
     assert!(
-        times.windows(2).all(|w| w[0] <= w[1]),
+        trace.depth.windows(2).all(|w| w[0].at_ms <= w[1].at_ms),
         "samples are in time order"
     );
     assert!(
-        depth
-            .iter()
-            .all(|s| s["depth"].as_u64().expect("depth") <= 4),
+        trace.depth.iter().all(|s| s.depth <= 4),
         // Not 1..=4: a consumer may take the item between the put and the
         // reading of the depth, so 0 is a fair sample on a busy machine.
         "a put never leaves more than the capacity waiting"
     );
 
-    let results = trace["results"].as_array().expect("results is a list");
-    assert_eq!(results.len(), 60, "one result per item, none lost");
-    for result in results {
-        assert_keys(
-            result,
-            "results[].",
-            &["task_id", "worker", "started_ms", "duration_ms", "status"],
-        );
-    }
-    let failed = results.iter().filter(|r| r["status"] == "failed").count() as u64;
+    assert_eq!(trace.results.len(), 60, "one result per item, none lost");
+    assert!(
+        trace.results.iter().all(|r| r.worker.is_some()),
+        "no timeout, no interrupt: every item ran, and its result names its worker"
+    );
+    let failed = trace
+        .results
+        .iter()
+        .filter(|r| r.status == TaskStatus::Failed)
+        .count() as u64;
     assert_eq!(
-        failed,
-        stat(&printed, "failed"),
+        failed, printed.stats.failed,
         "the trace agrees with the statistics"
     );
 }

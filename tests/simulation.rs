@@ -99,7 +99,7 @@ fn a_panicking_job_fails_its_item_and_its_worker_goes_on() {
         report
             .workers
             .iter()
-            .all(|w| w.exit == queue_sim::stats::WorkerExit::Finished)
+            .all(|w| w.exit == queue_sim::WorkerExit::Finished)
     );
 }
 

@@ -8,8 +8,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use queue_sim::broker::BrokerSettings;
-use queue_sim::config::{Setting, SimConfig};
-use queue_sim::{Choice, QueueKind, WorkKind};
+use queue_sim::{Choice, QueueKind, Setting, SimConfig, WorkKind};
 
 use crate::exit::Exit;
 

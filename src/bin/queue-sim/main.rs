@@ -20,10 +20,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use queue_sim::observe::Observer;
 use queue_sim::trace::{self, Trace};
 use queue_sim::{
-    Record, Report, RunError, RunOptions, SimConfig, SimulatedJob, StopReason, StopSignal, run_with,
+    Observer, Record, Report, RunError, RunOptions, SimConfig, SimulatedJob, StopReason,
+    StopSignal, run_with,
 };
 
 use crate::cli::{Cli, Command, Format};

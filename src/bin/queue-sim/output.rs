@@ -3,8 +3,7 @@
 
 use std::fmt::Write as _;
 
-use queue_sim::stats::{SimulationStats, WorkerStats};
-use queue_sim::{Report, WorkKind};
+use queue_sim::{Report, SimulationStats, WorkKind, WorkerStats};
 
 /// The report as pretty-printed JSON.
 pub fn to_json(report: &Report) -> String {
@@ -142,6 +141,7 @@ mod tests {
 
     #[test]
     fn json_has_the_four_sections_and_round_trips() {
+        // The sections' key names are the point here, so the raw JSON is read.
         let json: serde_json::Value = serde_json::from_str(&to_json(&report(false))).unwrap();
         for key in ["config", "stats", "workers", "results_sample"] {
             assert!(json.get(key).is_some(), "{key}");

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressDrawTarget, ProgressStyle};
-use queue_sim::observe::{Observer, Progress};
+use queue_sim::{Observer, Progress};
 
 /// Runs shorter than this end before the bar would ever show.
 const SHOW_AFTER: Duration = Duration::from_millis(500);
