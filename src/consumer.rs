@@ -119,13 +119,8 @@ where
         let outcome = job::attempt(setup.job, &item);
         let took = Duration::from_nanos(setup.clock.delta_as_nanos(started, setup.clock.raw()));
         clock.attempt(took, outcome.is_ok());
-        let (status, error) = match outcome {
-            Ok(()) => {
-                recorder.tally.completed_time += took;
-                (TaskStatus::Completed, None)
-            }
-            // A panic is a bug, not a passing fault: retrying would panic again.
-            Err(e) if !e.panicked && item.attempt <= setup.retries => {
+        let (status, error) = match judge(setup, &item, outcome) {
+            Judged::Retry => {
                 recorder.tally.retried += 1;
                 if setup.retry_lane.sender.send(item.retry()).is_err() {
                     unreachable!(
@@ -134,9 +129,11 @@ where
                 }
                 continue;
             }
-            Err(e) if e.panicked || setup.retries == 0 => (TaskStatus::Failed, Some(e.message)),
-            Err(e) => (TaskStatus::DeadLettered, Some(e.message)),
+            Judged::Finished(status, error) => (status, error),
         };
+        if status == TaskStatus::Completed {
+            recorder.tally.completed_time += took;
+        }
         recorder.finish_with(status, item.task_id(), || WorkResult {
             task_id: item.task_id(),
             priority: item.priority,
@@ -155,6 +152,32 @@ where
     ConsumerReport {
         stats: clock.into_stats(worker, exit),
         recorder,
+    }
+}
+
+/// What an attempt's outcome makes of its item.
+enum Judged {
+    /// It is done, with this status and, unless completed, its error.
+    Finished(TaskStatus, Option<String>),
+    /// It goes back to the retry lane for another attempt.
+    Retry,
+}
+
+/// Whether an attempt leaves its item finished (and how) or to be retried:
+/// the retry rule in one place.
+fn judge<J: Job + ?Sized>(
+    setup: &ConsumerSetup<'_, J>,
+    item: &WorkItem,
+    outcome: Result<(), job::AttemptError>,
+) -> Judged {
+    match outcome {
+        Ok(()) => Judged::Finished(TaskStatus::Completed, None),
+        // A panic is a bug, not a passing fault: retrying would panic again.
+        Err(e) if !e.panicked && item.attempt <= setup.retries => Judged::Retry,
+        Err(e) if e.panicked || setup.retries == 0 => {
+            Judged::Finished(TaskStatus::Failed, Some(e.message))
+        }
+        Err(e) => Judged::Finished(TaskStatus::DeadLettered, Some(e.message)),
     }
 }
 
