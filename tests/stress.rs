@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use queue_sim::{QueueKind, SimConfig};
 use support::{assert_every_item_ends_once, run_keeping_all};
@@ -47,12 +47,10 @@ fn hammer(name: &str, config: SimConfig) {
         assert_eq!(stats.unprocessed, 0, "{name}, round {round}");
         assert_every_item_ends_once(&report, format_args!("{name}, round {round}"));
     }
+    // How long is shown, not asserted: each run has its own watchdog (a
+    // hang fails there, naming it), and a total-time limit only failed when
+    // the machine was busy (3 of 6 at load 40), which says nothing of the queues.
     eprintln!("{name}: {} rounds in {:?}", rounds(), started.elapsed());
-    assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "{name} took {:?}",
-        started.elapsed()
-    );
 }
 
 #[test]
