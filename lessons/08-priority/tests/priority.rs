@@ -776,12 +776,9 @@ fn crowd_holds(crowd: Crowd) -> Result<(), String> {
 
 // ------------------------------------------- close meets a waiter --
 
-/// `trials` times over: a fresh queue made by `make`; a thread calls `wait`
-/// on it just as the test's thread calls `close()` — a little later each
-/// time, so that some closes land while `wait` is between looking at the
-/// queue and going to sleep. Every call must return `expected`; one that
-/// never returns slept through the close. Threads are reused from trial to
-/// trial, so thousands of trials take a fraction of a second.
+/// [`adversary::close_races`] with this lesson's queue and advice: `trials`
+/// closes, each meeting a `wait` about to sleep; every call must return
+/// `expected`.
 fn close_races<R: Debug + PartialEq + Send + 'static>(
     trials: usize,
     make: fn(usize) -> PriorityQueue<u64>,
@@ -789,106 +786,19 @@ fn close_races<R: Debug + PartialEq + Send + 'static>(
     wait: fn(&PriorityQueue<u64>, usize) -> R,
     expected: fn(usize) -> R,
 ) -> Result<(), String> {
-    finishes(
-        &format!("{trials} closes, each meeting a {what}"),
-        &format!("close() itself should never wait: {NO_WAIT}"),
-        move || race_closes(trials, make, what, wait, expected),
-    )
-}
-
-fn race_closes<R: Debug + PartialEq + Send + 'static>(
-    trials: usize,
-    make: fn(usize) -> PriorityQueue<u64>,
-    what: &str,
-    wait: fn(&PriorityQueue<u64>, usize) -> R,
-    expected: fn(usize) -> R,
-) -> Result<(), String> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let queues: Arc<Vec<PriorityQueue<u64>>> = Arc::new((0..trials).map(make).collect());
-    // Trials started by the test's thread, and trials whose call returned.
-    let go = Arc::new(AtomicUsize::new(0));
-    let done = Arc::new(AtomicUsize::new(0));
-    let waiter = {
-        let (queues, go, done) = (Arc::clone(&queues), Arc::clone(&go), Arc::clone(&done));
-        thread::spawn(move || {
-            let mut results = Vec::with_capacity(queues.len());
-            for (trial, queue) in queues.iter().enumerate() {
-                let mut spins = 0u32;
-                while go.load(Ordering::Acquire) <= trial {
-                    pause(&mut spins);
-                }
-                results.push(wait(queue, trial));
-                done.store(trial + 1, Ordering::Release);
-            }
-            results
-        })
-    };
-    let began = Instant::now();
-    let mut tried = 0;
-    for (trial, queue) in queues.iter().enumerate() {
-        // On a quiet machine every trial; on a busy one as many as fit.
-        if began.elapsed() > RACING {
-            break;
-        }
-        tried += 1;
-        go.store(trial + 1, Ordering::Release);
-        // The waiter looks at the queue within a microsecond or so: close
-        // at a slightly different moment each time, from at once to ~2 µs.
-        for _ in 0..trial % 64 {
-            std::hint::spin_loop();
-        }
-        queue.close();
-        let started = Instant::now();
-        let mut spins = 0u32;
-        while done.load(Ordering::Acquire) <= trial {
-            if waiter.is_finished() {
-                join_finished(waiter); // its panic (a todo!() included)
-                return Err(format!("the {what} ended its thread without returning"));
-            }
-            if started.elapsed() > CALL_BUDGET {
-                return Err(format!(
-                    "the {what} never returned: in trial {trial} of {trials}, close() came just \
-                     as it was about to wait, and it slept through the close. {WAKE_ALL} — \
-                     `closed` is part of what the waiters check, so it lives under the mutex they \
-                     hold between checking and sleeping (not in an atomic of its own): set it \
-                     with the lock held, or a waiter can check, miss it, and sleep through the \
-                     notify"
-                ));
-            }
-            pause(&mut spins);
-        }
-    }
-    // Let the waiter through the trials not tried, on closed queues.
-    for queue in &queues[tried..] {
-        queue.close();
-    }
-    go.store(trials, Ordering::Release);
-    let results = join_all(vec![waiter], "the waiting thread", WAKE_ALL).remove(0);
-    let results = &results[..tried];
-    for (trial, got) in results.iter().enumerate() {
-        let want = expected(trial);
-        if *got != want {
-            return Err(format!(
-                "the {what} returned {got:?} in trial {trial}, when close() came just as it was \
-                 about to wait; the contract: {want:?}"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// How long [`close_races`] goes on racing (at most its trials).
-const RACING: Duration = Duration::from_millis(300);
-
-/// Spins a little, then lets other threads run: a busy-wait that stays
-/// quick when the machine is idle and does not starve it when it is not.
-fn pause(spins: &mut u32) {
-    *spins += 1;
-    if *spins < 200 {
-        std::hint::spin_loop();
-    } else {
-        thread::yield_now();
-    }
+    adversary::close_races(adversary::CloseRace {
+        trials,
+        make,
+        close: |queue| queue.close(),
+        what,
+        wait,
+        expected,
+        // How long to go on racing (at most `trials`).
+        racing: Duration::from_millis(300),
+        call_budget: CALL_BUDGET,
+        wake_all: WAKE_ALL,
+        no_wait: NO_WAIT,
+    })
 }
 
 // -------------------------------------------------------------- tests --

@@ -15,6 +15,8 @@
 //!   stage) does on each call — go on, pause, stall, panic, wait at a [`Gate`].
 //! - [`injected_panic`] / [`is_injected`]: a panic the test can recognise when
 //!   it comes back, so a test can check that it was not swallowed.
+//! - [`close_races`]: a close that lands just as a waiter is about to sleep,
+//!   thousands of times — the lost wake-up of a hand-made condvar queue.
 
 use std::collections::BTreeMap;
 use std::panic;
@@ -23,6 +25,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::watchdog::{self, BUDGET};
+
+mod close_race;
+
+pub use close_race::{CloseRace, close_races};
 
 /// The one long pause. Learners who add a timeout "so it can never hang" pick
 /// half a second to two seconds; a wait that gives up within this is wrong,
