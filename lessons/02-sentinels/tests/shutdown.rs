@@ -799,6 +799,18 @@ mod stall {
                     slow_consumer(run_closing_channel, "run_closing_channel", HINT);
                 }),
             ),
+            (
+                "run_with_sentinels, whose consumer is slow on the last item",
+                Box::new(|| {
+                    slow_last_item(run_with_sentinels, "run_with_sentinels", HINT);
+                }),
+            ),
+            (
+                "run_closing_channel, whose consumer is slow on the last item",
+                Box::new(|| {
+                    slow_last_item(run_closing_channel, "run_closing_channel", HINT);
+                }),
+            ),
         ]);
     }
 
@@ -815,6 +827,26 @@ mod stall {
             &format!(
                 "{name}({items} items, 1 consumer) whose consumer took {STALL:?} over item 0, while the \
                  queue was full: the producer must wait for room, not give up — {hint}"
+            ),
+        );
+    }
+
+    /// The one consumer stalls on the last item, after everything has been
+    /// sent: the run's wait for its consumers (the join) meets the stall, and
+    /// must outlast it with every item in the result.
+    fn slow_last_item(run: Run, name: &str, hint: &str) {
+        let items = 4;
+        let log = Log::new();
+        let process = scripted(&log, Script::new().at(items - 1, Act::Stall));
+        let lists = finishes_within(STALL_BUDGET, name, hint, move || run(items, 1, process));
+        assert_each_exactly_once(
+            0..items,
+            lists.concat(),
+            &format!(
+                "{name}({items} items, 1 consumer) whose consumer took {STALL:?} over item {}, the \
+                 last, when everything had been sent: the run returns only once every consumer \
+                 has finished (join each one, however long it takes) — {hint}",
+                items - 1
             ),
         );
     }
