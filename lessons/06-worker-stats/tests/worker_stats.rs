@@ -719,7 +719,13 @@ mod s2_a_workers_statistics {
         // holds — past u32::MAX, where `processed as u32` wraps — and zero when
         // there was no item. Within 2 ns of the exact mean (Duration's own
         // division rounds down in two steps), and an f64's precision.
-        let cases = (any_count(), any_duration(), any_worker());
+        // Any busy time the type holds, past 2^64 ns (584 years) too: the
+        // contract is for every `Duration`, and `as_nanos() as u64` wraps there.
+        let cases = (
+            any_count(),
+            prop_oneof![any_duration(), oracle::draw::any_duration()],
+            any_worker(),
+        );
         quickly("WorkerStats::average, over drawn statistics", move || {
             oracle::check(512, cases, |(processed, busy, worker)| {
                 let stats = WorkerStats {
@@ -754,7 +760,11 @@ mod s2_a_workers_statistics {
                     return Ok(());
                 }
                 let wraps = u32::try_from(processed).is_err();
-                let hint = if wraps {
+                let hint = if u64::try_from(busy.as_nanos()).is_err() {
+                    "that busy time is more nanoseconds than a u64 holds (about 584 years): \
+                 `as_nanos() as u64` keeps its low 64 bits. Divide the u128 that as_nanos() gives, \
+                 and make a Duration of the quotient"
+                } else if wraps {
                     "that count does not fit in a u32: `busy / processed as u32` divides by the count \
                  cut to its low 32 bits. Divide the nanoseconds (as_nanos(), a u128) by the whole \
                  count, and make a Duration of the quotient"

@@ -168,6 +168,19 @@ pub mod draw {
         ]
     }
 
+    /// Any `Duration` the type holds: mostly [`duration`]'s, and as often
+    /// past 2^64 nanoseconds (about 584 years, where `as_nanos() as u64`
+    /// wraps) up to `Duration::MAX` — for a function that only computes with
+    /// its duration, whose contract holds for all of them.
+    pub fn any_duration() -> impl Strategy<Value = Duration> + Clone {
+        prop_oneof![
+            3 => duration(),
+            1 => (18_446_744_074u64..=u64::MAX, 0u32..1_000_000_000)
+                .prop_map(|(s, n)| Duration::new(s, n)),
+            1 => Just(Duration::MAX),
+        ]
+    }
+
     /// A probability in `[0, 1]`: the ends, values below a whole percent or
     /// one part in a thousand, and values that are not round.
     pub fn probability() -> impl Strategy<Value = f64> + Clone {
