@@ -2425,6 +2425,49 @@ mod stall {
                     });
                 }),
             ),
+            (
+                "run_all whose one consumer is slow on the last item",
+                Box::new(|| slow_last_item(Kind::Mine(Notify::WhenWaiting))),
+            ),
         ]);
+    }
+
+    /// Every item fits in the queue, so the one producer puts them all and
+    /// is joined, and the queue is closed; then the one consumer stalls on the
+    /// last item. run_all's own wait for its consumers (the join) meets the
+    /// stall, and must outlast it with every item in the result, in order.
+    fn slow_last_item(kind: Kind) {
+        let items = 4;
+        let run = Run {
+            kind,
+            capacity: items as usize,
+            producers: 1,
+            consumers: 1,
+            items,
+        };
+        let (outcome, _) = run_recorded(&run, STALL_BUDGET, |queue| {
+            queue.after_got = Script::new().at(items - 1, Act::Stall);
+        });
+        let seen = match outcome {
+            Ok(seen) => seen,
+            Err(payload) => std::panic::resume_unwind(payload),
+        };
+        let expected: Vec<u64> = (0..items).collect();
+        let returned = seen.lists.concat();
+        let context = format!(
+            "run_all over {} of capacity {items}, 1 producer, 1 consumer, {items} items, whose \
+             consumer took {STALL:?} over item {}, the last, when everything had been put and the \
+             queue closed: run_all returns only once every consumer has finished — join each one, \
+             however long it takes; a join that gives up (a deadline, is_finished() polled for a \
+             while) returns a list short of the items its consumer was still working on",
+            name(kind),
+            items - 1
+        );
+        if let Err(problem) = check_each_exactly_once(expected.clone(), returned.clone(), &context)
+            .and_then(|()| check_sequence(&expected, &returned, &context))
+            .and_then(|()| check_run(&run, &seen))
+        {
+            panic!("{problem}");
+        }
     }
 }

@@ -1341,6 +1341,35 @@ mod stall {
                 "a stage whose reader goes quiet",
                 Box::new(|| a_stage_between_quiet_peers(false)),
             ),
+            (
+                "run_pipeline, whose inspect stalls on the last item",
+                Box::new(a_slow_last_item),
+            ),
         ]);
+    }
+
+    /// Every input fits in the hand-offs, so the feeder is done at once;
+    /// then `inspect` stalls on the last item. The run's own end — collecting
+    /// the last output, joining every thread — meets the stall, and must
+    /// outlast it with every output, in order.
+    fn a_slow_last_item() {
+        let items: u64 = 4;
+        let scripts = [
+            Script::new(),
+            Script::new(),
+            Script::new().at(items - 1, Act::Stall),
+        ];
+        run_recorded((0..items).collect(), items as usize, scripts, STALL_BUDGET).unwrap_or_else(
+            |message| {
+                panic!(
+                    "inspect took {STALL:?} over item {}, the last, when every input had been \
+                     fed — {message}. run_pipeline collects until the last stage closes its \
+                     output, however long the last item takes, then joins every thread: a \
+                     collector or a join that gives up once the feeding is done loses what is \
+                     still in the line. {GIVES_UP}",
+                    items - 1
+                )
+            },
+        );
     }
 }
