@@ -1483,6 +1483,70 @@ mod stall {
                 "DepthTrackingSender::send at a rendezvous whose consumer stalls",
                 Box::new(|| send_to_a_slow_consumer(0)),
             ),
+            (
+                "fast_producer, whose one consumer stalls on the last item, after everything is sent",
+                Box::new(slow_last_item),
+            ),
         ]);
+    }
+
+    /// `fast_producer` whose only consumer stalls on the last item, when
+    /// everything has been sent: the run's own wait for its consumers (the
+    /// join) meets the stall, and must outlast it with every item counted.
+    fn slow_last_item() {
+        const JOIN_HINT: &str = "the run returns only once every consumer has finished: join each \
+            one, however long it takes (no deadline, no is_finished() poll that gives up) — a slow \
+            consumer is not a gone one";
+        let (items, capacity) = (4, 2);
+        let last = items - 1;
+        let name = format!("fast_producer({items} items, capacity Some({capacity}), 1 consumer)");
+        let calls: Log<(u64, Instant, Instant)> = Log::new();
+        let process: Process = {
+            let calls = calls.clone();
+            Arc::new(move |item| {
+                let started = Instant::now();
+                if item == last {
+                    thread::sleep(STALL);
+                }
+                calls.push((item, started, Instant::now()));
+            })
+        };
+        let seen = finishes_within(STALL_BUDGET, &name, JOIN_HINT, move || {
+            fast_producer(items, Some(capacity), 1, process)
+        });
+        let calls = calls.entries();
+        let story = format!(
+            "{name}, whose consumer took {STALL:?} over item {last}, the last, when everything had been sent"
+        );
+        assert_eq!(
+            seen.per_consumer,
+            [items],
+            "{story}: per_consumer must be [{items}] (the one consumer processed every item), got {:?} — \
+             {JOIN_HINT}",
+            seen.per_consumer
+        );
+        assert_each_exactly_once(
+            0..items,
+            calls.iter().map(|(item, ..)| *item),
+            &format!(
+                "{story}: items whose `process` had finished when fast_producer returned — {JOIN_HINT}"
+            ),
+        );
+        let (_, started, ended) = calls
+            .iter()
+            .find(|(item, ..)| *item == last)
+            .expect("the last item was processed");
+        let stalled = ended.duration_since(*started);
+        assert!(
+            seen.all_done >= stalled,
+            "{story}: all_done is {:?}, but the consumer spent {stalled:?} on item {last} alone: note \
+             all_done after joining every consumer — {JOIN_HINT}",
+            seen.all_done
+        );
+        assert!(
+            seen.max_depth <= capacity,
+            "{story}: max_depth is {}, more than the capacity {capacity}",
+            seen.max_depth
+        );
     }
 }

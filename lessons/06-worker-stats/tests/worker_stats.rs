@@ -1545,6 +1545,19 @@ mod stall {
         }
     }
 
+    /// `items` quick items for one worker, the last of which takes [`STALL`]:
+    /// the worker takes it when everything has been sent, so the run's own
+    /// wait for its workers (the join) meets the stall.
+    fn slow_last(items: u64) -> RunCase {
+        RunCase {
+            items,
+            values: Values::Counting,
+            consumers: 1,
+            tasks: HashMap::from([(items - 1, Task::Sleep(STALL))]),
+            pauses: Vec::new(),
+        }
+    }
+
     /// The run of `case`, watched with a budget that allows for the stall.
     fn observe_stalled<T: Send + 'static>(
         name: &str,
@@ -1622,6 +1635,59 @@ mod stall {
         not_the_wait("consume", case, stats.busy, &seen.done);
     }
 
+    /// Fails with `result`'s message, and what the run must do when its
+    /// worker stalls on the last item of `case`.
+    fn fail_at_the_end(case: &RunCase, result: Result<(), String>) {
+        if let Err(message) = result {
+            panic!(
+                "{message}\n  (The worker took {STALL:?} over item {}, the last, when everything had \
+                 been sent: the run returns only once every worker has finished — join each one, \
+                 however long it takes, with no deadline and no is_finished() poll that gives up: a \
+                 slow worker is not a stuck one)",
+                case.items - 1
+            );
+        }
+    }
+
+    /// Whether the work on every item of `case` had ended when the run returned.
+    fn returned_after_the_last<T>(
+        name: &str,
+        case: &RunCase,
+        seen: &Seen<T>,
+    ) -> Result<(), String> {
+        let unfinished = (case.items as usize).saturating_sub(seen.finished_at_return);
+        if unfinished == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{name}({}) returned while the work on {unfinished} of its {} items had not ended",
+                case.describe(),
+                case.items
+            ))
+        }
+    }
+
+    /// `run` on `case`, whose worker stalls on the last item: every item, and
+    /// the worker's own statistics, in the result.
+    fn run_last_scenario(case: &RunCase) {
+        let seen = observe_stalled("run", case, run);
+        fail_at_the_end(case, returned_after_the_last("run", case, &seen));
+        fail_at_the_end(case, check_the_work("run", case, &seen));
+        fail_at_the_end(case, check_workers(case, &seen.result, &seen.done));
+        let busy = seen.result.iter().map(|s| s.busy).sum();
+        not_the_wait("run", case, busy, &seen.done);
+    }
+
+    /// `run` (shared or atomic totals) on `case`, whose worker stalls on the
+    /// last item: every item, and its time, in the totals.
+    fn totals_last_scenario(name: &str, run: TotalsRun, case: &RunCase) {
+        let seen = observe_stalled(name, case, run);
+        fail_at_the_end(case, returned_after_the_last(name, case, &seen));
+        fail_at_the_end(case, check_the_work(name, case, &seen));
+        fail_at_the_end(case, check_totals(name, case, &seen.result, &seen.done));
+        not_the_wait(name, case, seen.result.busy, &seen.done);
+    }
+
     fn run_scenario(case: &RunCase) {
         let seen = observe_stalled("run", case, run);
         fail_on(check_the_work("run", case, &seen));
@@ -1681,6 +1747,30 @@ mod stall {
             (
                 "run_with_atomic_totals, with an item of more than a second",
                 atomic(long_item(6, 3)),
+            ),
+            (
+                "run, whose one worker stalls on the last item, after everything is sent",
+                Box::new(|| run_last_scenario(&slow_last(5))),
+            ),
+            (
+                "run_with_shared_totals, whose one worker stalls on the last item, after everything is sent",
+                Box::new(|| {
+                    totals_last_scenario(
+                        "run_with_shared_totals",
+                        run_with_shared_totals,
+                        &slow_last(5),
+                    );
+                }),
+            ),
+            (
+                "run_with_atomic_totals, whose one worker stalls on the last item, after everything is sent",
+                Box::new(|| {
+                    totals_last_scenario(
+                        "run_with_atomic_totals",
+                        run_with_atomic_totals,
+                        &slow_last(5),
+                    );
+                }),
             ),
         ]);
     }
