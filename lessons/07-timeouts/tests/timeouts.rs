@@ -66,6 +66,88 @@ fn timed<T: Send + 'static>(
     })
 }
 
+/// Up to `races` times (as many as fit in [`RACING`]), two threads call
+/// `produce(queue, 1, patience)` at the same moment on a fresh queue with
+/// room for one that nobody empties: each race must end with one item
+/// delivered and one refused, each call back within a second. The first
+/// problem, said.
+fn race_for_the_last_slot(races: usize, patience: Duration) -> Result<(), String> {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let queues: Arc<Vec<(Sender<u64>, Receiver<u64>)>> =
+        Arc::new((0..races).map(|_| bounded(1)).collect());
+    // Races started by the test, calls of produce that came back, and
+    // whether the racing is over.
+    let go = Arc::new(AtomicUsize::new(0));
+    let back = Arc::new(AtomicUsize::new(0));
+    let over = Arc::new(AtomicBool::new(false));
+    let racers: Vec<thread::JoinHandle<Vec<Delivery>>> = (0..2)
+        .map(|_| {
+            let (queues, go, back, over) = (queues.clone(), go.clone(), back.clone(), over.clone());
+            thread::spawn(move || {
+                let mut deliveries = Vec::new();
+                for (race, (queue, _)) in queues.iter().enumerate() {
+                    let mut spins = 0u32;
+                    while go.load(Ordering::Acquire) <= race {
+                        if over.load(Ordering::Acquire) {
+                            return deliveries;
+                        }
+                        spins += 1;
+                        if spins < 2_000 {
+                            std::hint::spin_loop();
+                        } else {
+                            thread::yield_now();
+                        }
+                    }
+                    deliveries.push(produce(queue, 1, patience));
+                    back.fetch_add(1, Ordering::AcqRel);
+                }
+                deliveries
+            })
+        })
+        .collect();
+    let began = Instant::now();
+    let mut tried = 0;
+    while tried < races && began.elapsed() < RACING {
+        let race = tried;
+        tried += 1;
+        go.store(race + 1, Ordering::Release);
+        let started = Instant::now();
+        while back.load(Ordering::Acquire) < 2 * (race + 1) {
+            if started.elapsed() > Duration::from_secs(2) {
+                return Err(format!(
+                    "race {race} of {races}: two producers offered one item each, at the same \
+                     moment, to a queue with room for one that nobody empties, each with a \
+                     patience of {patience:?}; one of them was still not back after 2s. Room \
+                     seen a moment ago may be gone by the time the item is sent — another \
+                     producer took it: only send_timeout(item, patience) both takes room and \
+                     gives up in time; a check (is_full, len) followed by a plain send can wait \
+                     for ever"
+                ));
+            }
+            thread::yield_now();
+        }
+    }
+    over.store(true, Ordering::Release);
+    let deliveries: Vec<Vec<Delivery>> = racers.into_iter().map(join_finished).collect();
+    for (race, pair) in deliveries[0].iter().zip(&deliveries[1]).enumerate() {
+        let delivered = pair.0.delivered.len() + pair.1.delivered.len();
+        let refused = pair.0.refused.len() + pair.1.refused.len();
+        if (delivered, refused) != (1, 1) {
+            return Err(format!(
+                "race {race}: two producers offered one item each to a queue with room for one \
+                 that nobody emptied: one is delivered, the other refused after its patience; \
+                 got {pair:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// How long [`race_for_the_last_slot`] goes on racing (at most its races): a
+/// busy machine gets through fewer.
+const RACING: Duration = Duration::from_millis(800);
+
 /// Waits (up to [`BUDGET`]) until `condition` holds; false if it never did.
 /// For helper threads, which report nothing themselves.
 fn wait_for(condition: impl Fn() -> bool) -> bool {
@@ -1052,6 +1134,62 @@ mod s1_idle_consumers {
     }
 
     #[test]
+    fn a_consumer_that_leaves_takes_nothing_it_does_not_return() {
+        // A producer sends into an open queue with uneven little gaps while a
+        // consumer with an idle limit of zero takes what is there and leaves
+        // the moment it finds the queue empty — so items arrive just as it
+        // stops, over and over. Whatever it does on its way out, every item
+        // is either among those it returns, in order, or still in the queue.
+        const TRIALS: u64 = 400;
+        const ITEMS: u64 = 200;
+        // As many trials as fit in half a second (at least 20): a busy
+        // machine gets through fewer, and the watchdog's budget stays far off.
+        let racing = Duration::from_millis(500);
+        let lost = finishes(
+            &format!("{TRIALS} zero-idle consumers, each beside a producer that keeps sending"),
+            IDLE_HINT,
+            move || {
+                let began = Instant::now();
+                for trial in 0..TRIALS {
+                    if trial >= 20 && began.elapsed() > racing {
+                        break;
+                    }
+                    let (queue, inbox) = unbounded::<u64>();
+                    let producer = thread::spawn(move || {
+                        for item in 0..ITEMS {
+                            for _ in 0..(item * 7 + trial) % 13 * 20 {
+                                std::hint::spin_loop();
+                            }
+                            queue.send(item).expect("the test holds the receiver");
+                        }
+                        queue // the queue stays open: the consumer leaves as idle
+                    });
+                    let (done, _exit) = consume(&inbox, Duration::ZERO, &ignore);
+                    let _open = join_finished(producer);
+                    let left: Vec<u64> = inbox.try_iter().collect();
+                    let accounted: Vec<u64> = done.iter().chain(&left).copied().collect();
+                    if accounted != (0..ITEMS).collect::<Vec<_>>() {
+                        return Some((trial, done, left));
+                    }
+                }
+                None
+            },
+        );
+        if let Some((trial, done, left)) = lost {
+            panic!(
+                "trial {trial}: {ITEMS} items were sent into an open queue while consume(idle \
+                 zero) ran; it returned {} and left {} in the queue — together they should be \
+                 0..{ITEMS}, each once, in order. An item was taken off the queue and neither \
+                 processed nor returned: once the wait ends, do not take another item to find \
+                 out why (a try_recv() that finds one drops it) — the error recv_timeout \
+                 returned already says Timeout or Disconnected",
+                preview(&done),
+                preview(&left)
+            );
+        }
+    }
+
+    #[test]
     fn an_idle_limit_of_duration_max_never_gives_up() {
         // Duration::MAX cannot be added to a clock reading (Instant::now() + MAX
         // panics); recv_timeout knows that and simply waits.
@@ -1366,6 +1504,27 @@ mod s2_impatient_producers {
             took < Duration::from_secs(1),
             "a patience of zero took {took:?}"
         );
+    }
+
+    #[test]
+    fn producers_racing_for_the_last_slot_each_wait_no_longer_than_their_patience() {
+        // Two producers offer one item each, at the same moment, to a fresh
+        // queue with room for one that nobody empties: one item gets the
+        // slot, the other must be refused after its patience. Room seen a
+        // moment ago may be gone by the time the item is sent — a thousand
+        // times over, some of the races land in between. The two producer
+        // threads are reused from race to race, so the races are quick.
+        const RACES: usize = 1_000;
+        let patience = Duration::from_micros(200);
+        let outcome = finishes_within(
+            BUDGET * 2,
+            &format!("{RACES} races of two produce(1 item, patience 200 µs) for one slot"),
+            "close() and the test are not involved here: a producer did not come back",
+            move || race_for_the_last_slot(RACES, patience),
+        );
+        if let Err(message) = outcome {
+            panic!("{message}");
+        }
     }
 
     #[test]
