@@ -872,6 +872,22 @@ mod s1_ordering_the_heap {
     }
 
     #[test]
+    fn a_long_queue_of_equal_priorities_still_serves_first_come_first() {
+        // Up to hundreds of items waiting at once, most of them sharing one
+        // of a few priorities: past the small sizes where many sorts and
+        // heaps happen to keep equal items in order, first-come-first-served
+        // among equals is still the contract.
+        let many = proptest::collection::vec(
+            prop_oneof![
+                8 => (0u32..3).prop_map(Op::Put),
+                1 => Just(Op::Get),
+            ],
+            40..300,
+        );
+        oracle::check(8, many, |ops| play(512, &ops));
+    }
+
+    #[test]
     fn any_puts_and_gets_come_out_in_the_contract_s_order() {
         // A queue with room for everything: only the order is at stake.
         // Priorities from all of u32, many equal; gets in between.
@@ -882,6 +898,76 @@ mod s1_ordering_the_heap {
 /// The chapter's section "Put and get".
 mod s2_put_and_get {
     use super::*;
+
+    #[test]
+    fn a_queue_of_any_capacity_holds_exactly_that_many() {
+        // Capacities past the round numbers a bound might be capped at, and
+        // usize::MAX ("practically unbounded"): making an empty queue costs
+        // nothing whatever its bound, and it takes exactly `capacity` items
+        // before a put waits.
+        let huge = finishes(
+            "PriorityQueue::new(usize::MAX), then 3 puts and 3 gets",
+            NO_WAIT,
+            || {
+                std::panic::catch_unwind(|| {
+                    let queue = PriorityQueue::new(usize::MAX);
+                    for item in 0..3 {
+                        queue.put(7, item).expect("the queue is open");
+                    }
+                    (0..3).map(|_| queue.get()).collect::<Vec<_>>()
+                })
+                .map_err(|payload| lesson_support::panic_message(payload.as_ref()))
+            },
+        );
+        match huge {
+            Ok(got) => assert_eq!(
+                got,
+                [Some(0), Some(1), Some(2)],
+                "a queue of capacity usize::MAX, 3 items of one priority: first come, first served"
+            ),
+            Err(message) => panic!(
+                "PriorityQueue::new(usize::MAX) panicked: {message:?}. The capacity is a bound to \
+                 compare len() with, not room to reserve: an empty queue allocates nothing up \
+                 front (BinaryHeap::new(), not with_capacity(capacity))"
+            ),
+        }
+        for capacity in [4_095, 4_097, 10_000, 65_537] {
+            let queue = queue(capacity);
+            watched(
+                &queue,
+                &format!("{capacity} puts into an empty queue of capacity {capacity}"),
+                &format!(
+                    "none of these puts has a reason to wait: a queue of capacity {capacity} \
+                     takes {capacity} items — is the bound capped, or compared with something \
+                     other than `capacity`? {NO_WAIT}"
+                ),
+                move |queue| {
+                    for item in 0..capacity as u64 {
+                        queue
+                            .put((item % 3) as u32, item)
+                            .expect("the queue is open");
+                    }
+                },
+            );
+            let putter = start(&queue, |queue| queue.put(9, u64::MAX));
+            let putter = still_waiting(
+                putter,
+                100,
+                &format!(
+                    "a put into a full queue of capacity {capacity} (it must wait for room, not \
+                     take item {})",
+                    capacity + 1
+                ),
+            );
+            queue.close();
+            let refused = join_all(vec![putter], "the waiting put", WAKE_ALL).remove(0);
+            assert_eq!(
+                refused,
+                Err(PutError::Closed(u64::MAX)),
+                "a put waiting on a full queue of capacity {capacity}, then close()"
+            );
+        }
+    }
 
     #[test]
     fn put_waits_while_the_queue_is_full() {
