@@ -1500,6 +1500,56 @@ mod s3_put {
     use super::*;
 
     #[test]
+    fn a_queue_holds_exactly_its_capacity_whatever_its_items_and_size() {
+        // The queue is generic: an item type of size zero (`()`) and
+        // capacities past the round numbers a bound might be capped at. It
+        // takes exactly `capacity` items, then a timed put answers Full.
+        let unit = finishes(
+            "CondvarQueue::<()>::new(2): 2 puts, then put_timeout((), 50 ms)",
+            NO_WAIT,
+            || {
+                let queue = CondvarQueue::<()>::new(2);
+                let first = (queue.put(()), queue.put(()));
+                (
+                    first,
+                    queue.put_timeout((), Duration::from_millis(50)),
+                    queue.len(),
+                )
+            },
+        );
+        assert_eq!(
+            unit,
+            ((Ok(()), Ok(())), Err(PutError::Full(())), 2),
+            "a queue of `()` with capacity 2 takes 2 items, then a timed put is refused as Full: \
+             the bound is `capacity`, kept in the state — not the VecDeque's capacity(), which is \
+             its allocation (usize::MAX for an item of size zero)"
+        );
+        for capacity in [4_097, 65_537] {
+            let (filled, extra, len) = finishes(
+                &format!(
+                    "{capacity} puts into a CondvarQueue of capacity {capacity}, then one more"
+                ),
+                NO_WAIT,
+                move || {
+                    let queue = CondvarQueue::new(capacity);
+                    let filled = (0..capacity as u64)
+                        .map(|item| queue.put_timeout(item, Duration::ZERO))
+                        .take_while(Result::is_ok)
+                        .count();
+                    let extra = queue.put_timeout(u64::MAX, Duration::from_millis(20));
+                    (filled, extra, queue.len())
+                },
+            );
+            assert_eq!(
+                (filled, extra, len),
+                (capacity, Err(PutError::Full(u64::MAX)), capacity),
+                "a queue of capacity {capacity}: (items taken before one was refused, the next \
+                 timed put, len()) — it takes exactly `capacity` items, whatever the number"
+            );
+        }
+    }
+
+    #[test]
     fn put_waits_while_full_and_get_makes_room() {
         let queue = queue(3);
         watched(
