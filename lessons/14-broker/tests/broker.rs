@@ -3585,6 +3585,51 @@ mod s7_the_worker {
         assert!(lab.dead().is_empty(), "no dead letters");
     }
 
+    /// A scenario of the `stall` test: a worker whose read would wait a whole
+    /// stall finds entries to reclaim on its first round, and nothing new.
+    /// A round does one or the other — it reads new entries only when it
+    /// reclaimed none — so the reclaimed ones are run at once, not after a
+    /// read that blocks for `block` with them held.
+    pub(super) fn reclaimed_entries_are_run_without_waiting_for_a_read() {
+        let mut lab = Lab::new();
+        lab.group();
+        lab.add(0..4);
+        let crashed = lab.take("crashed", 4, 100);
+        assert_eq!(crashed.len(), 4, "the test's consumer took the 4 entries");
+        // Idle past the claim time before the worker starts.
+        thread::sleep(Duration::from_millis(300));
+        let log = Log::new();
+        let s = Settings {
+            batch: 4,
+            block: STALL,
+            claim_idle: Duration::from_millis(200),
+            max_deliveries: 3,
+        };
+        let started = Instant::now();
+        let worker = start_worker(&lab.url(), "w1", s, &log, started, succeed());
+        lesson_support::wait_until("the worker to run the 4 items it could reclaim", || {
+            log.entries().len() >= 4
+        });
+        lab.close();
+        join_workers(
+            &mut lab,
+            vec![worker],
+            "after its read of `block` the worker sees the run finished and returns",
+        );
+        for p in log.entries() {
+            assert!(
+                p.at < Duration::from_millis(1500),
+                "item {} was idle past claim_idle when the worker started, and nothing new was in \
+                 the stream, yet it ran {:?} after the start, with block {STALL:?}: a round \
+                 reclaims idle entries *or else* reads new ones — read_new only when reclaim gave \
+                 nothing, or the reclaimed entries wait out a read that blocks for `block`",
+                p.item,
+                p.at
+            );
+        }
+        assert_all_settled(&mut lab, "4 items of a crashed consumer, reclaimed");
+    }
+
     /// A scenario of the `stall` test: it waits out a real claim time.
     pub(super) fn a_crashed_consumers_items_are_reclaimed_after_claim_idle() {
         let mut lab = Lab::new();
@@ -5354,6 +5399,10 @@ mod stall {
             (
                 "a crashed consumer's items wait out the claim time",
                 Box::new(s7_the_worker::a_crashed_consumers_items_are_reclaimed_after_claim_idle),
+            ),
+            (
+                "reclaimed entries are run without waiting for a read of 2.6 s",
+                Box::new(s7_the_worker::reclaimed_entries_are_run_without_waiting_for_a_read),
             ),
             (
                 "a slow consumer's item is taken over after the claim time",
