@@ -420,14 +420,37 @@ mod s2_measuring_depth {
     }
 
     /// A queue of capacity none or 0 to 4, and up to 20 steps.
-    fn scripts() -> impl Strategy<Value = (Option<usize>, Vec<Step>)> {
-        (
-            prop_oneof![Just(None), (0usize..=4).prop_map(Some)],
-            proptest::collection::vec(
-                prop_oneof![5 => Just(Step::Send), 3 => Just(Step::Take), 1 => Just(Step::Close)],
-                0..20,
-            ),
-        )
+    ///
+    /// A script starts from any state of the queue, not only an empty one: a
+    /// sender can be wrapped when items are already waiting (sent by a clone
+    /// of it, or before the wrap), and the tracker has still seen no depth.
+    fn scripts() -> impl Strategy<Value = Script> {
+        prop_oneof![Just(None), (0usize..=4).prop_map(Some)]
+            .prop_flat_map(|capacity| {
+                let waiting = capacity.unwrap_or(6);
+                (
+                    Just(capacity),
+                    0..=waiting,
+                    proptest::collection::vec(
+                        prop_oneof![5 => Just(Step::Send), 3 => Just(Step::Take), 1 => Just(Step::Close)],
+                        0..20,
+                    ),
+                )
+            })
+            .prop_map(|(capacity, waiting, steps)| Script {
+                capacity,
+                waiting,
+                steps,
+            })
+    }
+
+    /// A queue of `capacity` holding `waiting` items when the tracker wraps
+    /// its sender, then `steps`.
+    #[derive(Debug, Clone)]
+    struct Script {
+        capacity: Option<usize>,
+        waiting: usize,
+        steps: Vec<Step>,
     }
 
     /// Runs `act` on the tracker under the watchdog, catching a panic as text
@@ -455,13 +478,41 @@ mod s2_measuring_depth {
     /// Plays `steps` against a tracker over a queue of `capacity`, keeping a
     /// model of the queue (which items are in it, the most there ever were
     /// just after a put) and comparing after every step.
-    fn play(capacity: Option<usize>, steps: &[Step]) -> Result<(), String> {
+    fn play(script: &Script) -> Result<(), String> {
+        let (capacity, steps) = (script.capacity, &script.steps);
         let (sender, receiver) = channel(capacity);
+        // Items already waiting when the tracker wraps the sender: in the
+        // queue (and in the model), but no depth the tracker has seen.
+        let mut model: VecDeque<u64> = (0..script.waiting as u64).collect();
+        for &item in &model {
+            sender
+                .send(item)
+                .expect("the test's queue has room for what waits in it");
+        }
         let mut receiver = Some(receiver);
         let mut tracked = DepthTrackingSender::new(sender);
-        let mut model: VecDeque<u64> = VecDeque::new();
         let mut peak = 0;
-        let mut done: Vec<String> = Vec::new();
+        let mut done: Vec<String> = vec![format!(
+            "new() around a sender whose queue held {} item(s)",
+            script.waiting
+        )];
+        let got;
+        (tracked, got) = on_tracker(
+            tracked,
+            "DepthTrackingSender::max_depth",
+            "max_depth only returns what send noted",
+            |tracked| tracked.max_depth(),
+        );
+        let got = got.map_err(|message| format!("max_depth() panicked: {message}"))?;
+        if got != 0 {
+            return Err(format!(
+                "a queue of capacity {capacity:?} held {} item(s) when DepthTrackingSender::new \
+                 wrapped its sender; before any send, max_depth() is {got}, expected 0 — new \
+                 starts with no depth seen: the depth is looked at just after each send, and \
+                 none has happened yet",
+                script.waiting
+            ));
+        }
         let room = |model: &VecDeque<u64>| capacity.is_none_or(|capacity| model.len() < capacity);
         for (number, step) in steps.iter().enumerate() {
             let item = 100 + number as u64;
@@ -646,7 +697,7 @@ mod s2_measuring_depth {
 
     #[test]
     fn max_depth_is_the_peak_a_model_of_the_queue_sees_in_any_script() {
-        oracle::check(48, scripts(), |(capacity, steps)| play(capacity, &steps));
+        oracle::check(48, scripts(), |script| play(&script));
     }
 }
 

@@ -181,6 +181,9 @@ enum Values {
     FromTheTop,
     /// base, base + stride, … (wrapping; an odd stride never repeats).
     Spread { base: u64, stride: u64 },
+    /// base, base + 1, …, base + period - 1, base, …: equal values, each an
+    /// item of its own (a queue carries values, not unique ids).
+    Repeating { base: u64, period: u64 },
 }
 
 impl Values {
@@ -190,6 +193,7 @@ impl Values {
             Values::Counting => position,
             Values::FromTheTop => u64::MAX - position,
             Values::Spread { base, stride } => base.wrapping_add(position.wrapping_mul(stride | 1)),
+            Values::Repeating { base, period } => base.wrapping_add(position % period.max(1)),
         }
     }
 }
@@ -255,7 +259,8 @@ impl RunCase {
 /// Items from none to 40, often one below, at or one above the worker count
 /// (or twice it); workers from none to eight; work of nanoseconds to tens of
 /// milliseconds on a few items; the producer pausing 10–25 ms before a few,
-/// so workers meet an empty queue that is still open.
+/// so workers meet an empty queue that is still open; values counting, from
+/// the top of u64, spread out, or repeating (equal values are items too).
 fn run_cases(max_consumers: usize) -> impl Strategy<Value = RunCase> {
     oracle::draw::size(0, max_consumers)
         .prop_flat_map(|consumers| {
@@ -278,6 +283,8 @@ fn run_cases(max_consumers: usize) -> impl Strategy<Value = RunCase> {
                 1 => Just(Values::FromTheTop),
                 1 => (any::<u64>(), any::<u64>())
                     .prop_map(|(base, stride)| Values::Spread { base, stride }),
+                1 => (any::<u64>(), 1u64..=3)
+                    .prop_map(|(base, period)| Values::Repeating { base, period }),
             ];
             (
                 Just(consumers),

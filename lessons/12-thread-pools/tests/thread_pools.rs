@@ -889,6 +889,59 @@ mod s4_waiting_for_many {
     }
 
     #[test]
+    fn run_all_never_makes_a_job_wait_for_an_earlier_one() {
+        // More jobs than workers, and job 0 waits until the last job has
+        // started. Every job submitted before any is joined: the other workers
+        // go through the queue and reach the last job, which lets job 0 go.
+        // Any order imposed between jobs — waves of the pool's size, a join
+        // before the next submit — leaves the last job behind job 0.
+        let cases =
+            oracle::draw::size(2, 4).prop_flat_map(|size| (Just(size), size + 1..=3 * size));
+        oracle::check(6, cases, |(size, n)| {
+            let what = format!("run_all({n} jobs, a pool of {size})");
+            let last_started = Arc::new(AtomicBool::new(false));
+            let saw_the_last =
+                finishes_within(Duration::from_secs(10), &what, HUNG_HANDLE, move || {
+                    let pool = ThreadPool::new(size);
+                    let jobs: Vec<Box<dyn FnOnce() -> bool + Send>> = (0..n)
+                        .map(|job| {
+                            let last_started = Arc::clone(&last_started);
+                            let job: Box<dyn FnOnce() -> bool + Send> = if job == 0 {
+                                Box::new(move || {
+                                    wait_for(ms(1500), || last_started.load(Ordering::SeqCst))
+                                })
+                            } else if job == n - 1 {
+                                Box::new(move || {
+                                    last_started.store(true, Ordering::SeqCst);
+                                    true
+                                })
+                            } else {
+                                Box::new(|| true)
+                            };
+                            job
+                        })
+                        .collect();
+                    run_all(&pool, jobs)
+                });
+            match saw_the_last.first() {
+                Some(Ok(true)) => Ok(()),
+                Some(Ok(false)) => Err(format!(
+                    "{what}: job 0 waited 1.5 s for job {} to start, and it never did while job 0 \
+                     ran — with {} other workers free, the last job should have started at once. \
+                     Submit every job before joining any: the pool's queue is there so a caller \
+                     can queue them all; waves of the pool's size, or a join before the next \
+                     submit, make later jobs wait for earlier ones",
+                    n - 1,
+                    size - 1
+                )),
+                other => Err(format!(
+                    "{what}: job 0 should have come back Ok(true), got {other:?}"
+                )),
+            }
+        });
+    }
+
+    #[test]
     fn run_all_gives_each_jobs_own_answer_in_the_order_given() {
         // Any jobs (none included) on pools of 1 to 6 — values, panics of every
         // payload kind, pauses that make later jobs finish first: one result

@@ -11,6 +11,9 @@ const SHOWN: usize = 8;
 
 /// Checks that every expected item was seen exactly once: none lost, none
 /// processed twice, none invented. The message names the offending items.
+///
+/// Items may repeat (a queue can carry the same value twice): then each is
+/// expected as many times as it was produced, no fewer and no more.
 #[track_caller]
 pub fn assert_each_exactly_once<T: Ord + Debug + Clone>(
     expected: impl IntoIterator<Item = T>,
@@ -29,20 +32,34 @@ pub fn check_each_exactly_once<T: Ord + Debug + Clone>(
     seen: impl IntoIterator<Item = T>,
     context: &str,
 ) -> Result<(), String> {
-    let mut counts: BTreeMap<T, i64> = expected.into_iter().map(|item| (item, 0)).collect();
+    // item -> (times produced, times seen)
+    let mut counts: BTreeMap<T, (i64, i64)> = BTreeMap::new();
+    for item in expected {
+        counts.entry(item).or_default().0 += 1;
+    }
     let mut invented = Vec::new();
     for item in seen {
         match counts.get_mut(&item) {
-            Some(count) => *count += 1,
+            Some((_, seen)) => *seen += 1,
             None => invented.push(item),
         }
     }
+    let once = |produced: &i64| *produced == 1;
     let lost: Vec<&T> = counts
         .iter()
-        .filter(|(_, n)| **n == 0)
+        .filter(|(_, (produced, seen))| once(produced) && *seen == 0)
         .map(|(item, _)| item)
         .collect();
-    let repeated: Vec<(&T, &i64)> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    let repeated: Vec<(&T, &i64)> = counts
+        .iter()
+        .filter(|(_, (produced, seen))| once(produced) && *seen > 1)
+        .map(|(item, (_, seen))| (item, seen))
+        .collect();
+    let miscounted: Vec<(&T, &i64, &i64)> = counts
+        .iter()
+        .filter(|(_, (produced, seen))| !once(produced) && seen != produced)
+        .map(|(item, (produced, seen))| (item, seen, produced))
+        .collect();
     let mut problems = Vec::new();
     if !lost.is_empty() {
         problems.push(format!(
@@ -56,6 +73,15 @@ pub fn check_each_exactly_once<T: Ord + Debug + Clone>(
             "{} processed more than once (item, times): {}",
             repeated.len(),
             preview(&repeated)
+        ));
+    }
+    if !miscounted.is_empty() {
+        problems.push(format!(
+            "{} of the items produced more than once (equal values, each one an item of its \
+             own) processed a different number of times (item, times processed, times \
+             produced): {}",
+            miscounted.len(),
+            preview(&miscounted)
         ));
     }
     if !invented.is_empty() {
@@ -203,6 +229,17 @@ mod tests {
     )]
     fn exactly_once_names_lost_and_repeated_items() {
         assert_each_exactly_once([1, 2, 3], [1, 3, 3], "run");
+    }
+
+    #[test]
+    fn equal_values_count_as_items_of_their_own() {
+        assert_each_exactly_once([7, 3, 7], [7, 7, 3], "ok");
+    }
+
+    #[test]
+    #[should_panic(expected = "(item, times processed, times produced): (7, 1, 2), (9, 4, 3)")]
+    fn an_equal_value_processed_too_rarely_or_too_often_is_named() {
+        assert_each_exactly_once([7, 7, 9, 9, 9], [7, 9, 9, 9, 9], "run");
     }
 
     #[test]
