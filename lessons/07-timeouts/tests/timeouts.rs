@@ -81,7 +81,7 @@ fn race_for_the_last_slot(races: usize, patience: Duration) -> Result<(), String
     let go = Arc::new(AtomicUsize::new(0));
     let back = Arc::new(AtomicUsize::new(0));
     let over = Arc::new(AtomicBool::new(false));
-    let racers: Vec<thread::JoinHandle<Vec<Delivery>>> = (0..2)
+    let racers: Vec<thread::JoinHandle<Vec<(Delivery, Duration)>>> = (0..2)
         .map(|_| {
             let (queues, go, back, over) = (queues.clone(), go.clone(), back.clone(), over.clone());
             thread::spawn(move || {
@@ -99,7 +99,9 @@ fn race_for_the_last_slot(races: usize, patience: Duration) -> Result<(), String
                             thread::yield_now();
                         }
                     }
-                    deliveries.push(produce(queue, 1, patience));
+                    let started = Instant::now();
+                    let delivery = produce(queue, 1, patience);
+                    deliveries.push((delivery, started.elapsed()));
                     back.fetch_add(1, Ordering::AcqRel);
                 }
                 deliveries
@@ -129,15 +131,34 @@ fn race_for_the_last_slot(races: usize, patience: Duration) -> Result<(), String
         }
     }
     over.store(true, Ordering::Release);
-    let deliveries: Vec<Vec<Delivery>> = racers.into_iter().map(join_finished).collect();
+    let deliveries: Vec<Vec<(Delivery, Duration)>> =
+        racers.into_iter().map(join_finished).collect();
     for (race, pair) in deliveries[0].iter().zip(&deliveries[1]).enumerate() {
-        let delivered = pair.0.delivered.len() + pair.1.delivered.len();
-        let refused = pair.0.refused.len() + pair.1.refused.len();
+        let delivered = pair.0.0.delivered.len() + pair.1.0.delivered.len();
+        let refused = pair.0.0.refused.len() + pair.1.0.refused.len();
         if (delivered, refused) != (1, 1) {
             return Err(format!(
                 "race {race}: two producers offered one item each to a queue with room for one \
                  that nobody emptied: one is delivered, the other refused after its patience; \
                  got {pair:?}"
+            ));
+        }
+        // The loser's item must have waited its whole patience: the room it
+        // may have seen a moment before was taken, and a try_send after a
+        // look at len() gives up at once.
+        let loser = if pair.0.0.refused.is_empty() {
+            &pair.1
+        } else {
+            &pair.0
+        };
+        if loser.1 < patience {
+            return Err(format!(
+                "race {race}: two producers offered one item each to a queue with room for one; \
+                 the one that lost was refused after {:?}, before its patience of {patience:?} \
+                 was up. Room seen a moment ago may be gone by the time the item is sent — \
+                 another producer took it: send_timeout(item, patience) waits for room whatever \
+                 a look at len() or is_full() said just before",
+                loser.1
             ));
         }
     }
@@ -563,6 +584,10 @@ enum Taker {
     /// A consumer that comes once the queue is full, this many patiences and
     /// a half later, and then takes everything.
     Late(u32),
+    /// A consumer that comes like [`Taker::Late`], takes this many items and
+    /// drops its Receiver: refusals of both kinds, a full queue first and then
+    /// no consumer at all, in one run.
+    LateAndLeaves(u32, u64),
 }
 
 /// One producer's scenario.
@@ -593,6 +618,14 @@ impl OfferCase {
             Taker::Late(r) => format!(
                 "a consumer that comes {}.5 patiences after the queue is full",
                 r
+            ),
+            Taker::LateAndLeaves(_, k) if self.patience.is_zero() => format!(
+                "a consumer that comes {MARGIN:?} after the queue is full, takes {k} items and \
+                 leaves"
+            ),
+            Taker::LateAndLeaves(r, k) => format!(
+                "a consumer that comes {r}.5 patiences after the queue is full, takes {k} items \
+                 and leaves"
             ),
         };
         format!(
@@ -725,14 +758,35 @@ fn offer_cases() -> impl Strategy<Value = OfferCase> {
             patience,
             taker: Taker::Late(patiences),
         });
+    let late_and_leaves = late_and_leaves_cases();
     prop_oneof![
         gone.boxed(),
         never.boxed(),
         ready.boxed(),
         slow.boxed(),
         leaves.boxed(),
-        late.boxed()
+        late.boxed(),
+        late_and_leaves.boxed()
     ]
+}
+
+/// Late, then gone: items refused on a full queue, then some delivered, then
+/// the rest refused because nobody is left — always at least one item after
+/// the consumer has gone.
+fn late_and_leaves_cases() -> impl Strategy<Value = OfferCase> {
+    (
+        1usize..=3,
+        1u32..=2,
+        prop_oneof![3 => (200u64..=260).prop_map(ms), 1 => Just(Duration::ZERO)],
+    )
+        .prop_flat_map(|(room, patiences, patience)| {
+            (0..=room as u64, 1u64..=3).prop_map(move |(count, after)| OfferCase {
+                items: room as u64 + u64::from(patiences) + count + after,
+                room: Some(room),
+                patience,
+                taker: Taker::LateAndLeaves(patiences, count),
+            })
+        })
 }
 
 /// What one producer scenario showed: what `produce` returned, how long it
@@ -784,6 +838,16 @@ fn offer(case: &OfferCase) -> Result<Offered, String> {
                 thread::sleep(late_by(patience, patiences));
             }
             (inbox.iter().collect(), None)
+        })),
+        Taker::LateAndLeaves(patiences, count) => Some(thread::spawn(move || {
+            if wait_for(|| inbox.is_full()) {
+                thread::sleep(late_by(patience, patiences));
+            }
+            let taken: Vec<u64> = (0..count)
+                .map_while(|_| inbox.recv_timeout(BUDGET).ok())
+                .collect();
+            drop(inbox);
+            (taken, Some(Instant::now()))
         })),
     };
     // The test keeps a Receiver only where the consumer is meant to stay.
@@ -885,6 +949,30 @@ fn offer_scenario(case: &OfferCase) -> Result<(), String> {
                 skipped.collect(),
             )
         }
+        Taker::LateAndLeaves(patiences, count) => {
+            // As with Late until the consumer comes; each item it takes makes
+            // room for one more, and once it has left every later item is
+            // refused: those that fitted, then a run that got in, then none.
+            let skipped_to = if case.patience.is_zero() {
+                items
+            } else {
+                fit + u64::from(patiences)
+            };
+            let got_in = (delivered.len() as u64).saturating_sub(fit);
+            if (delivered.len() as u64) < fit || got_in > count {
+                return Err(format!(
+                    "{what}: delivered {}; the queue holds {fit} and the consumer made room for \
+                     {count} more before leaving, so {fit} to {} items can have got in",
+                    preview(delivered),
+                    fit + count
+                ));
+            }
+            let late = skipped_to..skipped_to + got_in;
+            (
+                (0..fit).chain(late.clone()).collect(),
+                (fit..items).filter(|item| !late.contains(item)).collect(),
+            )
+        }
     };
     let why = match case.taker {
         Taker::Gone => {
@@ -908,6 +996,12 @@ fn offer_scenario(case: &OfferCase) -> Result<(), String> {
             "each item gets a patience of its own, starting when it is offered: the items that \
              waited a whole patience before the consumer came are refused, every later one is \
              delivered — not one deadline for all, no second try, no giving up on the rest"
+        }
+        Taker::LateAndLeaves(..) => {
+            "the items that waited a whole patience on the full queue are refused; those the \
+             consumer made room for are delivered; once it has left, every later item is \
+             refused — each item once, in one list, whatever happened to the ones before it \
+             (an item's place in a list is not a count of the other list)"
         }
     };
     check_sequence(
@@ -937,6 +1031,11 @@ fn offer_scenario(case: &OfferCase) -> Result<(), String> {
             &seen.taken,
             &format!("{what}: what the consumer took before leaving"),
         )?,
+        Taker::LateAndLeaves(_, count) => check_sequence(
+            &delivered[..(count as usize).min(delivered.len())],
+            &seen.taken,
+            &format!("{what}: what the consumer took before leaving (the first it delivered)"),
+        )?,
         Taker::Gone => {}
     }
     let waits = (items - fit) as u32;
@@ -962,7 +1061,7 @@ fn offer_scenario(case: &OfferCase) -> Result<(), String> {
                 case.patience, seen.took
             ))
         }
-        Taker::LeavesAfter(_) => match seen.left_at {
+        Taker::LeavesAfter(_) | Taker::LateAndLeaves(..) => match seen.left_at {
             Some(left_at) if seen.returned.saturating_duration_since(left_at) >= OVERRUN => {
                 Err(format!(
                     "{what}: produce() went on for {:?} after the consumer had left: once no \
@@ -1528,6 +1627,87 @@ mod s2_impatient_producers {
     }
 
     #[test]
+    fn room_that_comes_and_goes_is_waited_for_not_taken_for_granted() {
+        // A queue with room for one, and a consumer that takes each of the
+        // producer's items the moment it lands and at once puts an item of its
+        // own in the room it just made (which it takes back next, so the
+        // producer gets its turn): room is there one moment and gone the
+        // next. With a patience of Duration::MAX no item may be refused —
+        // whatever a look at len() or is_full() said, the send itself must
+        // wait. Rounds of ITEMS go on for a third of a second (a busy machine
+        // gets through fewer; a look-then-send loses within a round or two).
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicBool;
+        const ITEMS: u64 = 100;
+        const OTHER: u64 = u64::MAX;
+        let (queue, inbox) = bounded(1);
+        let over = Arc::new(AtomicBool::new(false));
+        let consumer = {
+            let (queue, over) = (queue.clone(), Arc::clone(&over));
+            thread::spawn(move || {
+                let mut taken = Vec::new();
+                while !over.load(Ordering::Acquire) || !inbox.is_empty() {
+                    match inbox.try_recv() {
+                        Ok(OTHER) => {}
+                        Ok(item) => {
+                            taken.push(item);
+                            let _ = queue.try_send(OTHER);
+                        }
+                        Err(_) => std::hint::spin_loop(),
+                    }
+                }
+                taken
+            })
+        };
+        let deliveries = finishes(
+            &format!(
+                "rounds of produce({ITEMS} items, patience Duration::MAX) into room for 1 that \
+                 the consumer keeps emptying and filling"
+            ),
+            PATIENCE_HINT,
+            move || {
+                let began = Instant::now();
+                let mut deliveries = Vec::new();
+                while deliveries.is_empty() || began.elapsed() < Duration::from_millis(300) {
+                    let delivery = produce(&queue, ITEMS, Duration::MAX);
+                    let refused = !delivery.refused.is_empty();
+                    deliveries.push(delivery);
+                    if refused {
+                        break;
+                    }
+                }
+                deliveries
+            },
+        );
+        over.store(true, Ordering::Release);
+        let taken = join_finished(consumer);
+        let rounds = deliveries.len();
+        let delivery = deliveries.last().cloned().unwrap_or_default();
+        assert!(
+            delivery.refused.is_empty(),
+            "produce({ITEMS} items, patience Duration::MAX) into room for 1 that the consumer \
+             keeps emptying and filling refused {} item(s) ({}): with no limit on the patience \
+             nothing is ever refused. Room seen a moment ago may be gone by the time the item is \
+             sent — another sender took it: send_timeout(item, patience) \
+             takes the room and waits for it in one step; a look at len() or is_full() followed \
+             by try_send gives up at once",
+            delivery.refused.len(),
+            lesson_support::preview(&delivery.refused)
+        );
+        assert_sequence(
+            &(0..ITEMS).collect::<Vec<_>>(),
+            &delivery.delivered,
+            "delivered (every item, in order)",
+        );
+        let all: Vec<u64> = (0..rounds as u64).flat_map(|_| 0..ITEMS).collect();
+        assert_sequence(
+            &all,
+            &taken,
+            &format!("what the consumer took of the producer's items, {rounds} rounds"),
+        );
+    }
+
+    #[test]
     fn a_patience_of_duration_max_waits_as_long_as_it_takes() {
         // Duration::MAX cannot be added to a clock reading (Instant::now() + MAX
         // panics); send_timeout knows that and simply waits.
@@ -1588,6 +1768,18 @@ mod s2_impatient_producers {
             &delivery.delivered,
             &taken,
             "what the consumer took is what was delivered, in order",
+        );
+    }
+
+    #[test]
+    fn a_full_queue_then_no_consumer_each_refusal_counted_once() {
+        // Both kinds of refusal in one run: items wait out their patience on a
+        // full queue, the consumer comes, takes a few and leaves, and every
+        // item after that is refused at once. Each item lands in one list.
+        oracle::check(
+            2,
+            proptest::collection::vec(late_and_leaves_cases(), 2..=5),
+            |batch| all_at_once(batch, offer_scenario),
         );
     }
 

@@ -51,6 +51,34 @@ fn two_takers_and_one_putter() {
 // ANCHOR_END: two_takers
 
 #[test]
+fn two_takers_and_one_putter_whatever_the_priorities() {
+    // The scenario above with the second item less urgent than the first, and
+    // as urgent: what a put does for the takers must not hang on where its
+    // item lands in the heap.
+    for (first, second, order) in [(2, 1, "falling"), (1, 1, "equal")] {
+        check(
+            &format!(
+                "two takers each get() once from an empty queue of capacity 2; one putter puts 2 \
+                 items, priorities {first} then {second} ({order})"
+            ),
+            "a taker slept through an item meant for it: every put makes an item a sleeping \
+             taker could take, whatever its priority — put() must notify_one on not_empty after \
+             every push, not only when the new item is the most urgent",
+            move || {
+                let queue = Arc::new(PriorityQueue::new(2));
+                let takers = [spawn(&queue, |q| q.get()), spawn(&queue, |q| q.get())];
+                queue.put(first, 10).unwrap();
+                queue.put(second, 20).unwrap();
+                let mut got: Vec<Option<u32>> =
+                    takers.into_iter().map(|t| t.join().unwrap()).collect();
+                got.sort();
+                assert_eq!(got, [Some(10), Some(20)], "each item exactly once");
+            },
+        );
+    }
+}
+
+#[test]
 fn two_putters_and_one_taker_at_capacity_one() {
     check(
         "a full queue of capacity 1; two putters put one item each; one taker gets three times",

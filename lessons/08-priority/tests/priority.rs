@@ -155,6 +155,17 @@ impl Reference {
         }
     }
 
+    /// Whether an item put at the top priority now goes straight in and is
+    /// the next out: open, room, and nothing at the top priority waiting.
+    fn can_churn(&self) -> bool {
+        !self.closed
+            && self.held.len() < self.capacity
+            && self
+                .held
+                .iter()
+                .all(|(priority, _, _)| *priority != u32::MAX)
+    }
+
     fn get(&mut self) -> Expect<Option<u64>> {
         // The most urgent: the highest priority; among those, the first to arrive.
         let most_urgent = (0..self.held.len()).reduce(|best, at| {
@@ -235,13 +246,41 @@ enum Waiting {
 /// while another already does are left out. At the end the queue is closed
 /// and drained: what is left must come out in the contract's order.
 fn play(capacity: usize, ops: &[Op]) -> Result<(), String> {
+    play_churned(capacity, 0, ops)
+}
+
+/// [`play`] with a long life in the middle: from halfway through `ops`, at
+/// the first moment the queue is open, has room, nobody waits and nothing
+/// in it has the top priority, `churn` items pass through it — each put at
+/// priority `u32::MAX` and taken straight back. The items waiting then have
+/// thousands of puts between them and the items that come after, and the
+/// order must not care.
+fn play_churned(capacity: usize, churn: u64, ops: &[Op]) -> Result<(), String> {
     let queue = queue(capacity);
     let mut reference = Reference::new(capacity);
     let mut story = vec![format!("new({capacity})")];
+    let mut churn_from = if churn > 0 { ops.len() / 2 } else { usize::MAX };
     let mut items = 0u64;
     let mut waiting: Option<Waiting> = None;
     let ops = ops.iter().copied().chain([Op::Close]);
-    for op in ops {
+    for (at, op) in ops.enumerate() {
+        if at >= churn_from && waiting.is_none() && reference.can_churn() {
+            churn_from = usize::MAX;
+            let what = format!("{churn} puts at priority u32::MAX, each taken straight back");
+            // Thousands of calls: the watchdog's full budget, not a call's.
+            let served = watched(&queue, &what, NO_WAIT, move |q| {
+                (0..churn)
+                    .all(|n| q.put(u32::MAX, u64::MAX - n).is_ok() && q.get() == Some(u64::MAX - n))
+            });
+            if !served {
+                return Err(format!(
+                    "{}: then {what} — one of them was refused, or the get right after it did not \
+                     give it back although nothing else in the queue was as urgent",
+                    story.join("; ")
+                ));
+            }
+            story.push(what);
+        }
         let before = reference.contents();
         // (len(), is_empty()) read right after a call that let no waiter go.
         let mut sizes = None;
@@ -885,6 +924,18 @@ mod s1_ordering_the_heap {
             40..300,
         );
         oracle::check(8, many, |ops| play(512, &ops));
+    }
+
+    #[test]
+    fn the_order_holds_however_long_the_queue_has_lived() {
+        // Arrival numbers count every put of the queue's life, not the items
+        // in it: with thousands of puts (past 1000, 4096, 65_536) between an
+        // item waiting and the items after it, the contract's order is the
+        // same as with none.
+        let lives = proptest::sample::select(vec![1_001u64, 4_097, 65_537]);
+        oracle::check(6, (lives, ops(40, 4, false)), |(churn, ops)| {
+            play_churned(64, churn, &ops)
+        });
     }
 
     #[test]
