@@ -563,6 +563,43 @@ mod s2_sentinels {
     }
 
     #[test]
+    fn both_runs_account_for_every_item_at_every_edge_of_the_counts() {
+        // Not left to a draw: each edge of the item count (none, one, two,
+        // around the queue's capacity, past twice it) against each edge of
+        // the consumer count (none, one, two, many), for both runs. With no
+        // consumer, only as many items as the queue holds (the rest could
+        // never be sent).
+        let items = [0, 1, 2, CAPACITY as u64 - 1, CAPACITY as u64];
+        let more = [CAPACITY as u64 + 1, 2 * CAPACITY as u64 + 3];
+        let cases = [0usize, 1, 2, 6].into_iter().flat_map(move |consumers| {
+            let counts: Vec<u64> = if consumers == 0 {
+                items.to_vec()
+            } else {
+                items.iter().chain(&more).copied().collect()
+            };
+            counts.into_iter().map(move |items| (items, consumers))
+        });
+        oracle::each(cases, |&(items, consumers)| {
+            for (name, run, hint) in [
+                (
+                    "run_with_sentinels",
+                    run_with_sentinels as Run,
+                    ONE_SENTINEL_EACH,
+                ),
+                (
+                    "run_closing_channel",
+                    run_closing_channel as Run,
+                    SENDER_ALIVE,
+                ),
+            ] {
+                let seen = observe(run, items, consumers, &Script::new(), hint);
+                check_run(name, items, consumers, &seen)?;
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
     fn sentinels_account_for_every_item_whatever_the_counts() {
         oracle::check(40, runs(), |(items, consumers, pauses)| {
             let seen = observe(

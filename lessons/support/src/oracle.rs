@@ -95,6 +95,32 @@ where
     }
 }
 
+/// Checks `property` on every one of `cases`, in order: the edges of a
+/// domain crossed with each other, none left to the luck of a draw (a drawn
+/// case reaches a given corner only now and then). Fails with the first case
+/// that does not hold, named; a `todo!()` fails as itself.
+#[track_caller]
+pub fn each<T: Debug>(
+    cases: impl IntoIterator<Item = T>,
+    property: impl Fn(&T) -> Result<(), String>,
+) {
+    for case in cases {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| property(&case)));
+        let message = match outcome {
+            Ok(Ok(())) => continue,
+            Ok(Err(message)) => message,
+            Err(payload) => crate::panic_message(payload.as_ref()),
+        };
+        if message.contains("not yet implemented") {
+            panic!("{message}");
+        }
+        panic!(
+            "{message}\n  (for the input {})",
+            shorten(&format!("{case:?}"), 600)
+        );
+    }
+}
+
 /// proptest's settings for a lesson: seeded, nothing written to disk, and a
 /// failure shrunk for a few seconds at most — unless `PROPTEST_MAX_SHRINK_ITERS`
 /// says otherwise (`cargo xtask verify` sets 0 for a known mistake, where only
