@@ -626,6 +626,10 @@ mod s1_waiting_for_all {
     enum Op {
         Add(u64),
         Done,
+        /// done() once for each item pending, when that is a handful: back
+        /// to zero, so that a script lives through several rounds of work
+        /// (a Pending is used again after it was once empty).
+        DoneAll,
         Count,
         /// Only while nothing is pending (it would wait for ever otherwise).
         Wait,
@@ -675,6 +679,7 @@ mod s1_waiting_for_all {
         prop_oneof![
             3 => amount().prop_map(Op::Add),
             4 => Just(Op::Done),
+            2 => Just(Op::DoneAll),
             2 => Just(Op::Count),
             1 => Just(Op::Wait),
             2 => short_timeout().prop_map(Op::WaitTimeout),
@@ -724,6 +729,14 @@ mod s1_waiting_for_all {
                     pending.done();
                     model -= 1;
                     done_so_far.push("done()".to_string());
+                }
+                Op::DoneAll if model > 16 => {}
+                Op::DoneAll => {
+                    for _ in 0..model {
+                        pending.done();
+                    }
+                    done_so_far.push(format!("done() × {model}"));
+                    model = 0;
                 }
                 Op::Count => {
                     let count = pending.count();
@@ -800,7 +813,7 @@ mod s1_waiting_for_all {
         // timeouts from zero to Duration::MAX, amounts past u32::MAX.
         oracle::check(
             64,
-            proptest::collection::vec(op(), 0..14),
+            proptest::collection::vec(op(), 0..20),
             |ops: Vec<Op>| {
                 let shown = format!("{ops:?}");
                 finishes(
@@ -814,6 +827,43 @@ mod s1_waiting_for_all {
                 )
             },
         );
+    }
+
+    #[test]
+    fn a_pending_serves_round_after_round() {
+        // Not left to a draw: one Pending through several rounds of work,
+        // each round adding, asking, finishing everything and asking again —
+        // what it answers must not depend on what earlier rounds did.
+        let rounds: Vec<Op> = (1..=4u64)
+            .flat_map(|n| {
+                [
+                    Op::Add(n),
+                    Op::Count,
+                    Op::WaitTimeout(Duration::ZERO),
+                    Op::WaitTimeout(Duration::from_millis(2)),
+                    Op::DoneAll,
+                    Op::Count,
+                    Op::WaitTimeout(Duration::ZERO),
+                    Op::Wait,
+                ]
+            })
+            .collect();
+        let shown = format!("{rounds:?}");
+        let outcome = finishes(
+            &format!(
+                "four rounds of add, wait, done on one Pending: {}",
+                lesson_support::shorten(&shown, 300)
+            ),
+            "a wait with nothing pending returns at once, and a timed wait gives up at its \
+             deadline; does a method lock the count while it already holds it?",
+            move || play(rounds),
+        );
+        if let Err(message) = outcome {
+            panic!(
+                "{message} — a Pending is used again once it was empty: wait and wait_timeout \
+                 look at the count as it is now, never at a flag left from an earlier round"
+            );
+        }
     }
 
     /// Threads waiting on one `Pending` while others finish its work.
