@@ -30,9 +30,9 @@ use lesson_07::{Delivery, Exit, consume, produce};
 use lesson_support::adversary::{self, STALL, STALL_BUDGET};
 use lesson_support::oracle::{self, proptest, proptest::prelude::*};
 use lesson_support::{
-    BUDGET, Log, assert_each_exactly_once, assert_sequence, check_sequence, finishes,
-    finishes_within, join_all, join_finished, panic_message, preview, skipped, thread_cpu_time,
-    times_slept, wait_until,
+    BUDGET, Log, TimingSection, assert_each_exactly_once, assert_sequence, check_sequence,
+    finishes, finishes_within, join_all, join_finished, panic_message, preview, skipped,
+    thread_cpu_time, times_slept, wait_until,
 };
 
 const IDLE_HINT: &str = "consume() must return once it has waited `idle` with nothing to do, \
@@ -201,6 +201,8 @@ fn all_at_once<C: Debug + Send + 'static>(
     batch: Vec<C>,
     scenario: fn(&C) -> Result<(), String>,
 ) -> Result<(), String> {
+    // Scenarios time their waits: not beside a test that keeps cores busy.
+    let _section = TimingSection::enter();
     let running: Vec<_> = batch
         .into_iter()
         .map(|case| thread::spawn(move || scenario(&case)))
@@ -1615,6 +1617,8 @@ mod s2_impatient_producers {
         // threads are reused from race to race, so the races are quick.
         const RACES: usize = 1_000;
         let patience = Duration::from_micros(200);
+        // It keeps both cores busy: not beside a test that times its waits.
+        let _section = TimingSection::enter();
         let outcome = finishes_within(
             BUDGET * 2,
             &format!("{RACES} races of two produce(1 item, patience 200 µs) for one slot"),
@@ -1634,12 +1638,14 @@ mod s2_impatient_producers {
         // producer gets its turn): room is there one moment and gone the
         // next. With a patience of Duration::MAX no item may be refused —
         // whatever a look at len() or is_full() said, the send itself must
-        // wait. Rounds of ITEMS go on for a third of a second (a busy machine
+        // wait. Rounds of ITEMS go on for a tenth of a second (a busy machine
         // gets through fewer; a look-then-send loses within a round or two).
         use std::sync::Arc;
         use std::sync::atomic::AtomicBool;
         const ITEMS: u64 = 100;
         const OTHER: u64 = u64::MAX;
+        // It keeps both cores busy: not beside a test that times its waits.
+        let _section = TimingSection::enter();
         let (queue, inbox) = bounded(1);
         let over = Arc::new(AtomicBool::new(false));
         let consumer = {
@@ -1668,7 +1674,7 @@ mod s2_impatient_producers {
             move || {
                 let began = Instant::now();
                 let mut deliveries = Vec::new();
-                while deliveries.is_empty() || began.elapsed() < Duration::from_millis(300) {
+                while deliveries.is_empty() || began.elapsed() < Duration::from_millis(100) {
                     let delivery = produce(&queue, ITEMS, Duration::MAX);
                     let refused = !delivery.refused.is_empty();
                     deliveries.push(delivery);
