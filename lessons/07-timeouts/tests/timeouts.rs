@@ -1781,6 +1781,33 @@ mod s2_impatient_producers {
     }
 
     #[test]
+    fn a_late_consumer_at_every_room_and_patience() {
+        // Not left to a draw: a consumer that comes once the queue is full,
+        // for every room from one to three, no patience or a fifth of a
+        // second, refusals before it comes or none, and one or three items
+        // after — all at once, in one batch. Items are delivered in the order
+        // offered, each in one list.
+        let mut cases = Vec::new();
+        for room in 1usize..=3 {
+            for patience in [Duration::ZERO, ms(200)] {
+                for patiences in [0u32, 1] {
+                    for more in [1u64, 3] {
+                        cases.push(OfferCase {
+                            items: room as u64 + u64::from(patiences) + more,
+                            room: Some(room),
+                            patience,
+                            taker: Taker::Late(patiences),
+                        });
+                    }
+                }
+            }
+        }
+        if let Err(message) = all_at_once(cases, offer_scenario) {
+            panic!("{message}");
+        }
+    }
+
+    #[test]
     fn a_full_queue_then_no_consumer_each_refusal_counted_once() {
         // Both kinds of refusal in one run: items wait out their patience on a
         // full queue, the consumer comes, takes a few and leaves, and every
