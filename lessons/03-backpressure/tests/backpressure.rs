@@ -475,6 +475,20 @@ mod s2_measuring_depth {
         (tracked, outcome)
     }
 
+    /// `max_depth()` under the watchdog; a panic comes back as text.
+    fn ask_max_depth(tracked: DepthTrackingSender) -> (DepthTrackingSender, Result<usize, String>) {
+        let (tracked, got) = on_tracker(
+            tracked,
+            "DepthTrackingSender::max_depth",
+            "max_depth only returns what send noted",
+            |tracked| tracked.max_depth(),
+        );
+        (
+            tracked,
+            got.map_err(|message| format!("max_depth() panicked: {message}")),
+        )
+    }
+
     /// Plays `steps` against a tracker over a queue of `capacity`, keeping a
     /// model of the queue (which items are in it, the most there ever were
     /// just after a put) and comparing after every step.
@@ -497,13 +511,8 @@ mod s2_measuring_depth {
             script.waiting
         )];
         let got;
-        (tracked, got) = on_tracker(
-            tracked,
-            "DepthTrackingSender::max_depth",
-            "max_depth only returns what send noted",
-            |tracked| tracked.max_depth(),
-        );
-        let got = got.map_err(|message| format!("max_depth() panicked: {message}"))?;
+        (tracked, got) = ask_max_depth(tracked);
+        let got = got?;
         if got != 0 {
             return Err(format!(
                 "a queue of capacity {capacity:?} held {} item(s) when DepthTrackingSender::new \
@@ -661,13 +670,8 @@ mod s2_measuring_depth {
                 }
             }
             let got;
-            (tracked, got) = on_tracker(
-                tracked,
-                "DepthTrackingSender::max_depth",
-                "max_depth only returns what send noted",
-                |tracked| tracked.max_depth(),
-            );
-            let got = got.map_err(|message| format!("max_depth() panicked: {message}"))?;
+            (tracked, got) = ask_max_depth(tracked);
+            let got = got?;
             if got != peak {
                 return Err(format!(
                     "{}: max_depth() is {got}, expected {peak} — the most items the queue held just after \
