@@ -83,11 +83,13 @@ pub struct PipelineReport<T> {
 // ANCHOR: run_pipeline
 /// Runs `inputs` through three stages — `prepare`, `assemble`, `inspect` — with
 /// a bounded channel of `capacity` (0: a rendezvous) before, between and after
-/// them. A feeder thread sends the inputs; this thread collects the outputs
-/// until the last stage closes its output, then joins every thread. A stage
-/// that panicked makes this panic too, with that stage's own panic.
+/// them. A feeder thread takes the inputs one at a time and sends each on, so
+/// no more of them is taken than the line has room for (a Vec, a range or a
+/// file's lines alike); this thread collects the outputs until the last stage
+/// closes its output, then joins every thread. A stage that panicked makes
+/// this panic too, with that stage's own panic.
 pub fn run_pipeline<A, B, C, D>(
-    inputs: Vec<A>,
+    inputs: impl IntoIterator<Item = A> + Send + 'static,
     capacity: usize,
     prepare: impl FnMut(A) -> B + Send + 'static,
     assemble: impl FnMut(B) -> C + Send + 'static,

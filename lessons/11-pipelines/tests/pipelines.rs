@@ -935,6 +935,101 @@ mod s2_wiring_the_line {
         }
     }
 
+    /// Runs `items` inputs, drawn from an iterator that counts what is taken,
+    /// at `capacity`, with a `prepare` that waits on its first item until the
+    /// feeder has taken all the line before it holds (or 2 s have passed),
+    /// then a little longer; returns how many inputs had been taken then.
+    fn fill_the_feed(items: u64, capacity: u64) -> u64 {
+        let full = (capacity + 2).min(items);
+        let taken = Arc::new(AtomicU64::new(0));
+        let inputs = {
+            let taken = Arc::clone(&taken);
+            (0..items).inspect(move |_| {
+                taken.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        let report = finishes(
+            &format!(
+                "run_pipeline({items} inputs from an iterator, capacity {capacity}, a slow first \
+                 item)"
+            ),
+            HUNG_PIPELINE,
+            move || {
+                let mut first = true;
+                run_pipeline(
+                    inputs,
+                    capacity as usize,
+                    move |n| {
+                        if !std::mem::take(&mut first) {
+                            return (n, 0);
+                        }
+                        let filling = Instant::now();
+                        while taken.load(Ordering::SeqCst) < full
+                            && filling.elapsed() < Duration::from_secs(2)
+                        {
+                            pause(1);
+                        }
+                        pause(50); // would it take more?
+                        (n, taken.load(Ordering::SeqCst))
+                    },
+                    |x| x,
+                    |x| x,
+                )
+            },
+        );
+        report.outputs.first().map_or(0, |&(_, seen)| seen)
+    }
+
+    #[test]
+    fn the_feeder_takes_only_what_the_line_has_room_for() {
+        // `prepare` waits on its first item until the feeder has taken what
+        // the line before it holds: that item, a full channel and one more in
+        // the feeder's hand, waiting in send — capacity + 2 of a hundred
+        // inputs, or every one when there are fewer. Taking an input only
+        // once the one before is sent is what carries the back-pressure to
+        // the source; taking them all first (to count them, say) holds the
+        // whole input at once.
+        let mut cases = vec![(0, 1)];
+        for capacity in [0_u64, 1, 3, 8] {
+            for items in [capacity + 1, capacity + 2, capacity + 3, 100] {
+                cases.push((items, capacity));
+            }
+        }
+        let names: Vec<String> = cases
+            .iter()
+            .map(|(items, capacity)| format!("{items} inputs, capacity {capacity}"))
+            .collect();
+        adversary::concurrently(
+            cases
+                .into_iter()
+                .zip(&names)
+                .map(|((items, capacity), name)| -> adversary::Scenario<'_> {
+                    let job = move || {
+                        let full = (capacity + 2).min(items);
+                        let taken = fill_the_feed(items, capacity);
+                        assert!(
+                            taken <= full,
+                            "run_pipeline({items} inputs, capacity {capacity}): {taken} inputs \
+                             were taken from the iterator while `prepare` held the first; the \
+                             line before it holds {full} (its hand, a channel of capacity \
+                             {capacity}, the feeder's hand). Does the feeder take the next input \
+                             only once the last is sent — no collect() first, no channel sized \
+                             by the inputs, no peeking ahead?"
+                        );
+                        assert!(
+                            taken >= full,
+                            "run_pipeline({items} inputs, capacity {capacity}): only {taken} \
+                             inputs were taken from the iterator though `prepare` waited 2 s on \
+                             the first; the line before it holds {full}. Is the feeder's channel \
+                             bounded(capacity), capacity as given?"
+                        );
+                    };
+                    (name.as_str(), Box::new(job))
+                })
+                .collect(),
+        );
+    }
+
     #[test]
     fn the_line_holds_what_its_capacity_says_whatever_the_counts() {
         // Other capacities, and fewer items than a full line holds: the line
