@@ -9,6 +9,7 @@
 //! peer that goes quiet for seconds, longer than any "safety" timeout.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -42,10 +43,14 @@ const NOT_JOINED: &str =
     "join every consumer before returning: until then, items may still be in progress.";
 // ANCHOR_END: hang_hints
 
-/// A whole run: `run_with_sentinels` or `run_closing_channel`.
-type Run = fn(u64, usize, Process) -> Vec<Vec<u64>>;
+/// The items a test gives a run: `0..items` mostly, or an iterator that
+/// counts what is taken from it.
+type Items = Box<dyn Iterator<Item = u64> + Send>;
 
-/// Runs `run(items, consumers, …)` under the watchdog with a `process` that
+/// A whole run: `run_with_sentinels` or `run_closing_channel`.
+type Run = fn(Items, usize, Process) -> Vec<Vec<u64>>;
+
+/// Runs `run(0..items, consumers, …)` under the watchdog with a `process` that
 /// does `work` and then logs the item. Returns what the run returned and the
 /// log. On a hang, the failure says how far the consumers got — which tells a
 /// missing shutdown signal from consumers that were never there.
@@ -68,7 +73,7 @@ fn watch(
     };
     let running = thread::Builder::new()
         .name(name.to_string())
-        .spawn(move || run(items, consumers, process))
+        .spawn(move || run(Box::new(0..items), consumers, process))
         .expect("the test could not start a thread");
     let deadline = Instant::now() + BUDGET;
     while !running.is_finished() && Instant::now() < deadline {
@@ -169,7 +174,7 @@ struct Observed {
     processed: Vec<u64>,
 }
 
-/// Runs `run(items, consumers, …)` under the watchdog with a `process` that
+/// Runs `run(0..items, consumers, …)` under the watchdog with a `process` that
 /// pauses as `pauses` says (by item), then logs the item — so the log holds
 /// only items whose processing *finished*.
 fn observe(run: Run, items: u64, consumers: usize, pauses: &Script, hint: &str) -> Observed {
@@ -184,7 +189,7 @@ fn observe(run: Run, items: u64, consumers: usize, pauses: &Script, hint: &str) 
     let per_consumer = finishes(
         &format!("a run of {items} items with {consumers} consumers"),
         hint,
-        move || run(items, consumers, process),
+        move || run(Box::new(0..items), consumers, process),
     );
     Observed {
         per_consumer,
@@ -303,6 +308,88 @@ fn scripted(log: &Log<u64>, script: Script) -> Process {
     })
 }
 
+/// While every consumer is held on its first item, the producer fills the
+/// queue, takes one more item and waits in `send` for room: the consumers'
+/// items, the queue's [`CAPACITY`] and one — no more and no fewer — taken from
+/// an iterator that counts what is taken. A queue bigger or smaller than
+/// CAPACITY (made room for the Shutdowns, unbounded, a size of its own), or
+/// items taken ahead of the room for them, shows in that count.
+fn takes_items_only_as_the_queue_makes_room(run: Run, name: &str, hint: &'static str) {
+    const ITEMS: u64 = 100;
+    let names: Vec<String> = [1usize, 2, 4]
+        .iter()
+        .map(|consumers| format!("{name}({ITEMS} items, {consumers} consumers)"))
+        .collect();
+    let jobs = [1usize, 2, 4]
+        .into_iter()
+        .zip(&names)
+        .map(|(consumers, named)| -> adversary::Scenario<'_> {
+            let what = named.clone();
+            let job = move || {
+                let full = consumers as u64 + CAPACITY as u64 + 1;
+                let gate = Gate::new();
+                let taken = Arc::new(AtomicU64::new(0));
+                let items: Items = {
+                    let taken = Arc::clone(&taken);
+                    Box::new((0..ITEMS).inspect(move |_| {
+                        taken.fetch_add(1, Ordering::SeqCst);
+                    }))
+                };
+                let process: Process = {
+                    let gate = gate.clone();
+                    Arc::new(move |_| gate.pass())
+                };
+                let running = thread::spawn(move || run(items, consumers, process));
+                let returned = wait_for_or_exit(
+                    &running,
+                    &format!("each of the {consumers} consumers to take an item"),
+                    || gate.waiting() >= consumers,
+                );
+                let filling = Instant::now();
+                while !returned
+                    && taken.load(Ordering::SeqCst) < full
+                    && filling.elapsed() < Duration::from_secs(2)
+                {
+                    thread::sleep(Duration::from_millis(1));
+                }
+                thread::sleep(Duration::from_millis(50)); // would it take more?
+                let seen = taken.load(Ordering::SeqCst);
+                gate.open();
+                if returned {
+                    join_finished(running); // a panic (a todo!() included) fails as itself
+                    panic!(
+                        "{what} returned while every item was held at the gate in `process`: \
+                         {NOT_JOINED}"
+                    );
+                }
+                let lists = join_all(vec![running], &what, hint).remove(0);
+                assert_each_exactly_once(
+                    0..ITEMS,
+                    lists.concat(),
+                    "the items the consumers returned",
+                );
+                assert!(
+                    seen <= full,
+                    "{what}: {seen} items were taken from `items` while each consumer was held \
+                     on its first; {full} fit — one in each consumer's hand, {CAPACITY} in the \
+                     queue, one in the producer's waiting in send. Is the queue \
+                     bounded(CAPACITY) — not made bigger to hold the Shutdowns too, not \
+                     unbounded — and is each item taken only once the one before is sent?"
+                );
+                assert!(
+                    seen >= full,
+                    "{what}: only {seen} items were taken from `items` though the consumers \
+                     were held on their first for 2 s; {full} fit — one in each consumer's \
+                     hand, {CAPACITY} in the queue, one in the producer's waiting in send. Is \
+                     the queue bounded(CAPACITY)?"
+                );
+            };
+            (named.as_str(), Box::new(job))
+        })
+        .collect();
+    adversary::concurrently(jobs);
+}
+
 /// While one consumer is held on item 0, the others process every other item:
 /// a free consumer takes whatever waits in the one shared queue. Items dealt
 /// out in advance, or taken in batches, wait for the held consumer instead.
@@ -313,7 +400,7 @@ fn a_held_consumer_does_not_hold_up_the_others(run: Run, name: &str, hint: &'sta
         let gate = Gate::new();
         let log = Log::new();
         let process = scripted(&log, Script::new().at(0, Act::Hold(gate.clone())));
-        let running = thread::spawn(move || run(items, consumers, process));
+        let running = thread::spawn(move || run(Box::new(0..items), consumers, process));
         let others_done = wait_for_or_exit(
             &running,
             "the other consumers to process every other item",
@@ -365,7 +452,7 @@ fn a_panic_in_process_is_not_swallowed(run: Run, name: &str) {
              the run must still join every consumer",
             move || {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run(25, consumers, process)
+                    run(Box::new(0..25), consumers, process)
                 }))
             },
         );
@@ -623,6 +710,15 @@ mod s2_sentinels {
     }
 
     #[test]
+    fn sentinels_take_an_item_only_when_the_queue_has_room() {
+        takes_items_only_as_the_queue_makes_room(
+            run_with_sentinels,
+            "run_with_sentinels",
+            ONE_SENTINEL_EACH,
+        );
+    }
+
+    #[test]
     fn a_panic_in_process_comes_back_out_of_run_with_sentinels() {
         a_panic_in_process_is_not_swallowed(run_with_sentinels, "run_with_sentinels");
     }
@@ -753,6 +849,15 @@ mod s3_closing_the_channel {
     }
 
     #[test]
+    fn closing_the_channel_takes_an_item_only_when_the_queue_has_room() {
+        takes_items_only_as_the_queue_makes_room(
+            run_closing_channel,
+            "run_closing_channel",
+            SENDER_ALIVE,
+        );
+    }
+
+    #[test]
     fn a_panic_in_process_comes_back_out_of_run_closing_channel() {
         a_panic_in_process_is_not_swallowed(run_closing_channel, "run_closing_channel");
     }
@@ -857,7 +962,9 @@ mod stall {
         let items = CAPACITY as u64 + 5;
         let log = Log::new();
         let process = scripted(&log, Script::new().at(0, Act::Stall));
-        let lists = finishes_within(STALL_BUDGET, name, hint, move || run(items, 1, process));
+        let lists = finishes_within(STALL_BUDGET, name, hint, move || {
+            run(Box::new(0..items), 1, process)
+        });
         assert_each_exactly_once(
             0..items,
             lists.concat(),
@@ -875,7 +982,9 @@ mod stall {
         let items = 4;
         let log = Log::new();
         let process = scripted(&log, Script::new().at(items - 1, Act::Stall));
-        let lists = finishes_within(STALL_BUDGET, name, hint, move || run(items, 1, process));
+        let lists = finishes_within(STALL_BUDGET, name, hint, move || {
+            run(Box::new(0..items), 1, process)
+        });
         assert_each_exactly_once(
             0..items,
             lists.concat(),

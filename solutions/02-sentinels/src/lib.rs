@@ -43,9 +43,15 @@ pub fn consume_until_shutdown(queue: &Receiver<Message>, process: &Process) -> V
 
 // ANCHOR: run_with_sentinels
 /// Part 1. Start `consumers` threads running [`consume_until_shutdown`] on one
-/// queue of [`CAPACITY`]; send items `0..items`; tell every consumer to stop;
-/// wait for all of them. Returns what each consumer processed, by consumer.
-pub fn run_with_sentinels(items: u64, consumers: usize, process: Process) -> Vec<Vec<u64>> {
+/// queue of [`CAPACITY`]; send the items `items` gives (`0..100`, a `Vec`, …),
+/// in its order, taking each only when the one before is sent; tell every
+/// consumer to stop; wait for all of them. Returns what each consumer
+/// processed, by consumer.
+pub fn run_with_sentinels(
+    items: impl IntoIterator<Item = u64>,
+    consumers: usize,
+    process: Process,
+) -> Vec<Vec<u64>> {
     let (queue, inbox) = bounded(CAPACITY);
     let workers: Vec<_> = (0..consumers)
         .map(|_| {
@@ -53,7 +59,9 @@ pub fn run_with_sentinels(items: u64, consumers: usize, process: Process) -> Vec
             thread::spawn(move || consume_until_shutdown(&inbox, &process))
         })
         .collect();
-    for item in 0..items {
+    // `for` takes the next item only once this one is sent: while the queue
+    // is full, nothing more is taken from `items`.
+    for item in items {
         queue
             .send(Message::Work(item))
             .expect("the consumers hold the queue open");
@@ -90,7 +98,11 @@ pub fn consume_until_closed(queue: &Receiver<u64>, process: &Process) -> Vec<u64
 // ANCHOR: run_closing_channel
 /// Part 2. Like [`run_with_sentinels`], with no sentinel: the queue carries only
 /// items, and the consumers stop because the channel closes.
-pub fn run_closing_channel(items: u64, consumers: usize, process: Process) -> Vec<Vec<u64>> {
+pub fn run_closing_channel(
+    items: impl IntoIterator<Item = u64>,
+    consumers: usize,
+    process: Process,
+) -> Vec<Vec<u64>> {
     let (queue, inbox) = bounded(CAPACITY);
     let workers: Vec<_> = (0..consumers)
         .map(|_| {
@@ -98,7 +110,7 @@ pub fn run_closing_channel(items: u64, consumers: usize, process: Process) -> Ve
             thread::spawn(move || consume_until_closed(&inbox, &process))
         })
         .collect();
-    for item in 0..items {
+    for item in items {
         queue.send(item).expect("the consumers hold the queue open");
     }
     // Dropping the last Sender closes the channel: that is the shutdown signal.

@@ -42,9 +42,15 @@ pub fn consume_until_shutdown(queue: &Receiver<Message>, process: &Process) -> V
 
 // ANCHOR: run_with_sentinels
 /// Part 1. Start `consumers` threads running [`consume_until_shutdown`] on one
-/// queue of [`CAPACITY`]; send items `0..items`; tell every consumer to stop;
-/// wait for all of them. Returns what each consumer processed, by consumer.
-pub fn run_with_sentinels(items: u64, consumers: usize, process: Process) -> Vec<Vec<u64>> {
+/// queue of [`CAPACITY`]; send the items `items` gives (`0..100`, a `Vec`, …),
+/// in its order, taking each only when the one before is sent; tell every
+/// consumer to stop; wait for all of them. Returns what each consumer
+/// processed, by consumer.
+pub fn run_with_sentinels(
+    items: impl IntoIterator<Item = u64>,
+    consumers: usize,
+    process: Process,
+) -> Vec<Vec<u64>> {
     todo!("spawn, send, one Shutdown per consumer, join — book chapter 02, \"Sentinels\"")
 }
 // ANCHOR_END: run_with_sentinels
@@ -60,7 +66,11 @@ pub fn consume_until_closed(queue: &Receiver<u64>, process: &Process) -> Vec<u64
 // ANCHOR: run_closing_channel
 /// Part 2. Like [`run_with_sentinels`], with no sentinel: the queue carries only
 /// items, and the consumers stop because the channel closes.
-pub fn run_closing_channel(items: u64, consumers: usize, process: Process) -> Vec<Vec<u64>> {
+pub fn run_closing_channel(
+    items: impl IntoIterator<Item = u64>,
+    consumers: usize,
+    process: Process,
+) -> Vec<Vec<u64>> {
     todo!("like run_with_sentinels, but drop the Sender — book chapter 02, \"Closing the channel\"")
 }
 // ANCHOR_END: run_closing_channel
