@@ -19,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-use lesson_05::{Job, Report, fails, flaky_job, run_one, run_pool};
+use lesson_05::{CAPACITY, Job, Report, fails, flaky_job, run_one, run_pool};
 use lesson_support::adversary::{self, Act, Gate, STALL, STALL_BUDGET, Script};
 use lesson_support::oracle::{self, proptest, proptest::prelude::*};
 use lesson_support::{
@@ -59,13 +59,13 @@ fn run_one_watched(job: Job, id: u64) -> Result<(), String> {
     })
 }
 
-/// `run_pool(items, consumers, job)` under the watchdog.
+/// `run_pool(0..items, consumers, job)` under the watchdog.
 #[track_caller]
 fn pool(items: u64, consumers: usize, job: Job) -> Report {
     finishes(
         &format!("run_pool({items} items, {consumers} consumers)"),
         DEAD_WORKER,
-        move || run_pool(items, consumers, job),
+        move || run_pool(0..items, consumers, job),
     )
 }
 
@@ -921,7 +921,7 @@ fn observe(consumers: usize, endings: &[Ending], pauses: &Script) -> Observed {
     let report = finishes(
         &format!("run_pool({items} items, {consumers} consumers)"),
         DEAD_WORKER,
-        move || run_pool(items, consumers, job),
+        move || run_pool(0..items, consumers, job),
     );
     let threads: HashSet<ThreadId> = threads.entries().into_iter().collect();
     Observed {
@@ -1234,7 +1234,7 @@ mod s3_a_pool_that_survives {
                     Ok(())
                 })
             };
-            let running = thread::spawn(move || run_pool(items, consumers, job));
+            let running = thread::spawn(move || run_pool(0..items, consumers, job));
             let waited = wait_briefly(&running, Duration::from_secs(3), || {
                 gate.waiting() >= consumers
             });
@@ -1268,6 +1268,84 @@ mod s3_a_pool_that_survives {
     }
 
     #[test]
+    fn the_producer_takes_an_item_only_when_the_queue_has_room() {
+        // Every job waits at a gate: while each worker holds one item, the
+        // producer fills the queue, takes one more item and waits in send —
+        // consumers + CAPACITY + 1 taken from an iterator that counts, no more
+        // and no fewer. A queue bigger (unbounded, sized by the items) or
+        // smaller than CAPACITY, or items taken ahead of the room, shows.
+        const ITEMS: u64 = 200;
+        let names: Vec<String> = [1usize, 2, 5]
+            .iter()
+            .map(|consumers| format!("run_pool({ITEMS} items, {consumers} consumers)"))
+            .collect();
+        let jobs = [1usize, 2, 5]
+            .into_iter()
+            .zip(&names)
+            .map(|(consumers, named)| -> adversary::Scenario<'_> {
+                let asked = named.clone();
+                let job = move || {
+                    let full = consumers as u64 + CAPACITY as u64 + 1;
+                    let gate = Gate::new();
+                    let taken = Arc::new(AtomicU64::new(0));
+                    let items = {
+                        let taken = Arc::clone(&taken);
+                        (0..ITEMS).inspect(move |_| {
+                            taken.fetch_add(1, Ordering::SeqCst);
+                        })
+                    };
+                    let job: Job = {
+                        let gate = gate.clone();
+                        Arc::new(move |_| {
+                            gate.pass();
+                            Ok(())
+                        })
+                    };
+                    let running = thread::spawn(move || run_pool(items, consumers, job));
+                    let waited = wait_briefly(&running, Duration::from_secs(3), || {
+                        gate.waiting() >= consumers && taken.load(Ordering::SeqCst) >= full
+                    });
+                    thread::sleep(Duration::from_millis(50)); // would it take more?
+                    let seen = taken.load(Ordering::SeqCst);
+                    gate.open();
+                    let report = if waited == Waited::Exited {
+                        join_finished(running) // a panic (a todo!()) comes out here
+                    } else {
+                        join_all(vec![running], "run_pool", DEAD_WORKER).remove(0)
+                    };
+                    assert!(
+                        waited != Waited::Exited,
+                        "{asked} returned while jobs were still running: join every worker \
+                         before returning"
+                    );
+                    assert_eq!(
+                        (report.completed, report.failed),
+                        (ITEMS, 0),
+                        "{asked}: {ITEMS} jobs returned Ok — (completed, failed)"
+                    );
+                    assert!(
+                        seen <= full,
+                        "{asked}: {seen} items were taken from `items` while each worker held \
+                         one; {full} fit — one in each worker's hand, {CAPACITY} in the queue, \
+                         one in the producer's waiting in send. Is the queue bounded(CAPACITY) \
+                         — not unbounded, not sized by the items or the workers — and is each \
+                         item taken only once the one before is sent?"
+                    );
+                    assert!(
+                        seen >= full,
+                        "{asked}: only {seen} items were taken from `items` though the workers \
+                         were held for 3 s; {full} fit — one in each worker's hand, {CAPACITY} \
+                         in the queue, one in the producer's waiting in send. Is the queue \
+                         bounded(CAPACITY), and are all `consumers` workers taking from it?"
+                    );
+                };
+                (named.as_str(), Box::new(job))
+            })
+            .collect();
+        adversary::concurrently(jobs);
+    }
+
+    #[test]
     fn a_held_worker_does_not_hold_up_the_others() {
         // While one worker is held on item 0, the others take every other item
         // from the one shared queue — and it still counts when it ends.
@@ -1290,7 +1368,7 @@ mod s3_a_pool_that_survives {
                     }
                 })
             };
-            let running = thread::spawn(move || run_pool(items, consumers, job));
+            let running = thread::spawn(move || run_pool(0..items, consumers, job));
             let waited = wait_briefly(&running, Duration::from_secs(3), || {
                 ended.len() as u64 == items - 1
             });
@@ -1391,7 +1469,7 @@ mod stall {
             "run_pool({items} items, {consumers} consumers) whose job on item {stalled} takes {STALL:?}"
         );
         let report = finishes_within(STALL_BUDGET, &what, HINT, move || {
-            run_pool(items, consumers, job)
+            run_pool(0..items, consumers, job)
         });
         let seen = Observed {
             report,

@@ -66,6 +66,9 @@ fn message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// How many items [`run_pool`]'s queue holds before the producer waits.
+pub const CAPACITY: usize = 16;
+
 /// What a pool of workers did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Report {
@@ -78,11 +81,12 @@ pub struct Report {
 }
 
 // ANCHOR: run_pool
-/// Sends items `0..items` through a bounded queue to `consumers` threads; each
-/// runs [`run_one`] on every item it takes and keeps its own [`Report`]. Joins
-/// them all and merges their reports.
-pub fn run_pool(items: u64, consumers: usize, job: Job) -> Report {
-    let (queue, inbox) = bounded(16);
+/// Sends the items `items` gives (`0..100`, a `Vec`, …), taking each only
+/// when the one before is sent, through a queue of [`CAPACITY`] to `consumers`
+/// threads; each runs [`run_one`] on every item it takes and keeps its own
+/// [`Report`]. Joins them all and merges their reports.
+pub fn run_pool(items: impl IntoIterator<Item = u64>, consumers: usize, job: Job) -> Report {
+    let (queue, inbox) = bounded(CAPACITY);
     let workers: Vec<_> = (0..consumers)
         .map(|_| {
             let (inbox, job) = (inbox.clone(), Arc::clone(&job));
@@ -101,7 +105,8 @@ pub fn run_pool(items: u64, consumers: usize, job: Job) -> Report {
             })
         })
         .collect();
-    for id in 0..items {
+    // `for` takes the next item only once this one is sent.
+    for id in items {
         queue.send(id).expect("the workers hold the queue open");
     }
     drop(queue);

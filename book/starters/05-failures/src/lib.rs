@@ -64,6 +64,9 @@ fn message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// How many items [`run_pool`]'s queue holds before the producer waits.
+pub const CAPACITY: usize = 16;
+
 /// What a pool of workers did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Report {
@@ -76,10 +79,11 @@ pub struct Report {
 }
 
 // ANCHOR: run_pool
-/// Sends items `0..items` through a bounded queue to `consumers` threads; each
-/// runs [`run_one`] on every item it takes and keeps its own [`Report`]. Joins
-/// them all and merges their reports.
-pub fn run_pool(items: u64, consumers: usize, job: Job) -> Report {
+/// Sends the items `items` gives (`0..100`, a `Vec`, …), taking each only
+/// when the one before is sent, through a queue of [`CAPACITY`] to `consumers`
+/// threads; each runs [`run_one`] on every item it takes and keeps its own
+/// [`Report`]. Joins them all and merges their reports.
+pub fn run_pool(items: impl IntoIterator<Item = u64>, consumers: usize, job: Job) -> Report {
     todo!(
         "workers with their own reports, merged at join — book chapter 05, \"A pool that survives\""
     )
