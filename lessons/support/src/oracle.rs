@@ -177,6 +177,27 @@ pub mod draw {
         ])
     }
 
+    /// Any `u64` an item can carry: one time in three an edge (0, 1,
+    /// `u32::MAX` and one past it, `u64::MAX - 1`, `u64::MAX`) — where a
+    /// value taken for a marker ("no real item is ever this big"), a
+    /// narrowing cast or an overflow goes wrong — one in three anything, and
+    /// one in three a small number, so equal values are common too.
+    pub fn value() -> impl Strategy<Value = u64> + Clone {
+        let edges = vec![
+            0,
+            1,
+            u64::from(u32::MAX),
+            u64::from(u32::MAX) + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        prop_oneof![
+            1 => proptest::sample::select(edges),
+            1 => any::<u64>(),
+            1 => 0u64..1000,
+        ]
+    }
+
     /// A duration from nanoseconds to minutes: whole seconds, a second and a
     /// fraction, just under and just over a second, a few micro- or
     /// milliseconds, and exact zero — where `subsec_*`, whole-unit rounding and
