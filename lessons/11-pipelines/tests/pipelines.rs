@@ -1209,6 +1209,91 @@ mod s2_wiring_the_line {
             }
         });
     }
+
+    #[test]
+    fn a_line_that_lost_a_stage_takes_no_more_inputs() {
+        // A stage panics on one item, with a million inputs counted as they
+        // are taken. Once the line is broken nothing more gets through, so
+        // the feeder must stop taking: never more than `prepare` was handed
+        // plus what fits before it — a channel of `capacity` and the
+        // feeder's hand. A feeder that shrugs off its failed sends reads the
+        // source to the end (and an endless source for ever).
+        const INPUTS: u64 = 1_000_000;
+        let cases = (0usize..3, 0u64..20, oracle::draw::count(3));
+        oracle::check(12, cases, |(stage, at, capacity)| {
+            let taken = Arc::new(AtomicU64::new(0));
+            let handed = Arc::new(AtomicU64::new(0));
+            let inputs = {
+                let taken = Arc::clone(&taken);
+                (0..INPUTS).inspect(move |_| {
+                    taken.fetch_add(1, Ordering::SeqCst);
+                })
+            };
+            let script = |s: usize| {
+                if s == stage {
+                    Script::new().at(at, Act::Panic)
+                } else {
+                    Script::new()
+                }
+            };
+            let (first, second, third) = (script(0), script(1), script(2));
+            let prepare = {
+                let handed = Arc::clone(&handed);
+                move |x: u64| {
+                    handed.fetch_add(1, Ordering::SeqCst);
+                    first.perform(x, &format!("prepare({x})"));
+                    x
+                }
+            };
+            let assemble = move |x: u64| {
+                second.perform(x, &format!("assemble({x})"));
+                x
+            };
+            let inspect = move |x: u64| {
+                third.perform(x, &format!("inspect({x})"));
+                x
+            };
+            let name = ["prepare", "assemble", "inspect"][stage];
+            let what = format!(
+                "run_pipeline({INPUTS} inputs, capacity {capacity}) with a panic in \
+                 {name}(item {at})"
+            );
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                finishes(&what, HUNG_PIPELINE, move || {
+                    run_pipeline(inputs, capacity as usize, prepare, assemble, inspect)
+                })
+            }));
+            if let Err(payload) = &outcome {
+                let message = panic_message(payload.as_ref());
+                if message.contains("not yet implemented") {
+                    panic::resume_unwind(outcome.unwrap_err());
+                }
+                if message.contains("still running after") {
+                    return Err(message);
+                }
+            }
+            let (taken, handed) = (taken.load(Ordering::SeqCst), handed.load(Ordering::SeqCst));
+            let most = handed + capacity + 1;
+            if taken > most {
+                return Err(format!(
+                    "{what}: {taken} inputs were taken from the iterator, though only {handed} \
+                     ever reached `prepare` and {} more fit before it (a channel of capacity \
+                     {capacity}, the feeder's hand). Once the line is broken a send fails: stop \
+                     feeding there — a feeder that ignores the failure (let _ = feed.send(…)) \
+                     reads the whole source, and an endless one for ever",
+                    capacity + 1
+                ));
+            }
+            match outcome {
+                Ok(_) => Err(format!(
+                    "{what}: the run returned as if nothing had happened: a stage's panic comes \
+                     back from its join() as Err — hand it on with \
+                     std::panic::resume_unwind(payload)"
+                )),
+                Err(_) => Ok(()),
+            }
+        });
+    }
 }
 
 /// The chapter's section "The slowest stage sets the pace".
