@@ -9,7 +9,6 @@
 //! peer that goes quiet for seconds, longer than any "safety" timeout.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,7 @@ use lesson_02::{
     CAPACITY, Message, Process, consume_until_closed, consume_until_shutdown, run_closing_channel,
     run_with_sentinels,
 };
-use lesson_support::adversary::{self, Act, Gate, STALL, STALL_BUDGET, Script};
+use lesson_support::adversary::{self, Act, Gate, STALL, STALL_BUDGET, Script, Tally};
 use lesson_support::oracle::{self, proptest, proptest::prelude::*};
 use lesson_support::{
     BUDGET, Log, Overlap, assert_each_exactly_once, check_each_exactly_once, check_sequence,
@@ -316,25 +315,16 @@ fn scripted(log: &Log<u64>, script: Script) -> Process {
 /// items taken ahead of the room for them, shows in that count.
 fn takes_items_only_as_the_queue_makes_room(run: Run, name: &str, hint: &'static str) {
     const ITEMS: u64 = 100;
-    let names: Vec<String> = [1usize, 2, 4]
-        .iter()
-        .map(|consumers| format!("{name}({ITEMS} items, {consumers} consumers)"))
-        .collect();
     let jobs = [1usize, 2, 4]
         .into_iter()
-        .zip(&names)
-        .map(|(consumers, named)| -> adversary::Scenario<'_> {
-            let what = named.clone();
+        .map(|consumers| {
+            let what = format!("{name}({ITEMS} items, {consumers} consumers)");
+            let named = what.clone();
             let job = move || {
                 let full = consumers as u64 + CAPACITY as u64 + 1;
                 let gate = Gate::new();
-                let taken = Arc::new(AtomicU64::new(0));
-                let items: Items = {
-                    let taken = Arc::clone(&taken);
-                    Box::new((0..ITEMS).inspect(move |_| {
-                        taken.fetch_add(1, Ordering::SeqCst);
-                    }))
-                };
+                let tally = Tally::new();
+                let items: Items = Box::new(tally.count(0..ITEMS));
                 let process: Process = {
                     let gate = gate.clone();
                     Arc::new(move |_| gate.pass())
@@ -347,13 +337,13 @@ fn takes_items_only_as_the_queue_makes_room(run: Run, name: &str, hint: &'static
                 );
                 let filling = Instant::now();
                 while !returned
-                    && taken.load(Ordering::SeqCst) < full
+                    && tally.taken() < full
                     && filling.elapsed() < Duration::from_secs(2)
                 {
                     thread::sleep(Duration::from_millis(1));
                 }
                 thread::sleep(Duration::from_millis(50)); // would it take more?
-                let seen = taken.load(Ordering::SeqCst);
+                let seen = tally.taken();
                 gate.open();
                 if returned {
                     join_finished(running); // a panic (a todo!() included) fails as itself
@@ -384,7 +374,7 @@ fn takes_items_only_as_the_queue_makes_room(run: Run, name: &str, hint: &'static
                      the queue bounded(CAPACITY)?"
                 );
             };
-            (named.as_str(), Box::new(job))
+            adversary::scenario(named, job)
         })
         .collect();
     adversary::concurrently(jobs);

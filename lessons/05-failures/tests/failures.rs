@@ -20,7 +20,7 @@ use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use lesson_05::{CAPACITY, Job, Report, fails, flaky_job, run_one, run_pool};
-use lesson_support::adversary::{self, Act, Gate, STALL, STALL_BUDGET, Script};
+use lesson_support::adversary::{self, Act, Gate, STALL, STALL_BUDGET, Script, Tally};
 use lesson_support::oracle::{self, proptest, proptest::prelude::*};
 use lesson_support::{
     Log, Overlap, check_each_exactly_once, finishes, finishes_within, join_all, join_finished,
@@ -1275,25 +1275,16 @@ mod s3_a_pool_that_survives {
         // and no fewer. A queue bigger (unbounded, sized by the items) or
         // smaller than CAPACITY, or items taken ahead of the room, shows.
         const ITEMS: u64 = 200;
-        let names: Vec<String> = [1usize, 2, 5]
-            .iter()
-            .map(|consumers| format!("run_pool({ITEMS} items, {consumers} consumers)"))
-            .collect();
         let jobs = [1usize, 2, 5]
             .into_iter()
-            .zip(&names)
-            .map(|(consumers, named)| -> adversary::Scenario<'_> {
-                let asked = named.clone();
+            .map(|consumers| {
+                let asked = format!("run_pool({ITEMS} items, {consumers} consumers)");
+                let named = asked.clone();
                 let job = move || {
                     let full = consumers as u64 + CAPACITY as u64 + 1;
                     let gate = Gate::new();
-                    let taken = Arc::new(AtomicU64::new(0));
-                    let items = {
-                        let taken = Arc::clone(&taken);
-                        (0..ITEMS).inspect(move |_| {
-                            taken.fetch_add(1, Ordering::SeqCst);
-                        })
-                    };
+                    let tally = Tally::new();
+                    let items = tally.count(0..ITEMS);
                     let job: Job = {
                         let gate = gate.clone();
                         Arc::new(move |_| {
@@ -1303,10 +1294,10 @@ mod s3_a_pool_that_survives {
                     };
                     let running = thread::spawn(move || run_pool(items, consumers, job));
                     let waited = wait_briefly(&running, Duration::from_secs(3), || {
-                        gate.waiting() >= consumers && taken.load(Ordering::SeqCst) >= full
+                        gate.waiting() >= consumers && tally.taken() >= full
                     });
                     thread::sleep(Duration::from_millis(50)); // would it take more?
-                    let seen = taken.load(Ordering::SeqCst);
+                    let seen = tally.taken();
                     gate.open();
                     let report = if waited == Waited::Exited {
                         join_finished(running) // a panic (a todo!()) comes out here
@@ -1339,7 +1330,7 @@ mod s3_a_pool_that_survives {
                          bounded(CAPACITY), and are all `consumers` workers taking from it?"
                     );
                 };
-                (named.as_str(), Box::new(job))
+                adversary::scenario(named, job)
             })
             .collect();
         adversary::concurrently(jobs);

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{RecvTimeoutError, bounded};
 use lesson_11::{PipelineReport, StageStats, run_pipeline, stage};
-use lesson_support::adversary::{self, Act, STALL, STALL_BUDGET, Script};
+use lesson_support::adversary::{self, Act, STALL, STALL_BUDGET, Script, Tally};
 use lesson_support::oracle::{self, proptest, proptest::prelude::*};
 use lesson_support::{
     BUDGET, Log, assert_sequence, check_sequence, finishes, finishes_within, join_all,
@@ -941,13 +941,8 @@ mod s2_wiring_the_line {
     /// then a little longer; returns how many inputs had been taken then.
     fn fill_the_feed(items: u64, capacity: u64) -> u64 {
         let full = (capacity + 2).min(items);
-        let taken = Arc::new(AtomicU64::new(0));
-        let inputs = {
-            let taken = Arc::clone(&taken);
-            (0..items).inspect(move |_| {
-                taken.fetch_add(1, Ordering::SeqCst);
-            })
-        };
+        let tally = Tally::new();
+        let inputs = tally.count(0..items);
         let report = finishes(
             &format!(
                 "run_pipeline({items} inputs from an iterator, capacity {capacity}, a slow first \
@@ -964,13 +959,11 @@ mod s2_wiring_the_line {
                             return (n, 0);
                         }
                         let filling = Instant::now();
-                        while taken.load(Ordering::SeqCst) < full
-                            && filling.elapsed() < Duration::from_secs(2)
-                        {
+                        while tally.taken() < full && filling.elapsed() < Duration::from_secs(2) {
                             pause(1);
                         }
                         pause(50); // would it take more?
-                        (n, taken.load(Ordering::SeqCst))
+                        (n, tally.taken())
                     },
                     |x| x,
                     |x| x,
@@ -995,15 +988,10 @@ mod s2_wiring_the_line {
                 cases.push((items, capacity));
             }
         }
-        let names: Vec<String> = cases
-            .iter()
-            .map(|(items, capacity)| format!("{items} inputs, capacity {capacity}"))
-            .collect();
         adversary::concurrently(
             cases
                 .into_iter()
-                .zip(&names)
-                .map(|((items, capacity), name)| -> adversary::Scenario<'_> {
+                .map(|(items, capacity)| {
                     let job = move || {
                         let full = (capacity + 2).min(items);
                         let taken = fill_the_feed(items, capacity);
@@ -1024,7 +1012,7 @@ mod s2_wiring_the_line {
                              bounded(capacity), capacity as given?"
                         );
                     };
-                    (name.as_str(), Box::new(job))
+                    adversary::scenario(format!("{items} inputs, capacity {capacity}"), job)
                 })
                 .collect(),
         );
@@ -1221,14 +1209,9 @@ mod s2_wiring_the_line {
         const INPUTS: u64 = 1_000_000;
         let cases = (0usize..3, 0u64..20, oracle::draw::count(3));
         oracle::check(12, cases, |(stage, at, capacity)| {
-            let taken = Arc::new(AtomicU64::new(0));
+            let tally = Tally::new();
             let handed = Arc::new(AtomicU64::new(0));
-            let inputs = {
-                let taken = Arc::clone(&taken);
-                (0..INPUTS).inspect(move |_| {
-                    taken.fetch_add(1, Ordering::SeqCst);
-                })
-            };
+            let inputs = tally.count(0..INPUTS);
             let script = |s: usize| {
                 if s == stage {
                     Script::new().at(at, Act::Panic)
@@ -1272,7 +1255,7 @@ mod s2_wiring_the_line {
                     return Err(message);
                 }
             }
-            let (taken, handed) = (taken.load(Ordering::SeqCst), handed.load(Ordering::SeqCst));
+            let (taken, handed) = (tally.taken(), handed.load(Ordering::SeqCst));
             let most = handed + capacity + 1;
             if taken > most {
                 return Err(format!(

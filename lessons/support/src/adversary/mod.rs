@@ -17,6 +17,8 @@
 //!   it comes back, so a test can check that it was not swallowed.
 //! - [`close_races`]: a close that lands just as a waiter is about to sleep,
 //!   thousands of times — the lost wake-up of a hand-made condvar queue.
+//! - [`Tally`]: a source of items that counts what is taken from it, so a
+//!   test sees how far ahead of its consumers a producer has read.
 
 use std::collections::BTreeMap;
 use std::panic;
@@ -27,8 +29,10 @@ use std::time::{Duration, Instant};
 use crate::watchdog::{self, BUDGET};
 
 mod close_race;
+mod tally;
 
 pub use close_race::{CloseRace, close_races};
+pub use tally::Tally;
 
 /// The one long pause. Learners who add a timeout "so it can never hang" pick
 /// half a second to two seconds; a wait that gives up within this is wrong,
@@ -195,19 +199,30 @@ impl Gate {
 /// A named scenario for [`concurrently`].
 pub type Scenario<'a> = (&'a str, Box<dyn FnOnce() + Send>);
 
+/// A scenario for [`concurrently`] whose name is made for the case
+/// ("run_pool(200 items, 5 consumers)").
+pub fn scenario(
+    name: impl Into<String>,
+    job: impl FnOnce() + Send + 'static,
+) -> (String, Box<dyn FnOnce() + Send>) {
+    (name.into(), Box::new(job))
+}
+
 /// Runs every `(name, job)` at the same time, each on a thread of its own, and
 /// returns once all have finished — so several scenarios that each meet a
-/// [`STALL`] pay for it once. A job's panic fails the test with its name.
+/// [`STALL`] pay for it once. A job's panic fails the test with its name (a
+/// `&str` or a `String` made for the case).
 #[track_caller]
-pub fn concurrently(jobs: Vec<Scenario<'_>>) {
+pub fn concurrently<N: AsRef<str>>(jobs: Vec<(N, Box<dyn FnOnce() + Send>)>) {
     let started: Vec<_> = jobs
         .into_iter()
         .map(|(name, job)| {
+            let name = name.as_ref().to_string();
             let thread = thread::Builder::new()
                 .name(format!("scenario: {name}"))
                 .spawn(job)
                 .expect("the test could not start a thread");
-            (name.to_string(), thread)
+            (name, thread)
         })
         .collect();
     let mut failures = Vec::new();
