@@ -190,6 +190,13 @@ fn wait_for(condition: impl Fn() -> bool) -> bool {
 /// thread may wait a few ms more for a core.)
 const MARGIN: Duration = Duration::from_millis(100);
 
+/// How long after the queue is full a late consumer comes to a producer with
+/// a patience of zero, whose later items must all have been refused by then:
+/// a few refusals take microseconds, but on a busy machine (`verify
+/// --repeat 20` beside CPU hogs) the producer's thread has waited more than
+/// [`MARGIN`] for a core before it got through them.
+const LATE_FOR_NO_PATIENCE: Duration = Duration::from_millis(300);
+
 /// How much longer than its limit a wait may last: the limit, then a thread
 /// that must be woken and scheduled.
 const OVERRUN: Duration = Duration::from_millis(250);
@@ -615,14 +622,15 @@ impl OfferCase {
             Taker::Slow(pause) => format!("a consumer that takes an item every {pause:?}"),
             Taker::LeavesAfter(k) => format!("a consumer that takes {k} items and leaves"),
             Taker::Late(_) if self.patience.is_zero() => {
-                format!("a consumer that comes {MARGIN:?} after the queue is full")
+                format!("a consumer that comes {LATE_FOR_NO_PATIENCE:?} after the queue is full")
             }
             Taker::Late(r) => format!(
                 "a consumer that comes {}.5 patiences after the queue is full",
                 r
             ),
             Taker::LateAndLeaves(_, k) if self.patience.is_zero() => format!(
-                "a consumer that comes {MARGIN:?} after the queue is full, takes {k} items and \
+                "a consumer that comes {LATE_FOR_NO_PATIENCE:?} after the queue is full, takes {k} \
+                 items and \
                  leaves"
             ),
             Taker::LateAndLeaves(r, k) => format!(
@@ -645,10 +653,10 @@ impl OfferCase {
 }
 
 /// How long after the queue is full a [`Taker::Late`] consumer comes:
-/// `patiences` and a half, or [`MARGIN`] with a patience of zero.
+/// `patiences` and a half, or [`LATE_FOR_NO_PATIENCE`] with a patience of zero.
 fn late_by(patience: Duration, patiences: u32) -> Duration {
     if patience.is_zero() {
-        MARGIN
+        LATE_FOR_NO_PATIENCE
     } else {
         patience * (2 * patiences + 1) / 2
     }
@@ -743,8 +751,8 @@ fn offer_cases() -> impl Strategy<Value = OfferCase> {
             },
         )
     });
-    // A patience of zero: the consumer comes [`MARGIN`] after the queue is
-    // full, long after every later item was refused.
+    // A patience of zero: the consumer comes [`LATE_FOR_NO_PATIENCE`] after
+    // the queue is full, long after every later item was refused.
     // Mostly one item left when the consumer comes: it takes what waits in
     // the queue at once, so when produce() is done there is room — for an
     // item offered again out of order, too.
@@ -1641,8 +1649,9 @@ mod s2_impatient_producers {
         // producer gets its turn): room is there one moment and gone the
         // next. With a patience of Duration::MAX no item may be refused —
         // whatever a look at len() or is_full() said, the send itself must
-        // wait. Rounds of ITEMS go on for a tenth of a second (a busy machine
-        // gets through fewer; a look-then-send loses within a round or two).
+        // wait. Rounds of ITEMS go on for a tenth of a second, and for at
+        // least 20 rounds within a second where a busy machine fits fewer (a
+        // look-then-send loses within a round or two once the race lands).
         use std::sync::Arc;
         use std::sync::atomic::AtomicBool;
         const ITEMS: u64 = 100;
@@ -1677,7 +1686,11 @@ mod s2_impatient_producers {
             move || {
                 let began = Instant::now();
                 let mut deliveries = Vec::new();
-                while deliveries.is_empty() || began.elapsed() < Duration::from_millis(100) {
+                // A tenth of a second, or 20 rounds on a busy machine where
+                // fewer fit (at most a second): the race needs rounds to land.
+                while began.elapsed() < Duration::from_millis(100)
+                    || (deliveries.len() < 20 && began.elapsed() < Duration::from_secs(1))
+                {
                     let delivery = produce(&queue, ITEMS, Duration::MAX);
                     let refused = !delivery.refused.is_empty();
                     deliveries.push(delivery);
