@@ -14,16 +14,16 @@
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::thread::{self, JoinHandle, ThreadId};
-use std::time::{Duration, Instant};
+use std::thread::{self, ThreadId};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use lesson_04::{ConfigError, Process, SimConfig, make_queue, run, run_on};
 use lesson_support::adversary::{self, Act, Gate, STALL, STALL_BUDGET, Script};
 use lesson_support::oracle::{self, proptest, proptest::prelude::*};
 use lesson_support::{
-    Log, Overlap, assert_each_exactly_once, check_each_exactly_once, finishes, finishes_within,
-    join_all, join_all_within, join_finished,
+    Log, Overlap, Waited, assert_each_exactly_once, check_each_exactly_once, finishes,
+    finishes_within, join_all, join_all_within, join_finished, wait_briefly,
 };
 
 fn valid() -> SimConfig {
@@ -461,35 +461,6 @@ fn feeding_maker() -> (
         (sender, receiver)
     };
     (handed, maker)
-}
-
-/// How a wait for a condition on a running thread ended.
-#[derive(Debug, PartialEq)]
-enum Waited {
-    Met,
-    Exited,
-    GaveUp,
-}
-
-/// Waits up to `patience` for `condition`, or for `thread` to finish.
-fn wait_briefly<T>(
-    thread: &JoinHandle<T>,
-    patience: Duration,
-    mut condition: impl FnMut() -> bool,
-) -> Waited {
-    let deadline = Instant::now() + patience;
-    loop {
-        if condition() {
-            return Waited::Met;
-        }
-        if thread.is_finished() {
-            return Waited::Exited;
-        }
-        if Instant::now() >= deadline {
-            return Waited::GaveUp;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// The chapter's section "Validate first".

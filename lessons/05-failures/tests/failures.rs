@@ -16,15 +16,15 @@ use std::collections::{BTreeSet, HashSet};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::{self, JoinHandle, ThreadId};
+use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use lesson_05::{CAPACITY, Job, Report, fails, flaky_job, run_one, run_pool};
 use lesson_support::adversary::{self, Act, Gate, STALL, STALL_BUDGET, Script, Tally};
 use lesson_support::oracle::{self, proptest, proptest::prelude::*};
 use lesson_support::{
-    Log, Overlap, check_each_exactly_once, finishes, finishes_within, join_all, join_finished,
-    preview,
+    Log, Overlap, Waited, check_each_exactly_once, finishes, finishes_within, join_all,
+    join_finished, preview, wait_briefly,
 };
 
 const DEAD_WORKER: &str = "a worker whose job panicked died, and nobody took the rest of the items: \
@@ -67,35 +67,6 @@ fn pool(items: u64, consumers: usize, job: Job) -> Report {
         DEAD_WORKER,
         move || run_pool(0..items, consumers, job),
     )
-}
-
-/// How a wait for a condition on a running thread ended.
-#[derive(Debug, PartialEq)]
-enum Waited {
-    Met,
-    Exited,
-    GaveUp,
-}
-
-/// Waits up to `patience` for `condition`, or for `thread` to finish.
-fn wait_briefly<T>(
-    thread: &JoinHandle<T>,
-    patience: Duration,
-    mut condition: impl FnMut() -> bool,
-) -> Waited {
-    let deadline = Instant::now() + patience;
-    loop {
-        if condition() {
-            return Waited::Met;
-        }
-        if thread.is_finished() {
-            return Waited::Exited;
-        }
-        if Instant::now() >= deadline {
-            return Waited::GaveUp;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
 }
 
 // ---------------------------------------------------------------------------

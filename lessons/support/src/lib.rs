@@ -46,6 +46,6 @@ pub use host::{panic_message, peak_rss_kib, thread_cpu_time};
 pub use overlap::Overlap;
 pub use sleeps::{skipped, thread_times_slept, times_slept};
 pub use watchdog::{
-    BUDGET, TimingSection, finishes, finishes_within, join_all, join_all_within, join_finished,
-    wait_for_or_exit, wait_until,
+    BUDGET, TimingSection, Waited, finishes, finishes_within, join_all, join_all_within,
+    join_finished, wait_briefly, wait_for_or_exit, wait_until,
 };

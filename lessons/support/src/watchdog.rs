@@ -161,6 +161,40 @@ pub fn wait_for_or_exit<T>(
     }
 }
 
+/// How [`wait_briefly`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    /// The condition held.
+    Met,
+    /// The thread finished first (join it to see its panic, if any).
+    Exited,
+    /// Neither, within the patience given.
+    GaveUp,
+}
+
+/// Waits up to `patience` for `condition`, or for `thread` to finish, and
+/// says which came first — for a test that reports each outcome in its own
+/// words (where [`wait_for_or_exit`] fails the test after [`BUDGET`]).
+pub fn wait_briefly<T>(
+    thread: &JoinHandle<T>,
+    patience: Duration,
+    mut condition: impl FnMut() -> bool,
+) -> Waited {
+    let deadline = Instant::now() + patience;
+    loop {
+        if condition() {
+            return Waited::Met;
+        }
+        if thread.is_finished() {
+            return Waited::Exited;
+        }
+        if Instant::now() >= deadline {
+            return Waited::GaveUp;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Joins a thread that has finished, re-raising its panic if it had one.
 #[track_caller]
 pub fn join_finished<T>(thread: JoinHandle<T>) -> T {
