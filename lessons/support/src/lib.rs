@@ -14,8 +14,8 @@
 //! - [`Overlap`] shows how many workers were inside the work at once (a
 //!   worker count ignored, a lock held across the work);
 //! - **accounting checks** ([`assert_each_exactly_once`], [`assert_sequence`])
-//!   and **measurements** ([`thread_cpu_time`], [`times_slept`]) keep failure
-//!   messages short and specific.
+//!   and **measurements** ([`thread_cpu_time`], [`times_slept`],
+//!   [`times_switched_out`]) keep failure messages short and specific.
 //!
 //! Every function that can fail a test is `#[track_caller]`: the location a
 //! learner sees is the line in their lesson's test, not one in this crate.
@@ -44,7 +44,7 @@ pub use accounting::{
 pub use host::process;
 pub use host::{panic_message, peak_rss_kib, thread_cpu_time};
 pub use overlap::Overlap;
-pub use sleeps::{skipped, thread_times_slept, times_slept};
+pub use sleeps::{skipped, thread_times_slept, times_slept, times_switched_out};
 pub use watchdog::{
     BUDGET, TimingSection, Waited, finishes, finishes_within, join_all, join_all_within,
     join_finished, wait_briefly, wait_for_or_exit, wait_until,

@@ -24,6 +24,30 @@ pub fn times_slept() -> Option<u64> {
     }
 }
 
+/// How many times this process's threads have been switched off a core so
+/// far, for any reason: each time one went to sleep ([`times_slept`]'s
+/// voluntary switches) and each time one was pre-empted while it could still
+/// run (the kernel's *involuntary* switches). A loop that waits in short
+/// slices shows as one or the other: on a quiet machine each slice parks the
+/// thread (voluntary); beside CPU hogs a slice can run past its deadline
+/// before the thread gets a core, so it never parks — the scheduler takes
+/// the core from it instead (involuntary). A thread blocked in one long wait
+/// shows as neither. `None` where the count is not available (Windows).
+pub fn times_switched_out() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        // SAFETY: rusage is plain data for which all zeroes is a valid value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `usage` is a valid, writable rusage; the call only writes it.
+        let status = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+        (status == 0).then_some(usage.ru_nvcsw as u64 + usage.ru_nivcsw as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// How many times the *calling thread* has gone to sleep so far: like
 /// [`times_slept`], but counting only this thread's voluntary context switches
 /// (`getrusage(RUSAGE_THREAD)`), so other threads — other tests running at the
@@ -75,6 +99,36 @@ mod tests {
         assert!(
             after > before,
             "blocking on a channel for 20 ms was not counted: {before} before, {after} after"
+        );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_thread_that_spins_is_switched_out_when_it_must_share_a_core() {
+        // As many spinners as cores and one more, for 100 ms: at least one of
+        // them cannot have a core to itself and is pre-empted, never parked.
+        let spinners = thread::available_parallelism().map_or(2, |n| n.get()) + 1;
+        let before = times_switched_out().expect("getrusage works on unix");
+        let slept_before = times_slept().unwrap();
+        let threads: Vec<_> = (0..spinners)
+            .map(|_| {
+                thread::spawn(|| {
+                    let started = std::time::Instant::now();
+                    while started.elapsed() < Duration::from_millis(100) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        for spinner in threads {
+            spinner.join().unwrap();
+        }
+        let switched = times_switched_out().unwrap() - before;
+        let slept = times_slept().unwrap() - slept_before;
+        assert!(
+            switched > slept,
+            "{spinners} threads spinning on fewer cores were never pre-empted: {switched} \
+             switches in all, {slept} of them sleeps"
         );
     }
 
