@@ -246,26 +246,69 @@ enum Waiting {
 /// while another already does are left out. At the end the queue is closed
 /// and drained: what is left must come out in the contract's order.
 fn play(capacity: usize, ops: &[Op]) -> Result<(), String> {
-    play_churned(capacity, 0, ops)
+    play_churned(capacity, Life::Short, ops)
+}
+
+/// How many puts a queue has seen by the middle of a [`play_churned`].
+#[derive(Debug, Clone, Copy)]
+enum Life {
+    /// None but the scenario's own.
+    Short,
+    /// This many more.
+    Past(u64),
+    /// As many more as bring the count of puts to `slack` short of the
+    /// `boundary`, so the puts after them cross it: a counter that wraps
+    /// there (a `u8` at 256, an `i16` at 32 768, a `u16` at 65 536) numbers
+    /// the newest items below the ones waiting since before.
+    UpTo { boundary: u64, slack: u64 },
+}
+
+impl Life {
+    /// The puts to add, once `made` have been made.
+    fn churn(self, made: u64) -> u64 {
+        match self {
+            Life::Short => 0,
+            Life::Past(puts) => puts,
+            Life::UpTo { boundary, slack } => boundary.saturating_sub(made + slack),
+        }
+    }
+
+    /// Long lives, past the round numbers a counter might be reset at, and up
+    /// to each width's edge.
+    fn long() -> impl Strategy<Value = Life> {
+        prop_oneof![
+            proptest::sample::select(vec![1_001u64, 4_097, 65_537]).prop_map(Life::Past),
+            (
+                proptest::sample::select(vec![128u64, 256, 1_024, 32_768, 65_536]),
+                0u64..=2,
+            )
+                .prop_map(|(boundary, slack)| Life::UpTo { boundary, slack }),
+        ]
+    }
 }
 
 /// [`play`] with a long life in the middle: from halfway through `ops`, at
 /// the first moment the queue is open, has room, nobody waits and nothing
-/// in it has the top priority, `churn` items pass through it — each put at
-/// priority `u32::MAX` and taken straight back. The items waiting then have
-/// thousands of puts between them and the items that come after, and the
-/// order must not care.
-fn play_churned(capacity: usize, churn: u64, ops: &[Op]) -> Result<(), String> {
+/// in it has the top priority, as many items as `life` says pass through
+/// it — each put at priority `u32::MAX` and taken straight back. The items
+/// waiting then have thousands of puts between them and the items that come
+/// after, and the order must not care.
+fn play_churned(capacity: usize, life: Life, ops: &[Op]) -> Result<(), String> {
     let queue = queue(capacity);
     let mut reference = Reference::new(capacity);
     let mut story = vec![format!("new({capacity})")];
-    let mut churn_from = if churn > 0 { ops.len() / 2 } else { usize::MAX };
+    let mut churn_from = if matches!(life, Life::Short) {
+        usize::MAX
+    } else {
+        ops.len() / 2
+    };
     let mut items = 0u64;
     let mut waiting: Option<Waiting> = None;
     let ops = ops.iter().copied().chain([Op::Close]);
     for (at, op) in ops.enumerate() {
         if at >= churn_from && waiting.is_none() && reference.can_churn() {
             churn_from = usize::MAX;
+            let churn = life.churn(items);
             let what = format!("{churn} puts at priority u32::MAX, each taken straight back");
             // Thousands of calls: the watchdog's full budget, not a call's.
             let served = watched(&queue, &what, NO_WAIT, move |q| {
@@ -930,11 +973,11 @@ mod s1_ordering_the_heap {
     fn the_order_holds_however_long_the_queue_has_lived() {
         // Arrival numbers count every put of the queue's life, not the items
         // in it: with thousands of puts (past 1000, 4096, 65_536) between an
-        // item waiting and the items after it, the contract's order is the
-        // same as with none.
-        let lives = proptest::sample::select(vec![1_001u64, 4_097, 65_537]);
-        oracle::check(6, (lives, ops(40, 4, false)), |(churn, ops)| {
-            play_churned(64, churn, &ops)
+        // item waiting and the items after it — or as many as make the count
+        // of puts cross 128, 256, 1024, 32 768 or 65 536 among the items
+        // after — the contract's order is the same as with none.
+        oracle::check(10, (Life::long(), ops(40, 4, false)), |(life, ops)| {
+            play_churned(64, life, &ops)
         });
     }
 
@@ -1010,7 +1053,13 @@ mod s2_put_and_get {
                     capacity + 1
                 ),
             );
-            queue.close();
+            watched(
+                &queue,
+                &format!("close() on a full queue of capacity {capacity}, a put waiting"),
+                "close() marks the queue closed and wakes every waiter, then returns: it does \
+                 not wait for the items still in the queue to be taken",
+                PriorityQueue::close,
+            );
             let refused = join_all(vec![putter], "the waiting put", WAKE_ALL).remove(0);
             assert_eq!(
                 refused,
