@@ -14,6 +14,8 @@
 // todo!(), their parameters, imports and fields go unused.
 #![allow(unused_variables, unused_imports, unused_mut, dead_code)]
 
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -175,6 +177,8 @@ pub struct Report {
 struct WorkerTally {
     completed: u64,
     attempts: u64,
+    /// The first panic of a job this worker ran, to hand on at the end.
+    panicked: Option<Box<dyn Any + Send>>,
 }
 
 // ANCHOR: run
@@ -183,6 +187,11 @@ struct WorkerTally {
 /// lane the workers also read, or to the dead letters. The run waits with
 /// [`Pending`] until every item is completed or dead, then closes the queue so
 /// the workers end, joins them and reports.
+///
+/// A panic in `job` is a bug, not a failed attempt: it is not retried, it
+/// does not stop the run from ending (its item no longer waits for anything),
+/// and it comes out of `run_with_retries` with its own message once every
+/// worker is joined (one of them, if several jobs panicked).
 pub fn run_with_retries(items: u64, workers: usize, max_retries: u32, job: Job) -> Report {
     todo!(
         "workers reading the queue and a retry lane; wait for Pending, then close — book chapter 10, \"The run\""

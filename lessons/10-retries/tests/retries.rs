@@ -14,6 +14,7 @@
 //! goes quiet for seconds, longer than any "safety" timeout.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -40,6 +41,10 @@ const NO_WAIT: &str = "this call has nothing to wait for: is the lock taken twic
      entered while the count is already zero?";
 const WAKE_ALL: &str = "when done() brings the count to zero, wake every waiter: notify_all, not \
      notify_one";
+const PANICKED_JOB: &str = "A job's panic must end the run with that panic: catch it \
+     where the worker calls the job (std::panic::catch_unwind), count its item done — otherwise \
+     Pending never reaches zero, or a dead worker leaves the rest of the items to nobody — and \
+     hand it on with std::panic::resume_unwind once every worker is joined";
 const GIVES_UP: &str = "a wait that gives up after a while (a timeout \"so it can never hang\", \
      recv_timeout, send_timeout, a retry count) stops while work is still going on: a slow peer \
      is not a finished one";
@@ -1648,6 +1653,108 @@ mod s3_the_run {
             },
             "8 items, 6 failures each before success",
         );
+    }
+
+    #[test]
+    fn a_panic_in_a_job_comes_back_out_of_the_run() {
+        // A job that panics on one attempt of one item — or of two items —
+        // among others that fail now and then, with one worker or several and
+        // any number of retries. Whatever the workers do meanwhile, the run
+        // must end (the panicked item leaves nothing pending), must not try
+        // that item again (a panic is not a failure to retry), and must panic
+        // with the job's own message: not return a report, not hang, not die
+        // of a closed channel or a bare join error.
+        let cases = (
+            prop_oneof![Just(1u64), Just(2), 1u64..=40],
+            prop_oneof![Just(1usize), 1usize..=4],
+            0u32..=3,
+        )
+            .prop_flat_map(|(items, workers, max_retries)| {
+                let at = (0..items, 1..=max_retries + 1);
+                (
+                    Just(items),
+                    Just(workers),
+                    Just(max_retries),
+                    at.clone(),
+                    proptest::option::of(at),
+                )
+            });
+        oracle::check(24, cases, |(items, workers, max_retries, first, second)| {
+            // Two panics are on two different items.
+            let panics: Vec<(u64, u32)> = std::iter::once(first)
+                .chain(second.filter(|at| at.0 != first.0))
+                .collect();
+            let shown = panics
+                .iter()
+                .map(|(id, attempt)| format!("item {id} attempt {attempt}"))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            let what = format!(
+                "run_with_retries({items} items, {workers} workers, {max_retries} retries) \
+                     with a job that panics on {shown}"
+            );
+            let tried = Log::new();
+            let job: Job = {
+                let (tried, panics) = (tried.clone(), panics.clone());
+                Arc::new(move |item: Item| {
+                    tried.push((item.id, item.attempts));
+                    match panics.iter().find(|(id, _)| *id == item.id) {
+                        Some(&(_, at)) if item.attempts == at => adversary::injected_panic(
+                            &format!("job(item {}, attempt {at})", item.id),
+                        ),
+                        // Failed until its panic, so that it gets there.
+                        Some(_) => Err(format!("item {} fails first", item.id)),
+                        None if fails(5, item.id, item.attempts, 0.3) => {
+                            Err(format!("item {} failed", item.id))
+                        }
+                        None => Ok(()),
+                    }
+                })
+            };
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                finishes(&what, PANICKED_JOB, move || {
+                    run_with_retries(items, workers, max_retries, job)
+                })
+            }));
+            let message = match outcome {
+                Ok(report) => {
+                    return Err(format!(
+                        "{what}: the run returned a report ({} completed, {} dead) as if \
+                             nothing had happened — the panic was lost. {PANICKED_JOB}",
+                        report.completed,
+                        report.dead_letters.len()
+                    ));
+                }
+                Err(payload) => panic_message(payload.as_ref()),
+            };
+            if message.contains("not yet implemented") {
+                panic!("{message}");
+            }
+            if message.contains("still running after") {
+                return Err(message);
+            }
+            if !adversary::is_injected(&message) {
+                return Err(format!(
+                    "{what}: the run failed with {:?}, not with the job's own panic. \
+                         {PANICKED_JOB}",
+                    lesson_support::shorten(&message, 300)
+                ));
+            }
+            let again: Vec<(u64, u32)> = tried
+                .entries()
+                .into_iter()
+                .filter(|&(id, attempt)| panics.iter().any(|&(p, at)| p == id && attempt > at))
+                .collect();
+            if !again.is_empty() {
+                return Err(format!(
+                    "{what}: after its panic the item was tried again ({}, as (item, \
+                         attempt)): a panic is a bug in the job, not a failed attempt — do not \
+                         hand it to settle() as an Err to retry",
+                    preview(&again)
+                ));
+            }
+            Ok(())
+        });
     }
 
     #[test]

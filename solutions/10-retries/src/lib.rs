@@ -10,6 +10,8 @@
 //! "10 · Retries" (`book/src/lessons/10-retries.md`), replace each `todo!()`,
 //! and run `cargo test -p lesson-10` until it is green.
 
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -215,6 +217,8 @@ pub struct Report {
 struct WorkerTally {
     completed: u64,
     attempts: u64,
+    /// The first panic of a job this worker ran, to hand on at the end.
+    panicked: Option<Box<dyn Any + Send>>,
 }
 
 // ANCHOR: run
@@ -223,6 +227,11 @@ struct WorkerTally {
 /// lane the workers also read, or to the dead letters. The run waits with
 /// [`Pending`] until every item is completed or dead, then closes the queue so
 /// the workers end, joins them and reports.
+///
+/// A panic in `job` is a bug, not a failed attempt: it is not retried, it
+/// does not stop the run from ending (its item no longer waits for anything),
+/// and it comes out of `run_with_retries` with its own message once every
+/// worker is joined (one of them, if several jobs panicked).
 pub fn run_with_retries(items: u64, workers: usize, max_retries: u32, job: Job) -> Report {
     let pending = Arc::new(Pending::new());
     let (queue, inbox) = bounded::<Item>(16);
@@ -252,7 +261,18 @@ pub fn run_with_retries(items: u64, workers: usize, max_retries: u32, job: Job) 
                     };
                     item.attempts += 1;
                     tally.attempts += 1;
-                    let result = job(item);
+                    // A job's panic must not kill this worker with its item
+                    // unsettled: `wait` below would never return. Caught, the
+                    // item is done with (no retry: a panic is a bug), and the
+                    // panic goes back to the caller at the end.
+                    let result = match panic::catch_unwind(AssertUnwindSafe(|| job(item))) {
+                        Ok(result) => result,
+                        Err(payload) => {
+                            pending.done();
+                            tally.panicked.get_or_insert(payload);
+                            continue;
+                        }
+                    };
                     let settled = settle(item, result, max_retries, &pending, &retry, &dead);
                     if settled == Settled::Completed {
                         tally.completed += 1;
@@ -278,13 +298,19 @@ pub fn run_with_retries(items: u64, workers: usize, max_retries: u32, job: Job) 
     // Closing the queue is not enough: workers still hand retries to each other.
     pending.wait();
     drop(queue);
+    let mut panicked = None;
     for handle in handles {
-        // A worker's panic (a job's, say) is re-raised here with its own message.
+        // A worker's own panic (in `settle`, say) is re-raised here as it is.
         let tally = handle
             .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            .unwrap_or_else(|panic| panic::resume_unwind(panic));
         report.completed += tally.completed;
         report.attempts += tally.attempts;
+        panicked = panicked.or(tally.panicked);
+    }
+    // Every worker is joined: a job's panic goes back to the caller now.
+    if let Some(payload) = panicked {
+        panic::resume_unwind(payload);
     }
     report.dead_letters = dead_letters.try_iter().collect();
     report.dead_letters.sort();
